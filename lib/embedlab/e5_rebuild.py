@@ -275,57 +275,64 @@ def _char_class(cps, negate=False) -> str:
     return "[" + ("^" if negate else "") + body + "]"
 
 
-def _double_array(keys: dict[bytes, int]) -> list[int]:
-    """Build a darts-clone style double array (as read by SentencePiece /
-    ``spm_precompiled``) mapping byte strings to 31-bit values."""
+def _double_array(keys: dict[bytes, int]) -> np.ndarray:
+    """Build a darts-clone style double array (the trie format SentencePiece's
+    precompiled charsmap uses) mapping byte strings to 31-bit values.
+
+    Unit layout: bits 0-7 label, bit 8 has-leaf, bits 10-30 offset to the
+    node's children (child for byte c at ``pos ^ offset ^ c``); the value sits
+    at ``pos ^ offset`` with bit 31 set. Every node gets its own base."""
     trie: dict = {}
     for key, val in keys.items():
         node = trie
         for byte in key:
             node = node.setdefault(byte, {})
-        node[None] = val                           # terminal marker
-    units = [0]
-    used = {0}
-    used_bases = set()
-    free_from = 1
-    queue = [(0, trie)]                            # (unit position, node)
+        node[None] = val                               # terminal
+    size = 1 << 16
+    units = np.zeros(size, dtype=np.uint32)
+    used = np.zeros(size, dtype=bool)
+    is_base = np.zeros(size, dtype=bool)
+    used[0] = True                                     # the root's unit
+    free_from, window = 1, 1024
+    queue = [(0, trie)]
     while queue:
         nxt = []
         for pos, node in queue:
             labels = sorted(k for k in node if k is not None)
-            slots = ([0] if None in node else []) + labels
-            if not slots:
-                continue
-            while free_from in used:
+            slots = np.array(([0] if None in node else []) + labels, dtype=np.int64)
+            while used[free_from]:
                 free_from += 1
-            q = free_from
+            lo = free_from & ~0xFF
             while True:
-                base = q ^ slots[0]
-                if (base not in used_bases and base != pos
-                        and all((base ^ s) not in used and (base ^ s) != 0 for s in slots)):
+                if lo + window + 256 > size:           # grow
+                    grow = size
+                    units = np.concatenate([units, np.zeros(grow, np.uint32)])
+                    used = np.concatenate([used, np.zeros(grow, bool)])
+                    is_base = np.concatenate([is_base, np.zeros(grow, bool)])
+                    size += grow
+                cand = np.arange(lo, lo + window, dtype=np.int64)
+                ok = ~is_base[cand] & (cand != pos) & ~used[cand[:, None] ^ slots[None, :]].any(1)
+                hit = np.flatnonzero(ok)
+                if hit.size:
+                    base = int(cand[hit[0]])
                     break
-                q += 1
-                while q in used:
-                    q += 1
-            used_bases.add(base)
-            top = max(base ^ s for s in slots)
-            if top >= len(units):
-                units.extend([0] * (top + 1 - len(units)))
+                lo += window
             offset = pos ^ base
             if offset >= 1 << 21:
                 raise ValueError("double array offset too large")
-            units[pos] |= offset << 10
+            is_base[base] = True
+            units[pos] |= np.uint32(offset << 10)
             if None in node:
-                units[base] = node[None] | (1 << 31)
-                used.add(base)
+                units[base] = np.uint32(node[None] | (1 << 31))
+                used[base] = True
             for lab in labels:
                 child = node[lab]
                 cpos = base ^ lab
-                units[cpos] = lab | ((1 << 8) if None in child else 0)
-                used.add(cpos)
+                units[cpos] = np.uint32(lab | ((1 << 8) if None in child else 0))
+                used[cpos] = True
                 nxt.append((cpos, child))
         queue = nxt
-    return units
+    return units[:int(np.flatnonzero(used).max()) + 1]
 
 
 def _precompiled_charsmap(norm: dict[int, str]) -> bytes:
@@ -339,7 +346,7 @@ def _precompiled_charsmap(norm: dict[int, str]) -> bytes:
             pool += rep.encode("utf-8") + b"\0"
         keys[chr(cp).encode("utf-8")] = where[rep]
     units = _double_array(keys)
-    return struct.pack("<I", 4 * len(units)) + struct.pack(f"<{len(units)}I", *units) + bytes(pool)
+    return struct.pack("<I", 4 * len(units)) + units.astype("<u4").tobytes() + bytes(pool)
 
 
 def build_tokenizer(parsed: dict):
@@ -372,7 +379,6 @@ def build_tokenizer(parsed: dict):
         normalizers.Replace(Regex(r"(?<=[\s\S])(?=[\s\S])"), chr(sep)),
         normalizers.Precompiled(charsmap),
         normalizers.Replace(Regex(" {2,}"), " "),
-        normalizers.Replace(Regex(r"\A\z"), " "),      # e5.c: empty text -> "▁"
     ])
     # e5.c never fuses consecutive unknown characters into one <unk> (HF's
     # Unigram does): isolate every character no piece contains.
@@ -497,11 +503,12 @@ def embed(model, tokenizer, texts, prefix: str = "query: ", batch_size: int = 32
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     # the engine takes C strings: anything after a NUL byte is never seen
     content = tokenizer([(prefix or "") + t.split("\0", 1)[0] for t in texts],
-                        add_special_tokens=False)["input_ids"]
+                        add_special_tokens=False, verbose=False)["input_ids"]
+    meta_id = tokenizer.convert_tokens_to_ids(META)
     windows = []                                   # (text index, ids, weight)
     for i, ids in enumerate(content):
-        starts = range(0, len(ids), wmax) if ids else [0]
-        for a in starts:
+        ids = ids or [meta_id]                     # e5.c: empty text -> "▁"
+        for a in range(0, len(ids), wmax):
             chunk = ids[a:a + wmax]
             windows.append((i, [bos, *chunk, eos], max(len(chunk), 1)))
     order = sorted(range(len(windows)), key=lambda w: -len(windows[w][1]))

