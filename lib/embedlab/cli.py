@@ -48,12 +48,13 @@ def cmd_assets(args) -> int:
 def cmd_run(args) -> int:
     try:
         results = runner.run_profile(args.profile, only=args.only, jobs=args.jobs, force=args.force,
-                                     executor=args.executor, scheduler=args.scheduler, kernel=args.kernel)
+                                     executor=args.executor, scheduler=args.scheduler, kernel=args.kernel,
+                                     reports_dir=Path(args.reports_dir))
     except runner.PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = [r for r in results if r["status"] != "ok"]
-    out = runner.REPORTS_DIR / args.profile
+    out = Path(args.reports_dir) / args.profile
     print(f"\n{len(results) - len(failed)}/{len(results)} runs ok; index: {out / 'index.html'}")
     for r in failed:
         cell = r.get("failed_cell") or {}
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--executor", choices=["local", "dask"], default="local")
     r.add_argument("--scheduler", help="Dask scheduler address for --executor dask")
     r.add_argument("--kernel", default=runner.KERNEL_NAME, help="Jupyter kernel name")
+    r.add_argument("--reports-dir", default=str(runner.REPORTS_DIR), help="where reports/<profile>/ goes")
     r.set_defaults(func=cmd_run)
 
     n = sub.add_parser("notebooks", help="prepare notebooks with a profile's parameters injected (for nbval)")

@@ -8,6 +8,7 @@ and asset registry are unchanged is skipped (content hash) unless ``force``.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
 import hashlib
@@ -98,6 +99,11 @@ def validate_parameters(spec: RunSpec) -> None:
             raise PlanError(f"run {spec.name!r}: unknown parameter {key!r}{hint} for {Path(spec.notebook).name}; "
                             f"valid parameters: {', '.join(declared)}")
         want = declared[key].get("inferred_type_name", "None")
+        if want == "None":  # unannotated: infer from the default literal
+            try:
+                want = type(ast.literal_eval(declared[key].get("default", "None"))).__name__
+            except (ValueError, SyntaxError):
+                want = "None"
         if not _type_ok(want, value):
             raise PlanError(f"run {spec.name!r}: parameter {key!r} should be {want} (notebook default "
                             f"{declared[key].get('default')}), got {type(value).__name__} {value!r}")
