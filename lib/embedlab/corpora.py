@@ -421,7 +421,8 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
     """Open a SQLite file read-only."""
     if not path.exists():
         raise ValueError(f"SQLite file {path} does not exist")
-    return sqlite3.connect(f"file:{urllib.parse.quote(str(path))}?mode=ro", uri=True)
+    # immutable=1: read-only and no -wal/-shm side files written next to the cached database
+    return sqlite3.connect(f"file:{urllib.parse.quote(str(path))}?mode=ro&immutable=1", uri=True)
 
 
 _ATATURK_SQL = ("SELECT s.id, s.year, s.date, s.kind, s.title_tr, s.source, t.body FROM speeches s "
@@ -446,10 +447,11 @@ def _ataturk_rows(lang: str) -> tuple:
     return tuple(r[:-1] + (_INDEX_START.split(r[-1], maxsplit=1)[0],) for r in rows)
 
 
-def ataturk_documents(lang: str = "tr") -> pd.DataFrame:
-    """One row per Atatürk text (empty ones included): doc_id, year, date, kind, title, source, chars."""
-    df = pd.DataFrame(_ataturk_rows(lang), columns=["doc_id", "year", "date", "kind", "title", "source", "body"])
-    return df.assign(year=df["year"].astype("Int64"), chars=df["body"].str.len()).drop(columns="body")
+def ataturk_documents(lang: str = "tr", with_text: bool = False) -> pd.DataFrame:
+    """One row per Atatürk text (empty ones included): doc_id, year, date, kind, title, source, chars (and text)."""
+    df = pd.DataFrame(_ataturk_rows(lang), columns=["doc_id", "year", "date", "kind", "title", "source", "text"])
+    df = df.assign(year=df["year"].astype("Int64"), chars=df["text"].str.len())
+    return df if with_text else df.drop(columns="text")
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,0 +1,121 @@
+"""Dictionaries: :class:`Dictionary`, WordNet / KeNet glosses and definition-modelling pairs."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from embedlab import assets
+from ._common import _check_choice, _nonempty, _read_tsv
+
+
+def _atomic_pickle(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@dataclasses.dataclass
+class Dictionary:
+    """Dictionary entries (DataFrame headword, pos, definition, source, synset_id) of one language."""
+
+    entries: pd.DataFrame
+    language: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        missing = {"headword", "pos", "definition", "source", "synset_id"} - set(self.entries.columns)
+        if missing:
+            raise ValueError(f"dictionary entries lack column(s) {sorted(missing)}")
+        _nonempty(self.entries, f"dictionary {self.name!r}")
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+WORDNET_FILES = {"en": "english_wordnet_version_31.xml", "tr": "turkish_wordnet.xml"}
+WORDNET_POS = {"n": "noun", "v": "verb", "a": "adj", "b": "adv", "c": "conj", "i": "interj", "p": "prep",
+               "r": "pron"}
+_WORDNET_PARSER_VERSION = 1
+
+
+def _parse_wordnet(path: Path) -> pd.DataFrame:
+    import xml.etree.ElementTree as ET
+
+    rows = []
+    for _, el in ET.iterparse(path, events=("end",)):
+        if el.tag != "SYNSET":
+            continue
+        sid = (el.findtext("ID") or "").strip()
+        pos = (el.findtext("POS") or "").strip()
+        definition = " ".join((el.findtext("DEF") or "").split())
+        literals = []
+        syn = el.find("SYNONYM")
+        if syn is not None:
+            for lit in syn.findall("LITERAL"):
+                word = " ".join((lit.text or "").split())
+                if word and not (word.startswith("(") and word.endswith(")")) and word not in literals:
+                    literals.append(word)
+        if definition:
+            rows += [(w, WORDNET_POS.get(pos, pos), definition, sid) for w in literals]
+        el.clear()
+    return pd.DataFrame(rows, columns=["headword", "pos", "definition", "synset_id"])
+
+
+def wordnet_definitions(language: str = "en") -> Dictionary:
+    """WordNet glosses from ``nlptoolkit-wordnet``: ``en`` Princeton WordNet 3.1, ``tr`` KeNet.
+
+    One row per (synset literal, synset definition); multiword literals keep their spaces; synsets
+    without a definition and KeNet's parenthesised placeholder literals (``(özel isim)``) are skipped.
+    The parsed table is cached under ``assets.cache_dir()/"parsed"`` keyed by the archive's sha256.
+    """
+    _check_choice("WordNet language", language, WORDNET_FILES)
+    a = assets.get("nlptoolkit-wordnet")
+    root = assets.fetch("nlptoolkit-wordnet", progress=False)  # cheap when cached; records provenance
+    cache = assets.cache_dir() / "parsed" / f"wordnet-{language}-{a.sha256[:16]}-v{_WORDNET_PARSER_VERSION}.pkl"
+    df = None
+    if cache.exists():
+        try:
+            with open(cache, "rb") as f:
+                df = pickle.load(f)
+        except Exception:  # a corrupt cache entry is rebuilt
+            df = None
+    if df is None:
+        df = _parse_wordnet(root / f"nlptoolkit_wordnet-{a.version}" / "WordNet" / "data" / WORDNET_FILES[language])
+        df.insert(3, "source", "wordnet-3.1" if language == "en" else "kenet")
+        _atomic_pickle(df, cache)
+    return Dictionary(df, language, f"wordnet-{language}")
+
+
+DEFINITION_ASSETS = {"commondefs": ["word", "pos", "source", "definition"],
+                     "oxford-defs": ["word", "example", "definition"]}
+DEFINITION_SPLITS = ("valid", "test")
+
+
+def definition_pairs(asset: str, split: str | None = None) -> pd.DataFrame:
+    """(word, definition) rows of a definition-modelling set, with a ``split`` column.
+
+    ``commondefs`` (WordNet + GCIDE): word, pos, source, definition; ``oxford-defs``: word, example,
+    definition. Only valid/test are mirrored (``split=None``: both).
+    """
+    _check_choice("definition set", asset, DEFINITION_ASSETS)
+    if split is not None:
+        _check_choice(f"{asset} split", split, DEFINITION_SPLITS)
+    root = assets.fetch(asset, progress=False)
+    frames = []
+    for sp in ([split] if split else DEFINITION_SPLITS):
+        df = _read_tsv(root / f"{sp}.txt", header=False, names=DEFINITION_ASSETS[asset])
+        frames.append(df.assign(split=sp))
+    return _nonempty(pd.concat(frames, ignore_index=True), f"{asset} {split or 'valid+test'}")
