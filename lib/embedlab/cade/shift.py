@@ -1,0 +1,130 @@
+"""Semantic-shift measures between two slices: cosine distance, LNCS and nearest-neighbour intersection.
+
+All three are distances (higher = more shift). Cosine needs aligned spaces; LNCS (Hamilton et al. 2016,
+"Cultural shift or linguistic drift?") and neighbour intersection (Gonen et al. 2020) compare each word's
+neighbourhood within its own slice, so they need no alignment (and are the same for Procrustes and unaligned).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .alignment import check_pair, comparable_words, cross_similarity, pair_vectors
+from .training import SliceModels
+
+MEASURES = ("cosine", "lncs", "nn_overlap")
+
+
+def top_k_neighbours(x: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
+    """Indices of each row's ``k`` most cosine-similar other rows (unit rows in, [n, k] out, most similar first)."""
+    n = len(x)
+    k = min(k, n - 1)
+    out = np.empty((n, k), dtype=np.int64)
+    for start in range(0, n, block):
+        sims = x[start:start + block] @ x.T
+        sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -np.inf
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1, kind="stable")
+        out[start:start + block] = np.take_along_axis(part, order, axis=1)
+    return out
+
+
+def lncs(xa: np.ndarray, xb: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
+    """Local neighbourhood change: cosine distance of a word's similarities to the union of its neighbours in both slices."""
+    out = np.empty(len(xa))
+    for i in range(len(xa)):
+        union = np.union1d(na[i], nb[i])
+        sa, sb = xa[union] @ xa[i], xb[union] @ xb[i]
+        denom = np.linalg.norm(sa) * np.linalg.norm(sb)
+        out[i] = 1.0 - (sa @ sb) / denom if denom > 0 else 1.0
+    return out
+
+
+def nn_overlap_distance(na: np.ndarray, nb: np.ndarray) -> np.ndarray:
+    """1 - |N_a ∩ N_b| / k for each word's k nearest neighbours in the two slices."""
+    k = na.shape[1]
+    return np.array([1.0 - len(np.intersect1d(p, q, assume_unique=True)) / k for p, q in zip(na, nb)])
+
+
+def shift_scores(models: SliceModels, a: str, b: str, words: Sequence[str] | None = None,
+                 min_count: int | None = None, k: int = 25) -> pd.DataFrame:
+    """Every measure for the words comparable between ``a`` and ``b`` (neighbours searched among those words).
+
+    Returns a frame indexed by word with one column per measure plus each slice's count.
+    """
+    check_pair(models, a, b)
+    if k < 1:
+        raise ValueError(f"k (neighbours) must be >= 1, got {k}")
+    vocab = comparable_words(models, a, b, min_count)
+    if len(vocab) < 2:
+        raise ValueError(f"slices {a!r} and {b!r} share {len(vocab)} word(s) with enough occurrences; need at least 2")
+    xa, xb = pair_vectors(models, a, b, vocab)
+    na, nb = top_k_neighbours(xa, k), top_k_neighbours(xb, k)
+    df = pd.DataFrame({"cosine": 1.0 - (xa * xb).sum(axis=1), "lncs": lncs(xa, xb, na, nb),
+                       "nn_overlap": nn_overlap_distance(na, nb),
+                       f"count_{a}": [models.counts[a][w] for w in vocab],
+                       f"count_{b}": [models.counts[b][w] for w in vocab]}, index=pd.Index(vocab, name="word"))
+    if words is not None:
+        missing = [w for w in words if w not in df.index]
+        df = df.loc[[w for w in words if w in df.index]]
+        df.attrs["missing"] = missing
+    return df
+
+
+def neighbours(models: SliceModels, slice_name: str, word: str, topn: int = 5, min_count: int | None = None) -> list[str]:
+    """A word's nearest neighbours within one slice, among words seen at least ``min_count`` times there."""
+    kv = models.vectors[slice_name]
+    if word not in kv.key_to_index:
+        return []
+    m = models.config.min_count if min_count is None else min_count
+    counts = models.counts[slice_name]
+    out = []
+    for w, _ in kv.most_similar(word, topn=topn * 20 + 50):
+        if counts.get(w, 0) >= m:
+            out.append(w)
+            if len(out) == topn:
+                break
+    return out
+
+
+def top_shifted(models: SliceModels, a: str, b: str, n: int = 10, measure: str = "cosine", k: int = 25,
+                topn_neighbours: int = 5, min_count: int | None = None, rank_min_count: int = 0,
+                scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ``n`` most shifted words between ``a`` and ``b`` by ``measure``, with their neighbours in each slice.
+
+    ``rank_min_count`` keeps rare words (whose vectors are noisy and look shifted) out of the ranking only.
+    """
+    if measure not in MEASURES:
+        raise ValueError(f"unknown shift measure {measure!r}; allowed: {', '.join(MEASURES)}")
+    scores = shift_scores(models, a, b, min_count=min_count, k=k) if scores is None else scores
+    frequent = (scores[f"count_{a}"] >= rank_min_count) & (scores[f"count_{b}"] >= rank_min_count)
+    top = scores[frequent].sort_values(measure, ascending=False, kind="stable").head(n)
+    return pd.DataFrame({
+        "word": top.index, measure: top[measure].round(3).to_numpy(),
+        f"count_{a}": top[f"count_{a}"].to_numpy(), f"count_{b}": top[f"count_{b}"].to_numpy(),
+        f"neighbours in {a}": [", ".join(neighbours(models, a, w, topn_neighbours, min_count)) for w in top.index],
+        f"neighbours in {b}": [", ".join(neighbours(models, b, w, topn_neighbours, min_count)) for w in top.index]})
+
+
+def trajectories(models: SliceModels, words: Sequence[str], reference: str | None = None,
+                 min_count: int | None = None, topn_neighbours: int = 4) -> pd.DataFrame:
+    """Each word's cosine similarity to itself in the ``reference`` slice (default: the first), slice by slice.
+
+    Rows: word x slice, with the similarity (NaN where the word is too rare in either slice) and its neighbours.
+    """
+    ref = models.slices[0] if reference is None else reference
+    check_pair(models, ref, ref)
+    m = models.config.min_count if min_count is None else min_count
+    rows = []
+    for s in models.slices:
+        ok = [w for w in words if models.counts[ref].get(w, 0) >= m and models.counts[s].get(w, 0) >= m
+              and w in models.vectors[ref].key_to_index and w in models.vectors[s].key_to_index]
+        sims = dict(zip(ok, cross_similarity(models, ref, s, ok))) if ok else {}
+        for w in words:
+            rows.append({"word": w, "slice": s, "similarity": float(sims[w]) if w in sims else np.nan,
+                         "count": models.counts[s].get(w, 0),
+                         "neighbours": ", ".join(neighbours(models, s, w, topn_neighbours, m))
+                         if models.counts[s].get(w, 0) >= m else ""})
+    return pd.DataFrame(rows)

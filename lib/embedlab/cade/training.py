@@ -1,0 +1,337 @@
+"""CADE training: a gensim CBOW compass, then one model per slice trained against its frozen context matrix.
+
+The reference implementation (TWEC/CADE) patches gensim 3.x; gensim 4 cannot freeze ``syn1neg``, so the
+slice trainer below is our own Numba kernel. It mirrors gensim's CBOW negative-sampling step
+(``w2v_fast_sentence_cbow_neg``: mean of the context vectors, the sigmoid table, skipped updates beyond
+|x| >= 6, reduced windows, frequent-word subsampling, linear learning-rate decay) but never writes the
+context matrix: it receives it as a read-only array, so a write would not even compile.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Mapping, Sequence
+
+import numba
+import numpy as np
+from gensim.models import KeyedVectors, Word2Vec
+from tqdm.auto import tqdm
+
+Slices = Mapping[str, Sequence[Sequence[str]]]
+INITS = ("random", "compass")
+_EXP_TABLE_SIZE, _MAX_EXP = 1000, 6.0
+_MODULO = np.uint64(281474976710655)
+_MULT, _INC = np.uint64(25214903917), np.uint64(11)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """Word2vec CBOW hyperparameters shared by the compass, the CADE slices and the baselines (CADE's defaults)."""
+
+    vector_size: int = 100
+    window: int = 5
+    negative: int = 10
+    epochs: int = 5            # compass and independent baselines
+    slice_epochs: int = 5      # CADE slices
+    alpha: float = 0.025
+    min_alpha: float = 0.0001
+    min_count: int = 5
+    sample: float = 1e-3
+    ns_exponent: float = 0.75
+    init: str = "random"       # slice input vectors: "random" (as the reference) or "compass"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("vector_size", "window", "negative", "epochs", "slice_epochs", "min_count"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"training parameter {name} must be a positive integer, got {value!r}")
+        if not 0 < self.alpha <= 1 or not 0 <= self.min_alpha <= self.alpha:
+            raise ValueError(f"need 0 < min_alpha <= alpha <= 1, got alpha={self.alpha!r}, min_alpha={self.min_alpha!r}")
+        if self.sample < 0:
+            raise ValueError(f"sample must be >= 0, got {self.sample!r}")
+        if self.init not in INITS:
+            raise ValueError(f"unknown slice init {self.init!r}; allowed: {', '.join(INITS)}")
+
+
+def slice_counts(sentences: Sequence[Sequence[str]]) -> Counter:
+    """Token counts of one slice."""
+    return Counter(t for s in sentences for t in s)
+
+
+def check_slices(slices: Slices, min_count: int = 1) -> dict[str, Counter]:
+    """Validate slices (>= 2, none empty, some shared word) and return their token counts."""
+    if not isinstance(slices, Mapping):
+        raise ValueError(f"slices must be a mapping {{slice name: list of tokenized sentences}}, got {type(slices).__name__}")
+    if len(slices) < 2:
+        raise ValueError(f"CADE compares slices: need at least 2, got {len(slices)} ({', '.join(map(str, slices)) or 'none'})")
+    counts = {}
+    for name, sents in slices.items():
+        if isinstance(sents, str) or (len(sents) and isinstance(sents[0], str)):
+            raise ValueError(f"slice {name!r} must be a list of tokenized sentences (lists of strings), not strings")
+        counts[name] = slice_counts(sents)
+        if not counts[name]:
+            raise ValueError(f"slice {name!r} is empty (no tokens); slices: "
+                             + ", ".join(f"{k}={sum(slice_counts(v).values())}" for k, v in slices.items()))
+    kept = [{w for w, n in c.items() if n >= min_count} for c in counts.values()]
+    if not set.intersection(*kept):
+        raise ValueError(f"the slices {list(slices)} share no word with at least {min_count} occurrences in each; "
+                         "their vectors cannot be compared (lower min_count or check tokenization/language)")
+    return counts
+
+
+# --------------------------------------------------------------------------- compass and baselines (gensim)
+
+def train_word2vec(sentences: Sequence[Sequence[str]], config: TrainingConfig, seed: int) -> Word2Vec:
+    """A gensim 4 CBOW negative-sampling word2vec with ``config``'s settings (one worker: deterministic)."""
+    return Word2Vec(sentences=[list(s) for s in sentences], vector_size=config.vector_size, window=config.window,
+                    negative=config.negative, epochs=config.epochs, alpha=config.alpha, min_alpha=config.min_alpha,
+                    min_count=config.min_count, sample=config.sample, ns_exponent=config.ns_exponent, sg=0,
+                    cbow_mean=1, hs=0, workers=1, seed=seed)
+
+
+def train_compass(slices: Slices, config: TrainingConfig) -> Word2Vec:
+    """The compass: CBOW word2vec on the concatenation of all slices."""
+    return train_word2vec([s for sents in slices.values() for s in sents], config, seed=config.seed)
+
+
+# --------------------------------------------------------------------------- frozen-context slice trainer
+
+def encode(sentences: Sequence[Sequence[str]], key_to_index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Sentences as one int32 array of vocabulary indices (unknown words dropped, as gensim does) plus offsets."""
+    ids, offsets = [], [0]
+    for s in sentences:
+        ids.extend(key_to_index[t] for t in s if t in key_to_index)
+        offsets.append(len(ids))
+    return np.asarray(ids, dtype=np.int32), np.asarray(offsets, dtype=np.int64)
+
+
+def sampling_tables(counts: np.ndarray, sample: float, ns_exponent: float,
+                    domain: int = 2 ** 31 - 1) -> tuple[np.ndarray, np.ndarray]:
+    """gensim's subsampling thresholds (``sample_int``) and negative-sampling cumulative table for ``counts``."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    if sample:
+        threshold = sample * total
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keep = np.where(counts > 0, (np.sqrt(counts / threshold) + 1) * (threshold / counts), 1.0)
+        keep = np.minimum(keep, 1.0)
+    else:
+        keep = np.ones_like(counts)
+    sample_int = (keep * (2 ** 32 - 1)).astype(np.uint32)
+    power = counts ** ns_exponent
+    cum_table = np.round(np.cumsum(power) / power.sum() * domain).astype(np.uint32)
+    return sample_int, cum_table
+
+
+def _exp_table() -> np.ndarray:
+    """gensim's precomputed sigmoid on [-6, 6) in 1000 steps."""
+    x = np.exp((np.arange(_EXP_TABLE_SIZE) / _EXP_TABLE_SIZE * 2 - 1) * _MAX_EXP)
+    return (x / (x + 1)).astype(np.float32)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _cbow_frozen(syn0, syn1neg, corpus, offsets, sample_int, cum_table, exp_table, window, negative, epochs,
+                 alpha0, min_alpha, next_random):  # pragma: no cover - compiled
+    """CBOW negative sampling over ``epochs`` passes, updating ``syn0`` only (``syn1neg`` is read-only)."""
+    size = syn0.shape[1]
+    n_sent = offsets.shape[0] - 1
+    max_len = 0
+    for s in range(n_sent):
+        max_len = max(max_len, offsets[s + 1] - offsets[s])
+    buf = np.empty(max(max_len, 1), dtype=np.int32)
+    neu1 = np.empty(size, dtype=np.float32)
+    work = np.empty(size, dtype=np.float32)
+    cum_last = np.uint64(cum_table[cum_table.shape[0] - 1])
+    total = float(corpus.shape[0]) * epochs
+    scale = np.float32(_EXP_TABLE_SIZE / _MAX_EXP / 2)
+    done = 0
+    trained = 0
+    for _ in range(epochs):
+        for s in range(n_sent):
+            alpha = max(min_alpha, alpha0 - (alpha0 - min_alpha) * done / total)
+            alpha32 = np.float32(alpha)
+            n = 0
+            for p in range(offsets[s], offsets[s + 1]):
+                w = corpus[p]
+                draw = next_random >> np.uint64(16)
+                next_random = (next_random * _MULT + _INC) & _MODULO
+                if np.uint64(sample_int[w]) < draw:
+                    continue
+                buf[n] = w
+                n += 1
+            done += offsets[s + 1] - offsets[s]
+            trained += n
+            for i in range(n):
+                b = np.int64((next_random >> np.uint64(16)) % np.uint64(window))
+                next_random = (next_random * _MULT + _INC) & _MODULO
+                j = max(0, i - window + b)
+                k = min(n, i + window + 1 - b)
+                count = 0
+                neu1[:] = 0.0
+                for m in range(j, k):
+                    if m != i:
+                        count += 1
+                        row = syn0[buf[m]]
+                        for d in range(size):
+                            neu1[d] += row[d]
+                if count == 0:
+                    continue
+                inv = np.float32(1.0 / count)
+                for d in range(size):
+                    neu1[d] *= inv
+                work[:] = 0.0
+                word = buf[i]
+                for neg in range(negative + 1):
+                    if neg == 0:
+                        target = word
+                        label = np.float32(1.0)
+                    else:
+                        x = (next_random >> np.uint64(16)) % cum_last
+                        target = np.searchsorted(cum_table, np.uint32(x), side="right")
+                        next_random = (next_random * _MULT + _INC) & _MODULO
+                        if target == word:
+                            continue
+                        label = np.float32(0.0)
+                    out = syn1neg[target]
+                    f_dot = np.float32(0.0)
+                    for d in range(size):
+                        f_dot += neu1[d] * out[d]
+                    if f_dot <= -_MAX_EXP or f_dot >= _MAX_EXP:
+                        continue
+                    f = exp_table[int((f_dot + _MAX_EXP) * scale)]
+                    g = (label - f) * alpha32
+                    for d in range(size):
+                        work[d] += g * out[d]
+                for m in range(j, k):
+                    if m != i:
+                        row = syn0[buf[m]]
+                        for d in range(size):
+                            row[d] += work[d]
+    return trained
+
+
+def initial_vectors(n_words: int, size: int, seed: int) -> np.ndarray:
+    """gensim's input-vector initialisation: uniform in [-1/size, 1/size) from ``default_rng(seed)``."""
+    v = np.random.default_rng(seed).random((n_words, size), dtype=np.float32)
+    return (v * 2.0 - 1.0) / size
+
+
+def train_frozen_context(syn0: np.ndarray, syn1neg: np.ndarray, sentences: Sequence[Sequence[str]],
+                         key_to_index: Mapping[str, int], config: TrainingConfig, seed: int) -> int:
+    """Train input vectors ``syn0`` in place against the frozen context matrix ``syn1neg``; returns words trained.
+
+    Negative samples and subsampling follow the slice's own counts (as the reference's per-slice gensim model).
+    """
+    if syn0.shape != syn1neg.shape or syn0.dtype != np.float32 or not syn0.flags.c_contiguous:
+        raise ValueError(f"syn0 must be C-contiguous float32 with syn1neg's shape {syn1neg.shape}, got {syn0.shape} {syn0.dtype}")
+    corpus, offsets = encode(sentences, key_to_index)
+    if corpus.size == 0:
+        raise ValueError("the slice has no word of the compass vocabulary: nothing to train")
+    counts = np.bincount(corpus, minlength=len(syn0))
+    sample_int, cum_table = sampling_tables(counts, config.sample, config.ns_exponent)
+    frozen = np.ascontiguousarray(syn1neg, dtype=np.float32).view()
+    frozen.flags.writeable = False        # numba types it read-only: the kernel cannot write it
+    start = np.uint64(seed) * np.uint64(2654435761) + np.uint64(1)
+    return int(_cbow_frozen(syn0, frozen, corpus, offsets, sample_int, cum_table, _exp_table(), config.window,
+                            config.negative, config.slice_epochs, config.alpha, config.min_alpha, start & _MODULO))
+
+
+def train_slice(sentences: Sequence[Sequence[str]], compass: Word2Vec, config: TrainingConfig, seed: int) -> KeyedVectors:
+    """One CADE slice: input vectors for the compass words that occur in the slice, trained on the frozen compass."""
+    vocab = compass.wv.key_to_index
+    if config.init == "compass":
+        syn0 = compass.wv.vectors.astype(np.float32, copy=True)
+    else:
+        syn0 = initial_vectors(len(vocab), config.vector_size, seed)
+    train_frozen_context(syn0, compass.syn1neg, sentences, vocab, config, seed)
+    present = slice_counts(sentences)
+    keep = [w for w in compass.wv.index_to_key if present.get(w, 0) > 0]
+    kv = KeyedVectors(config.vector_size, dtype=np.float32)
+    kv.add_vectors(keep, syn0[[vocab[w] for w in keep]])
+    return kv
+
+
+# --------------------------------------------------------------------------- the three methods' models
+
+METHODS = ("cade", "procrustes", "unaligned")
+
+
+@dataclasses.dataclass
+class SliceModels:
+    """Per-slice word vectors of one method, with each slice's token counts (and the compass for CADE)."""
+
+    method: str
+    vectors: dict[str, KeyedVectors]
+    counts: dict[str, Counter]
+    config: TrainingConfig
+    compass: Word2Vec | None = None
+    models: dict[str, Word2Vec] | None = None   # the independent gensim models (baselines)
+
+    @property
+    def slices(self) -> list[str]:
+        """Slice names in order."""
+        return list(self.vectors)
+
+    def as_method(self, method: str) -> "SliceModels":
+        """The same vectors viewed as another method (independent models: 'unaligned' or 'procrustes')."""
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+        if (method == "cade") != (self.method == "cade"):
+            raise ValueError(f"{self.method} vectors cannot be viewed as {method}: CADE and independent models differ")
+        return dataclasses.replace(self, method=method)
+
+
+def train_cade(slices: Slices, config: TrainingConfig = TrainingConfig(), progress: bool = True,
+               threads: int = 1) -> SliceModels:
+    """Compass on all slices, then one frozen-context model per slice (CADE)."""
+    return train_all(slices, config, progress, threads, methods=("cade",))["cade"]
+
+
+def train_independent(slices: Slices, config: TrainingConfig = TrainingConfig(), progress: bool = True,
+                      threads: int = 1) -> SliceModels:
+    """One independently trained word2vec per slice (the unaligned baseline; Procrustes aligns them pairwise)."""
+    return train_all(slices, config, progress, threads, methods=("unaligned",))["unaligned"]
+
+
+def train_all(slices: Slices, config: TrainingConfig = TrainingConfig(), progress: bool = True, threads: int = 1,
+              methods: Sequence[str] = METHODS) -> dict[str, SliceModels]:
+    """CADE, Procrustes-aligned and unaligned models of the same slices, keyed by method.
+
+    Every model trains single-threaded from its own seed (compass: ``seed``; slice i: ``seed + 1 + i``), so
+    ``threads`` > 1 only runs independent models side by side (gensim and the Numba kernel release the GIL):
+    the vectors are identical whatever ``threads`` is.
+    """
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        raise ValueError(f"unknown method(s) {bad}; allowed: {', '.join(METHODS)}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads!r}")
+    counts = check_slices(slices, config.min_count)
+    names = list(slices)
+    want_cade = "cade" in methods
+    want_indep = any(m != "cade" for m in methods)
+    total = (1 + len(names)) * want_cade + len(names) * want_indep
+    with ThreadPoolExecutor(max_workers=threads) as pool, \
+            tqdm(total=total, desc="training compass, slices, baselines", disable=not progress) as bar:
+        submit = lambda fn, *args: _tracked(pool.submit(fn, *args), bar)
+        compass_job = submit(train_compass, slices, config) if want_cade else None
+        indep_jobs = {n: submit(train_word2vec, slices[n], config, config.seed + 1 + i)
+                      for i, n in enumerate(names)} if want_indep else {}
+        out = {}
+        if want_cade:
+            compass = compass_job.result()
+            jobs = {n: submit(train_slice, slices[n], compass, config, config.seed + 1 + i) for i, n in enumerate(names)}
+            out["cade"] = SliceModels("cade", {n: j.result() for n, j in jobs.items()}, counts, config, compass=compass)
+        if want_indep:
+            models = {n: j.result() for n, j in indep_jobs.items()}
+            independent = SliceModels("unaligned", {n: m.wv for n, m in models.items()}, counts, config, models=models)
+            out.update({m: independent.as_method(m) for m in methods if m != "cade"})
+    return {m: out[m] for m in methods}
+
+
+def _tracked(job: Future, bar) -> Future:
+    """Advance the progress bar when ``job`` finishes."""
+    job.add_done_callback(lambda _: bar.update())
+    return job
