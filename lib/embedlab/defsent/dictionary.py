@@ -1,0 +1,108 @@
+"""Dictionary entries for DefSent: validation, the 8:1:1 headword split, seeded sampling, single-token headwords."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..encoders import Encoder
+
+SPLITS = ("train", "valid", "test")
+
+
+def check_choice(what: str, given: Any, allowed: Sequence) -> None:
+    """Raise ``ValueError`` naming ``given`` and the allowed values when ``given`` is not one of them."""
+    if given not in allowed:
+        raise ValueError(f"unknown {what} {given!r}; allowed: {', '.join(map(str, allowed))}")
+
+
+def as_entries(dictionary: Any) -> pd.DataFrame:
+    """A dictionary as a DataFrame ``headword, definition`` (from an evalsets.Dictionary, a DataFrame or pairs)."""
+    df = getattr(dictionary, "entries", dictionary)
+    if isinstance(df, pd.DataFrame):
+        df = df.rename(columns={"word": "headword"})
+        missing = {"headword", "definition"} - set(df.columns)
+        if missing:
+            raise ValueError(f"dictionary table lacks column(s) {sorted(missing)}; has {list(df.columns)}")
+        extra = [c for c in ("token_id",) if c in df.columns]
+        df = df[["headword", "definition", *extra]]
+    else:
+        df = pd.DataFrame(list(df), columns=["headword", "definition"])
+    df = df.dropna(subset=["headword", "definition"]).astype({"headword": str, "definition": str})
+    df = df[(df.headword.str.strip() != "") & (df.definition.str.strip() != "")].reset_index(drop=True)
+    if df.empty:
+        raise ValueError("empty dictionary: no (headword, definition) pairs with text on both sides")
+    return df
+
+
+def headword_key(word: str) -> str:
+    """The key that groups spellings of one headword (case-insensitive) for splitting and for DefSent+ entries."""
+    return word.strip().casefold()
+
+
+def split_by_headword(entries: Any, seed: int = 0, ratios: Sequence[float] = (8, 1, 1)) -> dict[str, pd.DataFrame]:
+    """Split definitions into train/valid/test by headword (8:1:1 by default), as DefSent does.
+
+    No headword (compared case-insensitively) is in two splits; the order of headwords is a seeded shuffle.
+    """
+    df = as_entries(entries)
+    if len(ratios) != 3 or min(ratios) < 0 or sum(ratios) <= 0:
+        raise ValueError(f"ratios must be three non-negative numbers (train, valid, test); got {tuple(ratios)}")
+    keys = df.headword.map(headword_key)
+    words = np.array(sorted(set(keys)))
+    if len(words) < 3:
+        raise ValueError(f"need at least 3 distinct headwords to split; got {len(words)}")
+    words = words[np.random.default_rng(seed).permutation(len(words))]
+    c = np.cumsum(ratios) / sum(ratios)
+    parts = dict(zip(SPLITS, np.split(words, [int(len(words) * c[0]), int(len(words) * c[1])])))
+    return {name: df[keys.isin(set(ws))].reset_index(drop=True) for name, ws in parts.items()}
+
+
+def sample_by_headword(entries: pd.DataFrame, max_definitions: int | None, seed: int = 0) -> pd.DataFrame:
+    """Whole headwords (all their definitions) drawn in seeded random order, up to ``max_definitions`` rows."""
+    if max_definitions is None or len(entries) <= max_definitions:
+        return entries.reset_index(drop=True)
+    keys = entries.headword.map(headword_key)
+    order = pd.unique(keys.iloc[np.random.default_rng(seed).permutation(len(keys))])
+    sizes = keys.value_counts().reindex(order).to_numpy()
+    n = max(1, int(np.searchsorted(np.cumsum(sizes), max_definitions, side="right")))
+    return entries[keys.isin(set(order[:n]))].reset_index(drop=True)
+
+
+def sample_definitions(entries: pd.DataFrame, max_definitions: int | None, seed: int = 0) -> pd.DataFrame:
+    """A seeded uniform sample of ``max_definitions`` rows (kept in dictionary order); all rows when ``None``."""
+    if max_definitions is None or len(entries) <= max_definitions:
+        return entries.reset_index(drop=True)
+    keep = np.sort(np.random.default_rng(seed).choice(len(entries), max_definitions, replace=False))
+    return entries.iloc[keep].reset_index(drop=True)
+
+
+def headword_token_ids(encoder: Encoder, words: Sequence[str]) -> list[list[int]]:
+    """Token ids of each headword as a word on its own (with the word-boundary marker, without special tokens)."""
+    unique = list(dict.fromkeys(words))
+    ids = encoder.tokenizer(unique, add_special_tokens=False, return_attention_mask=False,
+                            return_token_type_ids=False)["input_ids"]
+    lookup = dict(zip(unique, ids))
+    return [lookup[w] for w in words]
+
+
+def single_token_entries(encoder: Encoder, entries: Any) -> pd.DataFrame:
+    """Entries whose headword is exactly one (known) token of the encoder's vocabulary, with that ``token_id``."""
+    df = as_entries(entries)
+    ids = headword_token_ids(encoder, df.headword)
+    unk = encoder.tokenizer.unk_token_id
+    keep = np.array([len(i) == 1 and i[0] != unk for i in ids], dtype=bool)
+    return df[keep].assign(token_id=[i[0] for i, k in zip(ids, keep) if k]).reset_index(drop=True)
+
+
+def require_single_token(encoder: Encoder, df: pd.DataFrame) -> np.ndarray:
+    """The headwords' token ids; ``ValueError`` listing offenders when a headword is not exactly one token."""
+    ids = headword_token_ids(encoder, df.headword)
+    unk = encoder.tokenizer.unk_token_id
+    bad = [w for w, i in zip(df.headword, ids) if len(i) != 1 or i[0] == unk]
+    if bad:
+        raise ValueError(f"DefSent predicts one vocabulary token per definition, but {len(bad)} of {len(df)} "
+                         f"headwords are not one token for {encoder.name} (e.g. {bad[:5]}); filter with "
+                         "defsent.single_token_entries(encoder, entries) or use DefSent+ (no such limit)")
+    return np.array([i[0] for i in ids])

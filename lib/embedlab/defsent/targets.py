@@ -1,0 +1,184 @@
+"""What definitions are projected onto: DefSent's tied word-prediction layer and DefSent+'s entry embeddings."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .. import encoders
+from ..encoders import Encoder
+from .dictionary import as_entries, check_choice, headword_key
+
+ENTRY_TRANSFORMS = ("none", "whiten", "ica")
+
+
+# --------------------------------------------------------------------------- DefSent: tied prediction layer
+
+class TiedPredictionLayer(torch.nn.Module):
+    """Frozen word-prediction layer: optional MLM transform, then scores against the shared, frozen token embeddings."""
+
+    def __init__(self, token_embeddings: torch.nn.Embedding, transform: torch.nn.Module | None = None,
+                 bias: torch.Tensor | None = None, kind: str = "token-embedding matrix (no MLM head shipped)"):
+        super().__init__()
+        self.token_embeddings = token_embeddings  # the encoder's own module: tied, not copied
+        self.transform = transform
+        self.register_buffer("bias", None if bias is None else bias.detach().clone())
+        self.kind = kind
+        for p in self.parameters():
+            p.requires_grad_(False)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The token-embedding matrix ``[vocab, H]`` the scores are taken against."""
+        return self.token_embeddings.weight
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Vocabulary logits ``[B, vocab]`` for pooled states ``[B, H]``."""
+        if self.transform is not None:
+            h = self.transform(h)
+        return F.linear(h, self.weight, self.bias)
+
+
+def _mlm_transform(model_path: str) -> tuple[torch.nn.Module, torch.Tensor | None] | None:
+    """The MLM head's transform and output bias from a checkpoint, or ``None`` when it ships no head."""
+    from transformers import AutoModelForMaskedLM
+
+    try:
+        mlm, info = AutoModelForMaskedLM.from_pretrained(model_path, output_loading_info=True)
+    except (OSError, ValueError):
+        return None
+    prefix = mlm.base_model_prefix + "."
+    if any(not k.startswith(prefix) for k in info.get("missing_keys", [])):
+        return None  # head weights were freshly initialised: the checkpoint has no MLM head
+    decoder = mlm.get_output_embeddings()
+    head = getattr(mlm, "cls", None) or getattr(mlm, "lm_head", None)
+    if head is None:
+        return None
+    if hasattr(head, "predictions"):  # BERT: cls.predictions.{transform, decoder, bias}
+        transform = head.predictions.transform
+    else:  # RoBERTa / XLM-R: lm_head.{dense, layer_norm, decoder, bias}
+        transform = torch.nn.Sequential(head.dense, torch.nn.GELU(), head.layer_norm)
+    return copy.deepcopy(transform).eval(), getattr(decoder, "bias", None)
+
+
+def prediction_layer(encoder: Encoder, use_mlm_head: bool | None = None) -> TiedPredictionLayer:
+    """DefSent's frozen prediction layer, tied to ``encoder``'s token embeddings.
+
+    ``use_mlm_head=None`` uses the checkpoint's MLM transform and bias where one ships (hub BERT/RoBERTa)
+    and the bare token-embedding matrix otherwise (the offline encoders); ``True`` insists on the head.
+    """
+    found = None
+    if use_mlm_head is not False and encoder.name.split("+")[0] not in encoders.OFFLINE_ENCODERS:
+        found = _mlm_transform(str(encoder.model.config._name_or_path))
+    emb = encoder.model.get_input_embeddings()
+    if found is None:
+        if use_mlm_head:
+            raise ValueError(f"encoder {encoder.name!r} ships no MLM head; use use_mlm_head=None or False "
+                             "(the token-embedding matrix itself becomes the prediction layer)")
+        return TiedPredictionLayer(emb)
+    transform, bias = found
+    return TiedPredictionLayer(emb, transform, bias, kind="pretrained MLM head (frozen) + tied token embeddings")
+
+
+# --------------------------------------------------------------------------- DefSent+: entry embeddings
+
+def entry_embeddings(encoder: Encoder, entries: Any, pooling: str = "mean", max_length: int = 64,
+                     progress: bool = True) -> tuple[list[str], np.ndarray]:
+    """DefSent+'s entry embeddings: per headword, the average of the encoder's encodings of all its definitions.
+
+    Returns ``(headword keys sorted, [n_entries, H] float32)``; definitions are pooled like sentences
+    (special tokens left out of mean/max) from the last layer.
+    """
+    df = as_entries(entries)
+    emb = encoders.sentence_embeddings(encoder, list(df.definition), [encoder.n_layers], pooling,
+                                       max_length=max_length, exclude_special=True, progress=progress)[0]
+    return average_by_headword(df.headword, emb)
+
+
+def average_by_headword(headwords: Sequence[str], emb: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Average the rows of ``emb`` that share a headword key: ``(keys sorted, [n_keys, H] float32)``."""
+    codes, names = pd.factorize(pd.Series(list(headwords)).map(headword_key), sort=True)
+    sums = np.zeros((len(names), emb.shape[1]), dtype=np.float64)
+    np.add.at(sums, codes, emb)
+    return list(names), (sums / np.bincount(codes)[:, None]).astype(np.float32)
+
+
+def isotropize(x: np.ndarray, transform: str = "whiten", scale: float = 100.0, seed: int = 0,
+               max_iter: int = 200) -> np.ndarray:
+    """Whiten (PCA) or ICA-transform the rows of ``x`` keeping the dimension, times ``scale``; ``none``: unchanged.
+
+    ``ica`` follows the authors' ICA-transform.py: standardize, FastICA (unit-variance whitening, logcosh),
+    then multiply by 100.
+    """
+    check_choice("entry transform", transform, ENTRY_TRANSFORMS)
+    if transform == "none":
+        return x
+    if len(x) <= x.shape[1]:
+        raise ValueError(f"{transform} needs more entries than dimensions ({x.shape[1]}); got {len(x)} entries")
+    if transform == "whiten":
+        from sklearn.decomposition import PCA
+
+        out = PCA(whiten=True, random_state=seed).fit_transform(x)
+    else:
+        import warnings
+
+        from sklearn.decomposition import FastICA
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.preprocessing import StandardScaler
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            out = FastICA(n_components=x.shape[1], whiten="unit-variance", fun="logcosh", max_iter=max_iter,
+                          tol=1e-4, random_state=seed).fit_transform(StandardScaler().fit_transform(x))
+    return (out * scale).astype(np.float32)
+
+
+class EntryClassifier(torch.nn.Module):
+    """DefSent+'s scorer: an optional trainable head, then dot products with frozen entry embeddings (no bias)."""
+
+    def __init__(self, entries: np.ndarray, head: torch.nn.Module | None = None):
+        super().__init__()
+        self.register_buffer("entries", torch.as_tensor(entries, dtype=torch.float32))
+        self.head = head
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Entry logits ``[B, n_entries]``."""
+        return (self.head(h) if self.head is not None else h) @ self.entries.T
+
+
+def pooler_head(encoder: Encoder, seed: int = 0) -> torch.nn.Module | None:
+    """A trainable copy of the encoder's pooler (dense + tanh) for pooled ``[B, H]`` input, which the authors
+    train through in DefSent+.
+
+    A pooler the checkpoint did not ship (e.g. the rebuilt e5) is re-initialised from ``seed``.
+    """
+    pooler = getattr(encoder.model, "pooler", None)
+    if pooler is None:
+        return None
+    head = copy.deepcopy(pooler)
+    if not _shipped(encoder, "pooler.dense.weight"):
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            head.dense.weight.normal_(0.0, float(encoder.model.config.initializer_range), generator=gen)
+            head.dense.bias.zero_()
+    head.requires_grad_(True)
+    return torch.nn.Sequential(torch.nn.Unflatten(1, (1, encoder.dim)), head)  # the pooler reads [B, T, H] at T=0
+
+
+def _shipped(encoder: Encoder, key: str) -> bool:
+    """Whether the checkpoint directory holds tensor ``key`` (safetensors); other layouts count as shipped."""
+    files = sorted(Path(str(encoder.model.config._name_or_path)).glob("*.safetensors"))
+    if not files:
+        return True
+    from safetensors import safe_open
+
+    for f in files:
+        with safe_open(str(f), "pt") as st:
+            if any(k == key or k.endswith("." + key) for k in st.keys()):
+                return True
+    return False

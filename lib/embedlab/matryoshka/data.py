@@ -1,0 +1,133 @@
+"""Evaluation tasks (STS, word similarity, Bible verse retrieval) and training pairs for the 2D Matryoshka study."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+TASK_KINDS = ("sts", "retrieval")
+STS_SETS = ("stsb", "sick")
+WORD_SETS = ("wordsim353", "simlex999")
+TRAIN_SOURCES = ("stsb", "bible")
+
+
+def _check(what: str, given, allowed: Sequence) -> None:
+    """Raise a ValueError naming ``given`` and the allowed values unless ``given`` is one of them."""
+    if given not in allowed:
+        raise ValueError(f"unknown {what} {given!r}; allowed: {', '.join(map(str, allowed))}")
+
+
+@dataclasses.dataclass
+class GridTask:
+    """Paired texts to score at every cell: ``sts`` (Spearman of cosine vs ``gold``) or ``retrieval``
+    (rank each ``texts_a[i]``'s counterpart ``texts_b[i]`` among all of ``texts_b``)."""
+
+    name: str
+    kind: str
+    texts_a: list[str]
+    texts_b: list[str]
+    gold: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        _check("task kind", self.kind, TASK_KINDS)
+        if len(self.texts_a) == 0:
+            raise ValueError(f"empty evaluation set {self.name!r}: no pairs to score")
+        if len(self.texts_a) != len(self.texts_b):
+            raise ValueError(f"{self.name}: {len(self.texts_a)} first texts but {len(self.texts_b)} second texts")
+        if self.kind == "sts" and (self.gold is None or len(self.gold) != len(self.texts_a)):
+            raise ValueError(f"{self.name}: an sts task needs one gold score per pair")
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Metric names this task reports."""
+        return ("spearman",) if self.kind == "sts" else ("mrr", "recall@1")
+
+    def __len__(self) -> int:
+        return len(self.texts_a)
+
+
+def _sample(df: pd.DataFrame, max_pairs: int | None, seed: int) -> pd.DataFrame:
+    """At most ``max_pairs`` rows, a seeded sample kept in the original order."""
+    if max_pairs is None or len(df) <= max_pairs:
+        return df.reset_index(drop=True)
+    keep = np.sort(np.random.default_rng(seed).choice(len(df), size=max_pairs, replace=False))
+    return df.iloc[keep].reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=4)
+def bible_pairs(version_a: str = "kjv", version_b: str = "web") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(train, eval)`` verse pairs of two translations; eval books (``evalsets.BIBLE_EVAL_BOOKS``) are disjoint."""
+    from .. import evalsets
+
+    return evalsets.bible_paraphrase_split(version_a, version_b)
+
+
+def _cap(max_pairs: int | dict | None, name: str) -> int | None:
+    """The pair cap for one set: a number for all sets, or ``{set name: cap}`` (missing: no cap)."""
+    return max_pairs.get(name) if isinstance(max_pairs, dict) else max_pairs
+
+
+def evaluation_tasks(sts: Sequence[str] = STS_SETS, words: Sequence[str] = WORD_SETS,
+                     bible: Sequence[str] | None = ("kjv", "web"), max_pairs: int | dict | None = None,
+                     seed: int = 0) -> list[GridTask]:
+    """Test splits of STS sets, word-similarity sets and held-out Bible verse retrieval as grid tasks.
+
+    ``max_pairs`` caps every set (a number) or some of them (``{"sick": 1000, "bible": 500}``) by a seeded sample.
+    """
+    from .. import evalsets
+
+    for name in sts:
+        _check("STS set", name, STS_SETS)
+    for name in words:
+        _check("word-similarity set", name, WORD_SETS)
+    if bible and len(bible) != 2:
+        raise ValueError(f"bible needs two translations (e.g. ['kjv', 'web']), got {list(bible)}")
+    tasks = []
+    for name in sts:
+        df = _sample(evalsets.sts_pairs(name, "test").pairs, _cap(max_pairs, name), seed)
+        tasks.append(GridTask(name, "sts", list(df.s1), list(df.s2), df.score.to_numpy(float)))
+    for name in words:
+        df = _sample(getattr(evalsets, name)().pairs, _cap(max_pairs, name), seed)
+        tasks.append(GridTask(name, "sts", list(df.w1), list(df.w2), df.score.to_numpy(float)))
+    if bible:
+        df = _sample(bible_pairs(*bible)[1], _cap(max_pairs, "bible"), seed)
+        tasks.append(GridTask(f"bible-{bible[0]}-{bible[1]}", "retrieval", list(df.s1), list(df.s2)))
+    if not tasks:
+        raise ValueError("no evaluation sets selected: give at least one of sts, words, bible")
+    return tasks
+
+
+@dataclasses.dataclass
+class PairData:
+    """Training pairs ``texts_a[i] ~ texts_b[i]``; ``labels`` (similarity in [0, 1]) for CoSENT, ``None``
+    for in-batch negatives (MultipleNegativesRankingLoss)."""
+
+    name: str
+    texts_a: list[str]
+    texts_b: list[str]
+    labels: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.texts_a) == 0:
+            raise ValueError(f"empty training set {self.name!r}")
+        if len(self.texts_a) != len(self.texts_b) or (self.labels is not None and len(self.labels) != len(self.texts_a)):
+            raise ValueError(f"{self.name}: texts_a, texts_b and labels must have the same length")
+
+    def __len__(self) -> int:
+        return len(self.texts_a)
+
+
+def training_pairs(source: str = "stsb", max_pairs: int | None = None, bible: Sequence[str] = ("kjv", "web"),
+                   seed: int = 0) -> PairData:
+    """STS-B train (scores / 5, for CoSENT) or Bible verse pairs from books disjoint from the evaluation books."""
+    from .. import evalsets
+
+    _check("training source", source, TRAIN_SOURCES)
+    if source == "stsb":
+        df = _sample(evalsets.stsb("train").pairs, max_pairs, seed)
+        return PairData("stsb-train", list(df.s1), list(df.s2), df.score.to_numpy(np.float32) / 5)
+    df = _sample(bible_pairs(*bible)[0], max_pairs, seed)
+    return PairData(f"bible-{bible[0]}-{bible[1]}-train", list(df.s1), list(df.s2))
