@@ -19,7 +19,8 @@ Efficiency: words alone and sentences each go through :func:`embedlab.encoders.h
 sampled sentence is encoded once and all its words are pooled from that pass, aligned to subwords with
 the fast tokenizer's ``word_ids()``. The aggregate methods and X2Static share that one pass (X2Static's
 context vectors do not depend on the target word, as in the authors' released code, so they are
-cached and reused across epochs).
+cached and reused across epochs). No instruction prefix (e5's ``query: ``) is added: the input is the
+word or the sentence itself.
 """
 from __future__ import annotations
 

@@ -16,6 +16,17 @@ def _colors(n: int):
     return [cmap(i % cmap.N) for i in range(n)]
 
 
+def short_category(category: str) -> str:
+    """``VERB Tense=Pres:Tense=Past`` -> ``VERB Tense: Pres→Past`` (other labels unchanged)."""
+    upos, _, rel = category.partition(" ")
+    left, sep, right = rel.partition(":")
+    lf, _, lv = left.partition("=")
+    rf, _, rv = right.partition("=")
+    if sep and lf and lf == rf and "|" not in left + right:
+        return f"{upos} {lf}: {lv}→{rv}"
+    return category
+
+
 def analogy_bars(summary: pd.DataFrame, metric: str = "accuracy", method: str = "3cosadd", title: str = ""):
     """Grouped horizontal bars: one group per analogy category (plus overall), one bar per embedding."""
     df = summary[summary["method"] == method]
@@ -27,7 +38,9 @@ def analogy_bars(summary: pd.DataFrame, metric: str = "accuracy", method: str = 
     height = 0.8 / len(embs)
     for i, (emb, color) in enumerate(zip(embs, _colors(len(embs)))):
         ax.barh(np.arange(len(cats)) + i * height, table[emb].fillna(0), height, label=emb, color=color)
-    ax.set_yticks(np.arange(len(cats)) + 0.4 - height / 2, [c if len(c) < 45 else c[:42] + "..." for c in cats], fontsize=7)
+    labels = [short_category(c) for c in cats]
+    ax.set_yticks(np.arange(len(cats)) + 0.4 - height / 2, [c if len(c) < 48 else c[:45] + "..." for c in labels],
+                  fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(f"{metric} ({method})")
     ax.set_title(title or f"Analogy {metric} per category ({method})")
@@ -69,7 +82,7 @@ def tagging_curves(sweep: pd.DataFrame, metric: str = "accuracy"):
         ax.set_xlabel("BiLSTM hidden size (per direction)")
         ax.set_ylabel(f"test {metric}")
         ax.set_title(task)
-    axes[0][-1].legend(fontsize=6, loc="lower right")
+    axes[0][-1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig
 
@@ -78,6 +91,7 @@ def tsne_grid(embeddings: Mapping[str, KeyedVectors], words: Mapping[str, str], 
               perplexity: float = 15.0, ncols: int = 4):
     """One t-SNE map per embedding of the given ``{word: category}``, points coloured by category."""
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     names = list(embeddings)
     cats = sorted(set(words.values()))
@@ -94,8 +108,9 @@ def tsne_grid(embeddings: Mapping[str, KeyedVectors], words: Mapping[str, str], 
             ax.set_title(f"{name}\n(too few words)", fontsize=7)
             continue
         x = np.stack([kv.get_vector(w, norm=True) for w in ws])
-        xy = TSNE(2, perplexity=min(perplexity, (len(ws) - 1) / 3), init="pca", max_iter=500,
-                  random_state=seed).fit_transform(x)
+        with threadpool_limits(1):                      # a few hundred points: threads only add overhead
+            xy = TSNE(2, perplexity=min(perplexity, (len(ws) - 1) / 3), init="pca", max_iter=500,
+                      random_state=seed).fit_transform(x)
         ax.scatter(xy[:, 0], xy[:, 1], s=9, c=[colors[words[w]] for w in ws])
         ax.set_title(name, fontsize=7)
     handles = [plt.Line2D([], [], marker="o", ls="", color=colors[c], label=c) for c in cats]

@@ -303,11 +303,15 @@ def results_table(info: pd.DataFrame, analogies: pd.DataFrame, sims: pd.DataFram
 
 
 def headline_metrics(table: pd.DataFrame) -> dict[str, float]:
-    """A flat ``{"<embedding> | <metric>": value}`` dict of the results table's numbers (for ``report.record``)."""
+    """A flat ``{"<embedding> | <metric>": value}`` dict of the results table's numbers (for ``report.record``),
+    metric by metric (the first metric, e.g. analogy accuracy, for every embedding first); sizes and build
+    times are left out."""
     out = {}
-    for emb, row in table.drop(columns=["kind"], errors="ignore").iterrows():
-        for col, v in row.items():
-            if isinstance(v, (int, float, np.integer, np.floating)) and not pd.isna(v) and col != "build_s":
+    for col in table.columns:
+        if col in ("kind", "dims", "build_s"):
+            continue
+        for emb, v in table[col].items():
+            if isinstance(v, (int, float, np.integer, np.floating)) and not pd.isna(v):
                 out[f"{emb} | {col}"] = float(v)
     return out
 

@@ -11,11 +11,13 @@ COLOURS = {"base": "#9e9e9e", "defsent": "#1f77b4", "defsent+": "#d62728"}
 
 
 def plot_metrics(result: StudyResult, columns: Sequence[str] | None = None, ncols: int = 4):
-    """Grouped bars: one panel per ``task metric`` column, poolings on the x axis, one bar per variant."""
+    """Grouped bars: one panel per ``task metric`` column (default: every MRR and Spearman), poolings on the
+    x axis, one bar per variant."""
     import matplotlib.pyplot as plt
 
     wide = result.wide()
-    columns = [c for c in (columns or wide.columns) if c in wide.columns]
+    default = [c for c in wide.columns if c.endswith((" mrr", " spearman"))]
+    columns = [c for c in (columns or default) if c in wide.columns]
     poolings = list(dict.fromkeys(wide.index.get_level_values("pooling")))
     variants = [v for v in VARIANTS if v in wide.index.get_level_values("variant")]
     nrows = -(-len(columns) // ncols)
@@ -61,7 +63,8 @@ def plot_isotropy(result: StudyResult):
     for ax, metric, note in zip(axes, ("avg_cosine", "partition_ratio"), ("0 = isotropic", "1 = isotropic")):
         t = iso[iso.metric == metric].pivot_table(index="pooling", columns="variant", values="value", sort=False)
         t = t[[v for v in VARIANTS if v in t.columns]]
-        t.plot.bar(ax=ax, color=[COLOURS[v] for v in t.columns], rot=0, legend=ax is axes[0])
-        ax.set(title=f"{metric} ({note})", xlabel="pooling")
+        t.plot.bar(ax=ax, color=[COLOURS[v] for v in t.columns], rot=0, legend=ax is axes[0],
+                   logy=metric == "partition_ratio")
+        ax.set(title=f"{metric} ({note}{', log scale' if metric == 'partition_ratio' else ''})", xlabel="pooling")
     fig.tight_layout()
     return fig
