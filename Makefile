@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 KERNEL := embedlab
 STAMP  := $(VENV)/.embedlab-installed
 JOBS   ?= 1
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: install kernel reports smoke paper test unit lab clean-reports
 .DEFAULT_GOAL := reports

@@ -155,7 +155,9 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
     for stale in ("metrics.json", "run.json"):
         (out / stale).unlink(missing_ok=True)
     env_keys = {"EMBEDLAB_RUN_DIR": str(out), "EMBEDLAB_RUN_NAME": spec.name, "EMBEDLAB_PROFILE": spec.profile,
-                "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TOKENIZERS_PARALLELISM": "false"}
+                "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TOKENIZERS_PARALLELISM": "false",
+                # idle OpenMP threads yield instead of spinning: a 2-CPU box with busy neighbours slows >10x otherwise
+                "OMP_WAIT_POLICY": "PASSIVE"}
     saved = {k: os.environ.get(k) for k in env_keys}
     os.environ.update(env_keys)
     result: dict[str, Any] = {"name": spec.name, "notebook": os.path.relpath(spec.notebook, assets.PROJECT_ROOT),
