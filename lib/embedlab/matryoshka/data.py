@@ -58,7 +58,7 @@ def _sample(df: pd.DataFrame, max_pairs: int | None, seed: int) -> pd.DataFrame:
 
 
 @functools.lru_cache(maxsize=4)
-def bible_pairs(version_a: str = "kjv", version_b: str = "web") -> tuple[pd.DataFrame, pd.DataFrame]:
+def bible_pairs(version_a: str = "kjv", version_b: str = "bbe") -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(train, eval)`` verse pairs of two translations; eval books (``evalsets.BIBLE_EVAL_BOOKS``) are disjoint."""
     from .. import evalsets
 
@@ -71,7 +71,7 @@ def _cap(max_pairs: int | dict | None, name: str) -> int | None:
 
 
 def evaluation_tasks(sts: Sequence[str] = STS_SETS, words: Sequence[str] = WORD_SETS,
-                     bible: Sequence[str] | None = ("kjv", "web"), max_pairs: int | dict | None = None,
+                     bible: Sequence[str] | None = ("kjv", "bbe"), max_pairs: int | dict | None = None,
                      seed: int = 0) -> list[GridTask]:
     """Test splits of STS sets, word-similarity sets and held-out Bible verse retrieval as grid tasks.
 
@@ -120,7 +120,7 @@ class PairData:
         return len(self.texts_a)
 
 
-def training_pairs(source: str = "stsb", max_pairs: int | None = None, bible: Sequence[str] = ("kjv", "web"),
+def training_pairs(source: str = "stsb", max_pairs: int | None = None, bible: Sequence[str] = ("kjv", "bbe"),
                    seed: int = 0) -> PairData:
     """STS-B train (scores / 5, for CoSENT) or Bible verse pairs from books disjoint from the evaluation books."""
     from .. import evalsets
