@@ -34,6 +34,11 @@ def analogy_bars(summary: pd.DataFrame, metric: str = "accuracy", method: str = 
         raise ValueError(f"no analogy results for method {method!r}; methods: {sorted(summary['method'].unique())}")
     table = df.pivot_table(index="category", columns="embedding", values=metric, sort=False)
     cats, embs = list(table.index), list(table.columns)
+    if not embs:                                     # no question answerable by the embeddings
+        fig, ax = plt.subplots(figsize=(6, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{title or 'analogies'}: no answerable questions (coverage 0)", ha="center", va="center")
+        return fig
     fig, ax = plt.subplots(figsize=(8, 1.0 + 0.16 * len(cats) * max(len(embs), 1) ** 0.8))
     height = 0.8 / len(embs)
     for i, (emb, color) in enumerate(zip(embs, _colors(len(embs)))):

@@ -70,6 +70,7 @@ class StudyConfig:
     classification_sets: list = dataclasses.field(default_factory=list)
     compressed_dim: int = 300
     max_classification_train: int | None = None
+    max_classification_test: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -269,7 +270,8 @@ def evaluate_tagging(embs: Mapping[str, KeyedVectors], sets: Mapping[str, dict],
 
 def evaluate_classification(embs: Mapping[str, KeyedVectors], sets: Mapping[str, dict], cfg: StudyConfig) -> pd.DataFrame:
     """Logistic regression on mean word vectors, full and SVD-compressed, per set and embedding."""
-    frames = [classification.evaluate_many(embs, ds, cfg.compressed_dim, cfg.seed, max_train=cfg.max_classification_train)
+    frames = [classification.evaluate_many(embs, ds, cfg.compressed_dim, cfg.seed, max_train=cfg.max_classification_train,
+                                           max_test=cfg.max_classification_test)
               for ds in sets["classification"].values()]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
