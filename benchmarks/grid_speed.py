@@ -22,14 +22,16 @@ import torch
 from embedlab import encoders, matryoshka
 
 
-def best_time(fn, repeats: int) -> float:
-    """Best wall time of ``repeats`` calls."""
-    times = []
+def best_times(fns: dict, repeats: int) -> dict[str, float]:
+    """Best wall time of each function over ``repeats`` rounds; rounds interleave the functions so that a
+    change in machine load hits all of them alike."""
+    best = {name: float("inf") for name in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
 
 
 def per_layer(enc, task, layers, dims, truncate: bool) -> None:
@@ -53,10 +55,11 @@ def main() -> None:
     enc = encoders.load_encoder(args.encoder)
     task = matryoshka.evaluation_tasks(sts=["stsb"], words=[], bible=None, max_pairs=args.pairs)[0]
     layers, dims = matryoshka.check_cells(enc)
-    ours = best_time(lambda: matryoshka.evaluate_grid(enc, [task], layers, dims, max_length=64, progress=False),
-                     args.repeats)
-    truncated = best_time(lambda: per_layer(enc, task, layers, dims, truncate=True), args.repeats)
-    full = best_time(lambda: per_layer(enc, task, layers, dims, truncate=False), args.repeats)
+    times = best_times({
+        "ours": lambda: matryoshka.evaluate_grid(enc, [task], layers, dims, max_length=64, progress=False),
+        "truncated": lambda: per_layer(enc, task, layers, dims, truncate=True),
+        "full": lambda: per_layer(enc, task, layers, dims, truncate=False)}, args.repeats)
+    ours, truncated, full = times["ours"], times["truncated"], times["full"]
     n = len(layers)
     print(f"{enc.name}: {n} layers x {len(dims)} dims = {n * len(dims)} cells, {2 * len(task)} texts, "
           f"{args.threads} threads, best of {args.repeats}")

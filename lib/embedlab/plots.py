@@ -3,7 +3,7 @@ hidden size, classification full vs compressed, and t-SNE maps of selected words
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
