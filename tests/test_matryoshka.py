@@ -66,8 +66,9 @@ def test_grid_cells_match_direct_per_layer_computation(tiny, texts, pooling):
             ranks = (sims > np.diag(sims)[:, None]).sum(1) + 1
             assert cell["mrr"] == pytest.approx(np.mean(1 / ranks) * 100, abs=1e-3)
             assert cell["recall@1"] == pytest.approx(np.mean(ranks == 1) * 100, abs=1e-3)
-    # the cells differ: a wrong slice or a repeated layer would make them equal
-    assert grid[grid.metric == "spearman"].value.nunique() == 9
+    # the cells differ: a wrong slice or a repeated layer would make whole rows equal (one chance tie is allowed:
+    # Spearman over 24 pairs takes few distinct values)
+    assert grid[grid.metric == "spearman"].value.nunique() >= 8
 
 
 def test_grid_encodes_each_distinct_text_once(tiny, texts, monkeypatch):

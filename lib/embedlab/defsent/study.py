@@ -97,13 +97,14 @@ def evaluation_data(language: str, vocab: pd.DataFrame, heads: pd.DataFrame, dis
 def vocabulary_ranks(layer: TiedPredictionLayer, embeddings: np.ndarray, token_ids: Sequence[int], top: int = 5,
                      batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """DefSent's ranking over the whole vocabulary: 1-based rank of each gold token, and the ``top`` token ids."""
-    gold = torch.tensor(np.array(token_ids), dtype=torch.long)
+    device = layer.weight.device
+    gold = torch.tensor(np.array(token_ids), dtype=torch.long, device=device)
     ranks, tops = [], []
     for s in range(0, len(embeddings), batch_size):
-        logits = layer(torch.as_tensor(embeddings[s:s + batch_size]))
+        logits = layer(torch.as_tensor(embeddings[s:s + batch_size], device=device))
         target = logits.gather(1, gold[s:s + batch_size, None])
-        ranks.append(((logits > target).sum(1) + 1).numpy())
-        tops.append(logits.topk(top, dim=1).indices.numpy())
+        ranks.append(((logits > target).sum(1) + 1).cpu().numpy())
+        tops.append(logits.topk(top, dim=1).indices.cpu().numpy())
     return np.concatenate(ranks), np.concatenate(tops)
 
 
@@ -240,7 +241,7 @@ def run_study(encoder: Encoder, dictionary: Any, language: str, variants: Sequen
               "texts embedded per space": len(texts)}
     rows, examples, training, losses, targets, seconds = [], [], [], {}, [], {"data": time.time() - t0}
     base_layer = prediction_layer(encoder, use_mlm_head)
-    targets.append(_iso_row("token embeddings (DefSent's target space)", base_layer.weight.detach().numpy(), seed))
+    targets.append(_iso_row("token embeddings (DefSent's target space)", base_layer.weight.detach().cpu().numpy(), seed))
 
     def record(variant: str, pooling: str, emb: np.ndarray, layer: TiedPredictionLayer, tok) -> None:
         m, ex = evaluate_space(emb, data, layer, tok, n_examples)

@@ -82,7 +82,8 @@ def prediction_layer(encoder: Encoder, use_mlm_head: bool | None = None) -> Tied
                              "(the token-embedding matrix itself becomes the prediction layer)")
         return TiedPredictionLayer(emb)
     transform, bias = found
-    return TiedPredictionLayer(emb, transform, bias, kind="pretrained MLM head (frozen) + tied token embeddings")
+    layer = TiedPredictionLayer(emb, transform, bias, kind="pretrained MLM head (frozen) + tied token embeddings")
+    return layer.to(emb.weight.device)  # the head comes from the checkpoint on the CPU; the encoder may be on a GPU
 
 
 # --------------------------------------------------------------------------- DefSent+: entry embeddings
@@ -164,7 +165,9 @@ def pooler_head(encoder: Encoder, seed: int = 0) -> torch.nn.Module | None:
     if not _shipped(encoder, "pooler.dense.weight"):
         gen = torch.Generator().manual_seed(seed)
         with torch.no_grad():
-            head.dense.weight.normal_(0.0, float(encoder.model.config.initializer_range), generator=gen)
+            w = torch.empty(head.dense.weight.shape).normal_(0.0, float(encoder.model.config.initializer_range),
+                                                             generator=gen)  # drawn on the CPU: same on any device
+            head.dense.weight.copy_(w)
             head.dense.bias.zero_()
     head.requires_grad_(True)
     return torch.nn.Sequential(torch.nn.Unflatten(1, (1, encoder.dim)), head)  # the pooler reads [B, T, H] at T=0

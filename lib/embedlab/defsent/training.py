@@ -107,6 +107,7 @@ def train_classifier(model: torch.nn.Module, tokenizer, texts: Sequence[str], la
         raise ValueError(f"need one label per training text and at least one text; got {len(texts)} texts "
                          f"and {len(labels)} labels")
     torch.manual_seed(config.seed)
+    score.to(next(model.parameters()).device)  # a head loaded or initialised apart from the model
     params = [p for p in [*model.parameters(), *score.parameters()] if p.requires_grad]
     opt_cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
     optimizer = opt_cls(params, lr=config.learning_rate, eps=config.adam_eps)

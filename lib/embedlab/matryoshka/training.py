@@ -93,7 +93,7 @@ def fine_tune(encoder: encoders.Encoder, pairs: PairData, variant: str, base: st
             bar.update(1)
     bar.close()
     model.eval()
-    hf = model[0].auto_model.to("cpu")
+    hf = model[0].auto_model.to(encoder.device)  # the tuned copy lives where the encoder does
     config = dict(base=base, pooling=pooling, epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length,
                   seed=seed, layer_weighting=layer_weighting, kl_weight=kl_weight, kl_temperature=kl_temperature,
                   train=pairs.name, n_pairs=len(pairs))
