@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from embedlab import static
+from embedlab import assets, evalsets, static
 from embedlab import static_vs_contextual as svc
 
 ANIMALS, TOOLS = [f"cat{i}" for i in range(40)], [f"saw{i}" for i in range(40)]
@@ -98,3 +98,26 @@ def test_study_parameters_are_checked_before_any_work():
     for kw, message in cases:
         with pytest.raises(ValueError, match=message):
             _cfg(**kw)
+
+
+def test_unavailable_evaluation_sets_are_skipped_and_reported_or_fail(monkeypatch):
+    def offline(*args, **kwargs):
+        raise assets.AssetUnavailable("could not download https://example.org/ud.conllu: ConnectionError")
+
+    monkeypatch.setattr(evalsets, "pos_tagging", offline)
+    monkeypatch.setattr(evalsets, "treebank_analogies", offline)
+    cfg = _cfg(language="hu", corpora=["bible-hu"], analogy_sets=["treebank"], tagging_tasks=["pos"],
+               classification_sets=["bible-testament"])
+    with pytest.warns(UserWarning, match="tagging set 'pos' skipped: could not download"):
+        sets = svc.evaluation_sets(cfg)
+    assert sets["analogy"] == {} and sets["tagging"] == {}
+    assert list(sets["classification"]) == ["bible-testament"]          # the offline set is still there
+    assert set(sets["unavailable"]) == {"analogy:treebank", "tagging:pos"}
+    table = svc.describe_sets(sets)
+    skipped = table[table["size"] == "unavailable"]
+    assert sorted(skipped["set"]) == ["pos", "treebank"]
+    assert skipped["notes"].str.contains("EMBEDLAB_MIRROR").all()
+    with pytest.raises(assets.AssetUnavailable, match="could not download"):
+        svc.evaluation_sets(_cfg(language="hu", corpora=["bible-hu"], tagging_tasks=["pos"], missing_sets="fail"))
+    with pytest.raises(ValueError, match="unknown missing_sets 'ignore'; allowed: skip, fail"):
+        _cfg(missing_sets="ignore")

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
 
-from . import corpora, encoders, evalsets, extract, static
+from . import assets, corpora, encoders, evalsets, extract, static
 from .evaluate import analogy, classification, similarity, tagging
 
 LANGUAGES = ("tr", "hu", "mr", "en")
 ANALOGY_SETS = ("questions-words", "treebank", "file:<path>")
 SIMILARITY_SETS = ("wordsim353", "simlex999", "file:<path>")
 TAGGING_TASKS = ("pos", "ner")
+MISSING_SETS = ("skip", "fail")  # what to do when an evaluation set's asset cannot be had offline
 CLASSIFICATION_SETS = ("ataturk-kind", "bible-genre", "bible-testament", "mahasent", "mahanews")
 #: treebank used for the analogy miner and POS tagging, per study language (see embedlab.evalsets)
 TREEBANK_LANGUAGE = {"tr": "tr", "hu": "hu", "mr": "mr"}
@@ -71,6 +73,7 @@ class StudyConfig:
     compressed_dim: int = 300
     max_classification_train: int | None = None
     max_classification_test: int | None = None
+    missing_sets: str = "skip"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -107,6 +110,8 @@ class StudyConfig:
                 raise ValueError(f"classification set {name!r} needs language 'hu' or 'en', not {lang!r}")
             if name == "ataturk-kind" and lang != "tr" or name in ("mahasent", "mahanews") and lang != "mr":
                 raise ValueError(f"classification set {name!r} is not in language {lang!r}")
+        if self.missing_sets not in MISSING_SETS:
+            raise ValueError(f"unknown missing_sets {self.missing_sets!r}; allowed: {', '.join(MISSING_SETS)}")
         for key in ("max_tokens", "vocab_size", "min_count", "max_contexts", "tagger_epochs"):
             if int(getattr(self, key)) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
@@ -172,21 +177,42 @@ def _classification_set(name: str, cfg: StudyConfig):
 
 
 def evaluation_sets(cfg: StudyConfig) -> dict[str, dict]:
-    """``{"analogy": {...}, "similarity": {...}, "tagging": {...}, "classification": {...}}`` sets by name."""
-    tagging_sets = {}
-    for task in cfg.tagging_tasks:
-        ts = evalsets.pos_tagging(TREEBANK_LANGUAGE[cfg.language]) if task == "pos" else evalsets.ner_tagging(cfg.language)
-        tagging_sets[ts.name] = ts
-    return {"analogy": {n: _analogy_set(n, cfg) for n in cfg.analogy_sets},
-            "similarity": {n: _similarity_set(n, cfg) for n in cfg.similarity_sets},
-            "tagging": tagging_sets,
-            "classification": {n: _classification_set(n, cfg) for n in cfg.classification_sets}}
+    """``{"analogy": {...}, "similarity": {...}, "tagging": {...}, "classification": {...}, "unavailable": {...}}``.
+
+    A set whose asset cannot be had (no cache, no mirror, no network) is, with ``missing_sets="skip"``, left out
+    with a warning and listed under ``"unavailable"`` (``"kind:name"`` -> reason) so the report says so;
+    with ``"fail"`` the :class:`~embedlab.assets.AssetUnavailable` error stops the run.
+    """
+    loaders = {"analogy": {n: (lambda n=n: _analogy_set(n, cfg)) for n in cfg.analogy_sets},
+               "similarity": {n: (lambda n=n: _similarity_set(n, cfg)) for n in cfg.similarity_sets},
+               "tagging": {t: (lambda t=t: evalsets.pos_tagging(TREEBANK_LANGUAGE[cfg.language]) if t == "pos"
+                               else evalsets.ner_tagging(cfg.language)) for t in cfg.tagging_tasks},
+               "classification": {n: (lambda n=n: _classification_set(n, cfg)) for n in cfg.classification_sets}}
+    out: dict[str, dict] = {kind: {} for kind in loaders}
+    unavailable: dict[str, str] = {}
+    for kind, group in loaders.items():
+        for name, load in group.items():
+            try:
+                s = load()
+            except assets.AssetUnavailable as exc:
+                if cfg.missing_sets == "fail":
+                    raise
+                reason = str(exc).splitlines()[0]
+                warnings.warn(f"{kind} set {name!r} skipped: {reason}", stacklevel=2)
+                unavailable[f"{kind}:{name}"] = reason
+                continue
+            out[kind][s.name if kind == "tagging" else name] = s
+    out["unavailable"] = unavailable
+    return out
 
 
 def describe_sets(sets: Mapping[str, dict]) -> pd.DataFrame:
-    """One row per evaluation set: kind, name, size (questions, pairs, sentences or texts) and notes."""
+    """One row per evaluation set: kind, name, size (questions, pairs, sentences or texts) and notes;
+    sets that could not be had offline appear with size ``unavailable`` and the reason."""
     rows = []
     for kind, group in sets.items():
+        if kind == "unavailable":
+            continue
         for name, s in group.items():
             if kind == "tagging":
                 size = " / ".join(f"{k} {v}" for k, v in s.sizes().items()) + " sentences"
@@ -195,6 +221,10 @@ def describe_sets(sets: Mapping[str, dict]) -> pd.DataFrame:
             else:
                 size = f"{len(s)} {'questions' if kind == 'analogy' else 'pairs'}"
             rows.append({"kind": kind, "set": name, "size": size, "notes": getattr(s, "notes", "")})
+    for key, reason in sets.get("unavailable", {}).items():
+        kind, name = key.split(":", 1)
+        rows.append({"kind": kind, "set": name, "size": "unavailable",
+                     "notes": f"skipped: {reason} (set EMBEDLAB_MIRROR or go online to include it)"})
     return pd.DataFrame(rows, columns=["kind", "set", "size", "notes"])
 
 
