@@ -45,3 +45,55 @@ def test_every_plan_validates_against_its_notebooks(profile):
     used = {Path(s.notebook).name for s in specs}
     if profile in ("smoke", "default"):
         assert used == {p.name for p in NOTEBOOKS}, f"every notebook must run in the {profile} profile"
+
+
+def _executed(tmp_path, outputs):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(x)")]
+    nb.cells[1].outputs = [nbformat.from_dict(o) for o in outputs]
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nb, str(path))
+    return path, nb.cells[1].id
+
+
+def test_recorded_outputs_are_pasted_into_marked_cells_only(tmp_path):
+    from embedlab import notebook_checks
+
+    path, cell_id = _executed(tmp_path, [{"output_type": "stream", "name": "stdout", "text": "1\n"},
+                                         {"output_type": "execute_result", "execution_count": 2, "metadata": {},
+                                          "data": {"text/plain": "'a'", "text/html": "<b>a</b>"}}])
+    expected = notebook_checks.record(path)
+    assert expected == {cell_id: [{"output_type": "stream", "name": "stdout", "text": "1\n"},
+                                  {"output_type": "display_data", "metadata": {}, "data": {"text/plain": "'a'"}}]}
+    notebook_checks.save(expected, tmp_path / "exp" / "run.json")
+    stripped = nbformat.read(str(path), as_version=4)
+    for c in stripped.cells:
+        c.outputs = []
+    nbformat.write(stripped, str(path))
+    assert notebook_checks.apply(path, notebook_checks.load(tmp_path / "exp" / "run.json")) == []
+    back = nbformat.read(str(path), as_version=4)
+    assert back.cells[0].outputs == [] and back.cells[1].outputs[0]["text"] == "1\n"
+    assert back.cells[1].execution_count is not None        # else nbval refuses an "unrun cell with outputs"
+    assert notebook_checks.apply(path, {}) == [cell_id]            # nothing recorded: reported, not invented
+
+
+def test_record_refuses_marked_cells_that_write_to_stderr_or_print_nothing(tmp_path):
+    from embedlab import notebook_checks
+
+    path, _ = _executed(tmp_path, [{"output_type": "stream", "name": "stderr", "text": "50%|#####\n"},
+                                   {"output_type": "stream", "name": "stdout", "text": "1\n"}])
+    with pytest.raises(ValueError, match="writes to stderr"):
+        notebook_checks.record(path)
+    path, _ = _executed(tmp_path, [])
+    with pytest.raises(ValueError, match="printed nothing"):
+        notebook_checks.record(path)
+
+
+def test_every_marked_cell_has_a_recorded_smoke_output():
+    from embedlab import notebook_checks
+
+    for s in runner.load_plan("smoke"):
+        nb = nbformat.read(str(ROOT / s.notebook), as_version=4)
+        recorded = notebook_checks.load(ROOT / notebook_checks.expected_path(s.name))
+        missing = [c.id for c in notebook_checks.marked_cells(nb) if c.id not in recorded]
+        assert not missing, f"{s.name}: run `embedlab run --profile smoke` then `embedlab notebooks record`"

@@ -1,4 +1,4 @@
-"""Command line: ``embedlab assets list|fetch|verify``, ``embedlab run``, ``embedlab notebooks prepare``."""
+"""Command line: ``embedlab assets list|fetch|verify``, ``embedlab run``, ``embedlab notebooks prepare|record``."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import assets, runner
+from . import assets, notebook_checks, runner
 
 
 def _table(rows: list[dict], cols: list[str]) -> str:
@@ -64,11 +64,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_notebooks(args) -> int:
-    """Write copies of a profile's notebooks with its parameters injected (for nbval)."""
-    import papermill
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    """``prepare``: copies of a profile's notebooks with its parameters injected and the recorded outputs of
+    their ``NBVAL_CHECK_OUTPUT`` cells pasted in (for nbval). ``record``: take those outputs from the
+    profile's executed notebooks under ``--reports-dir``."""
     try:
         specs = runner.load_plan(args.profile)
         for s in specs:
@@ -76,10 +74,28 @@ def cmd_notebooks(args) -> int:
     except runner.PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.action == "record":
+        for s in specs:
+            executed = Path(args.reports_dir) / args.profile / s.name / f"{s.name}.ipynb"
+            if not executed.exists():
+                print(f"error: {executed} not found; run `embedlab run --profile {args.profile}` first", file=sys.stderr)
+                return 2
+            dest = notebook_checks.expected_path(s.name, args.expected)
+            notebook_checks.save(notebook_checks.record(executed), dest)
+            print(dest)
+        return 0
+    import papermill
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     for s in specs:
         dest = out / f"{s.name}.ipynb"
         papermill.execute_notebook(s.notebook, str(dest), parameters=s.parameters, prepare_only=True,
                                    kernel_name=args.kernel, cwd=str(Path(s.notebook).parent))
+        missing = notebook_checks.apply(dest, notebook_checks.load(notebook_checks.expected_path(s.name, args.expected)))
+        if missing:
+            print(f"warning: {dest}: no recorded output for marked cell(s) {missing}; run `embedlab notebooks "
+                  f"record --profile {args.profile}`", file=sys.stderr)
         print(dest)
     return 0
 
@@ -107,10 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reports-dir", default=str(runner.REPORTS_DIR), help="where reports/<profile>/ goes")
     r.set_defaults(func=cmd_run)
 
-    n = sub.add_parser("notebooks", help="prepare notebooks with a profile's parameters injected (for nbval)")
-    n.add_argument("action", choices=["prepare"])
+    n = sub.add_parser("notebooks", help="prepare notebooks for nbval (parameters injected, expected outputs "
+                                         "pasted in), or record those outputs from an executed profile")
+    n.add_argument("action", choices=["prepare", "record"])
     n.add_argument("--profile", default="smoke")
-    n.add_argument("--out", default="build/nbval")
+    n.add_argument("--out", default="build/nbval", help="prepare: where the copies go")
+    n.add_argument("--expected", default=str(notebook_checks.EXPECTED_DIR),
+                   help="recorded outputs of NBVAL_CHECK_OUTPUT cells, one <run>.json each")
+    n.add_argument("--reports-dir", default=str(runner.REPORTS_DIR), help="record: where reports/<profile>/ is")
     n.add_argument("--kernel", default=runner.KERNEL_NAME)
     n.set_defaults(func=cmd_notebooks)
     return p
