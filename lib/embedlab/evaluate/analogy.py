@@ -9,12 +9,14 @@ cos(x, c)``, 3CosMul by ``s(x, b) s(x, c) / (s(x, a) + 1e-6)`` with ``s = (1 + c
 Goldberg 2014). MRR@k scores ``1 / rank`` when the answer is within the top ``k``, else 0.
 
 Speed: the cosine rows of the distinct question words against the whole vocabulary are computed once
-(one matrix product), and each batch of questions only gathers and combines three rows per question.
+(one matrix product); then one compiled, parallel pass per question combines its three rows, excludes the
+question words, and finds both the best candidate and the answer's rank (:func:`_best_and_rank`).
 """
 from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
+import numba
 import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
@@ -61,7 +63,45 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def analogy_ranks(kv: KeyedVectors, questions, methods: Sequence[str] = ANALOGY_METHODS, batch_size: int = 1024,
+@numba.njit(parallel=True, cache=True)
+def _best_and_rank(sims, a, b, c, d, wa, wb, wc, cosmul):  # pragma: no cover - compiled
+    """For each question: the best candidate and the answer's 1-based rank, in one fused pass over the vocabulary.
+
+    ``sims[i]`` holds the cosine of question word i with every vocabulary word; ``a``, ``b``, ``c`` index
+    ``sims``, ``d`` and ``wa``/``wb``/``wc`` the vocabulary. 3CosAdd scores ``sb - sa + sc``, 3CosMul
+    ``((1 + sb) / 2) * ((1 + sc) / 2) / ((1 + sa) / 2 + 1e-6)`` (Levy & Goldberg 2014), in float32 like the
+    NumPy expression; the three question words are excluded; ties go to the lower index (``np.argmax``).
+    Hand-written: NumPy needs about six passes over a [questions x vocabulary] block for this.
+    """
+    n, v = len(a), sims.shape[1]
+    one, two, eps = np.float32(1.0), np.float32(2.0), np.float32(1e-6)
+    pred = np.zeros(n, dtype=np.int64)
+    rank = np.zeros(n, dtype=np.int64)
+    for q in numba.prange(n):
+        ra, rb, rc = sims[a[q]], sims[b[q]], sims[c[q]]
+        target = -np.inf
+        if d[q] != wa[q] and d[q] != wb[q] and d[q] != wc[q]:
+            if cosmul:
+                target = ((one + rb[d[q]]) / two) * ((one + rc[d[q]]) / two) / ((one + ra[d[q]]) / two + eps)
+            else:
+                target = rb[d[q]] - ra[d[q]] + rc[d[q]]
+        best, best_j, above = -np.inf, 0, 0
+        for j in range(v):
+            if j == wa[q] or j == wb[q] or j == wc[q]:
+                continue
+            if cosmul:
+                score = ((one + rb[j]) / two) * ((one + rc[j]) / two) / ((one + ra[j]) / two + eps)
+            else:
+                score = rb[j] - ra[j] + rc[j]
+            if score > best:
+                best, best_j = score, j
+            if score > target:
+                above += 1
+        pred[q], rank[q] = best_j, above + 1
+    return pred, rank
+
+
+def analogy_ranks(kv: KeyedVectors, questions, methods: Sequence[str] = ANALOGY_METHODS,
                   restrict: np.ndarray | None = None) -> pd.DataFrame:
     """Per question and method: whether it was answered, the predicted word, the answer's 1-based rank.
 
@@ -83,19 +123,12 @@ def analogy_ranks(kv: KeyedVectors, questions, methods: Sequence[str] = ANALOGY_
     for method in methods:
         pred = np.full(len(df), -1)
         rank = np.zeros(len(df), dtype=np.int64)
-        for s in range(0, len(rows), batch_size):
-            r = rows[s:s + batch_size]
-            a, b, c, d = (idx[col][r] for col in "abcd")
-            sa, sb, sc = sims[where[a]], sims[where[b]], sims[where[c]]
-            if method == "3cosadd":
-                score = sb - sa + sc
-            else:
-                score = ((1 + sb) / 2) * ((1 + sc) / 2) / ((1 + sa) / 2 + 1e-6)
-            n = np.arange(len(r))
-            for excl in (a, b, c):
-                score[n, excl] = -np.inf
-            pred[r] = score.argmax(1)
-            rank[r] = (score > score[n, d][:, None]).sum(1) + 1
+        if len(rows):
+            a, b, c, d = (where[idx[col][rows]] for col in "abcd")
+            d_index = idx["d"][rows]
+            p, rk = _best_and_rank(sims, a, b, c, d_index, idx["a"][rows], idx["b"][rows], idx["c"][rows],
+                                   method == "3cosmul")
+            pred[rows], rank[rows] = p, rk
         out.append(pd.DataFrame({"method": method, "category": df["category"], "answered": mask,
                                  "predicted": [kv.index_to_key[p] if p >= 0 else "" for p in pred],
                                  "rank": rank, "correct": mask & (pred == idx["d"])}))
