@@ -323,3 +323,21 @@ def test_load_evalset_dispatch():
 def test_tagset_is_guessed():
     assert E.parse_conllu(CONLLU)[0].tagset == E.UD_UPOS
     assert E.parse_conllu(IG_SENTENCE.replace("\tNOUN\t", "\tPRT\t"))[0].tagset == E.TR_TREEBANK_TAGSET
+
+
+def test_marathi_gloss_synonyms_are_balanced_seeded_and_share_a_headword():
+    from embedlab import corpora
+
+    s = E.marathi_gloss_synonyms(seed=0)
+    pos, neg = s.pairs[s.pairs.score == 1.0], s.pairs[s.pairs.score == 0.0]
+    assert len(pos) == len(neg) > 1000 and s.language == "mr"
+    c = corpora.marathi_glosses()
+    heads: dict[str, set] = {}
+    for head, sent in zip(c.meta["headword"], c.sentences):
+        if len(sent) == 1:
+            heads.setdefault(sent[0], set()).add(head)
+    assert all(heads[a] & heads[b] for a, b in zip(pos.w1, pos.w2))          # synonyms: a common headword
+    assert not any(heads[a] & heads[b] for a, b in zip(neg.w1, neg.w2))      # random pairs: none
+    assert (s.pairs.w1 != s.pairs.w2).all() and not s.pairs.duplicated(["w1", "w2"]).any()
+    assert s.pairs.equals(E.marathi_gloss_synonyms(seed=0).pairs)
+    assert not s.pairs.equals(E.marathi_gloss_synonyms(seed=1).pairs)

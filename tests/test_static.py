@@ -94,7 +94,8 @@ def test_study_parameters_are_checked_before_any_work():
              ({"tagging_tasks": ["chunking"]}, "unknown tagging task.*allowed: pos, ner"),
              ({"language": "en", "analogy_sets": ["treebank"]}, "no treebank for analogy mining in language 'en'"),
              ({"classification_sets": ["mahanews"]}, "'mahanews' is not in language 'tr'"),
-             ({"hidden_sizes": [0, 4]}, "hidden sizes must be >= 1")]
+             ({"hidden_sizes": [0, 4]}, "hidden sizes must be >= 1"),
+             ({"similarity_sets": ["mr-gloss-synonyms"]}, "'mr-gloss-synonyms' is Marathi; the study language is 'tr'")]
     for kw, message in cases:
         with pytest.raises(ValueError, match=message):
             _cfg(**kw)

@@ -25,7 +25,7 @@ from .evaluate import analogy, classification, similarity, tagging
 
 LANGUAGES = ("tr", "hu", "mr", "en")
 ANALOGY_SETS = ("questions-words", "treebank", "file:<path>")
-SIMILARITY_SETS = ("wordsim353", "simlex999", "file:<path>")
+SIMILARITY_SETS = ("wordsim353", "simlex999", "mr-gloss-synonyms", "file:<path>")
 TAGGING_TASKS = ("pos", "ner")
 MISSING_SETS = ("skip", "fail")  # what to do when an evaluation set's asset cannot be had offline
 CLASSIFICATION_SETS = ("ataturk-kind", "bible-genre", "bible-testament", "mahasent", "mahanews")
@@ -105,6 +105,8 @@ class StudyConfig:
             raise ValueError(f"no POS treebank for language {lang!r}; POS tagging exists for {', '.join(TREEBANK_LANGUAGE)}")
         if "ner" in self.tagging_tasks and lang not in evalsets.NER_LANGUAGES:
             raise ValueError(f"no NER set for language {lang!r}; NER exists for {', '.join(evalsets.NER_LANGUAGES)}")
+        if "mr-gloss-synonyms" in self.similarity_sets and lang != "mr":
+            raise ValueError(f"similarity set 'mr-gloss-synonyms' is Marathi; the study language is {lang!r}")
         for name in self.classification_sets:
             if name.startswith("bible-") and lang not in ("hu", "en"):
                 raise ValueError(f"classification set {name!r} needs language 'hu' or 'en', not {lang!r}")
@@ -166,6 +168,8 @@ def _similarity_set(name: str, cfg: StudyConfig):
         return evalsets.wordsim353()
     if name == "simlex999":
         return evalsets.simlex999()
+    if name == "mr-gloss-synonyms":
+        return evalsets.marathi_gloss_synonyms(cfg.seed)
     return evalsets.read_similarity(name[len("file:"):], cfg.language)
 
 

@@ -12,7 +12,7 @@ refuses to return an empty set.
   questions mined from treebanks), :func:`paper_analogies` (the papers' sets are not
   redistributable: supply a file);
 * similarity (:mod:`.similarity`): :class:`SimilaritySet`, :func:`wordsim353`, :func:`simlex999`,
-  :func:`read_similarity`;
+  :func:`read_similarity`, :func:`marathi_gloss_synonyms`;
 * tagging (:mod:`.tagging`): :class:`TaggingSet`, :func:`pos_tagging`, :func:`ner_tagging`;
 * Bible verses (:mod:`.bible`): :func:`bible_verses`, :func:`book_code`, :data:`BIBLE_EVAL_BOOKS`;
 * classification (:mod:`.classification`): :class:`TextClassificationSet`, :func:`ataturk_kind`,
@@ -38,7 +38,8 @@ from .conllu import (TR_TREEBANK_TAGSET, UD_SPLITS, UD_TREEBANKS, UD_UPOS, Sente
 from .analogies import (DEFAULT_NORMALIZE, DEFAULT_RELATIONS, PAPER_ANALOGY_LANGUAGES, TREEBANK_ANALOGY_LANGUAGES,
                         AnalogySet, Relation, english_analogies, mine_analogies, paper_analogies,
                         read_questions_words, treebank_analogies, treebank_sentences)
-from .similarity import SimilaritySet, english_testsets, read_similarity, simlex999, wordsim353
+from .similarity import (SimilaritySet, english_testsets, marathi_gloss_synonyms, read_similarity, simlex999,
+                         wordsim353)
 from .tagging import (NER_LANGUAGES, NER_SCHEMES, POS_LANGUAGES, Tagged, TaggingSet, mahaner, ner_tagging,
                       pos_tagging)
 from .bible import BIBLE_EVAL_BOOKS, HUNGARIAN_BIBLE_VERSIONS, bible_verses, book_code

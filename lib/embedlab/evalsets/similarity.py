@@ -1,12 +1,14 @@
-"""Word-pair similarity: :class:`SimilaritySet`, the reader, WordSim-353 and SimLex-999."""
+"""Word-pair similarity: :class:`SimilaritySet`, the reader, WordSim-353, SimLex-999, and Marathi gloss synonyms."""
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
+from .. import corpora
 from ._common import _gensim_file, _lowercase, _nonempty
 from .analogies import english_analogies
 
@@ -19,6 +21,7 @@ class SimilaritySet:
     name: str
     language: str
     source: str = ""
+    notes: str = ""
 
     def __post_init__(self) -> None:
         missing = {"w1", "w2", "score"} - set(self.pairs.columns)
@@ -72,6 +75,39 @@ def simlex999() -> SimilaritySet:
     s = read_similarity(_gensim_file("simlex999.txt"), "en", name="simlex999")
     s.source = "gensim-testdata:gensim/test/test_data/simlex999.txt"
     return s
+
+
+def marathi_gloss_synonyms(seed: int = 0) -> SimilaritySet:
+    """Offline Marathi near-synonyms from the English-Marathi dictionary (``marathi-shabda``).
+
+    Positive pairs (score 1): two different one-word Marathi glosses of the same English headword (e.g.
+    ``abattoir`` -> कत्तलखाना, खाटीकखाना). Negative pairs (score 0): as many seeded random pairs of the same
+    words glossing no common headword. Spearman against these binary scores is the rank-biserial
+    correlation (a monotone function of ROC AUC). In the ``mr-glosses`` corpus each gloss is its own
+    sentence, so a one-word gloss never shares a context with its synonym there.
+    """
+    corpus = corpora.marathi_glosses()
+    heads = pd.DataFrame({"headword": corpus.meta["headword"].to_numpy(),
+                          "word": [s[0] if len(s) == 1 else None for s in corpus.sentences]}).dropna()
+    groups = heads.groupby("headword")["word"].apply(lambda w: sorted(set(w)))
+    positives = {tuple(sorted((a, b))) for ws in groups for i, a in enumerate(ws) for b in ws[i + 1:]}
+    senses: dict[str, set] = {}
+    for head, ws in groups.items():
+        for w in ws:
+            senses.setdefault(w, set()).add(head)
+    words = sorted({w for pair in positives for w in pair})
+    rng = np.random.default_rng(seed)
+    negatives: set[tuple[str, str]] = set()
+    while len(negatives) < len(positives):
+        a, b = rng.choice(len(words), 2, replace=False)
+        pair = tuple(sorted((words[a], words[b])))
+        if pair not in positives and not senses[pair[0]] & senses[pair[1]]:
+            negatives.add(pair)
+    rows = [(a, b, 1.0) for a, b in sorted(positives)] + [(a, b, 0.0) for a, b in sorted(negatives)]
+    return SimilaritySet(pd.DataFrame(rows, columns=["w1", "w2", "score"]), "mr-gloss-synonyms", "mr",
+                         "marathi-shabda:EnglishMarathi.Meaning1..4",
+                         notes=f"{len(positives)} synonym pairs (one-word glosses of one English headword) "
+                               f"scored 1, {len(negatives)} random pairs scored 0")
 
 
 def english_testsets() -> dict[str, Any]:
