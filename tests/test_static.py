@@ -122,3 +122,17 @@ def test_unavailable_evaluation_sets_are_skipped_and_reported_or_fail(monkeypatc
         svc.evaluation_sets(_cfg(language="hu", corpora=["bible-hu"], tagging_tasks=["pos"], missing_sets="fail"))
     with pytest.raises(ValueError, match="unknown missing_sets 'ignore'; allowed: skip, fail"):
         _cfg(missing_sets="ignore")
+
+
+def test_tsne_words_fall_back_to_each_labels_characteristic_words():
+    import pandas as pd
+
+    from embedlab.evalsets.classification import TextClassificationSet
+
+    train = pd.DataFrame({"text": ["lion roars at the tiger"] * 6 + ["the ship sails the sea"] * 6 + ["the lion"],
+                          "label": ["animals"] * 6 + ["sea"] * 6 + ["sea"]})
+    ds = TextClassificationSet(train, train.head(2), "toy", "en", ["animals", "sea"])
+    sets = {"analogy": {}, "tagging": {}, "classification": {"toy": ds}}
+    words = svc.tsne_words(sets, ["lion", "roars", "tiger", "ship", "sails", "sea", "the", "at"], per_category=2)
+    # 'the' is everywhere and 'lion' also occurs under 'sea': neither characterises a label; ties go alphabetically
+    assert words == {"at": "animals", "roars": "animals", "sails": "sea", "sea": "sea"}

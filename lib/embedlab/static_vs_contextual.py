@@ -355,7 +355,8 @@ def headline_metrics(table: pd.DataFrame) -> dict[str, float]:
 def tsne_words(sets: Mapping[str, dict], vocab: list[str], per_category: int = 12, max_categories: int = 8,
                seed: int = 0) -> dict[str, str]:
     """Words for the t-SNE maps, ``{word: category}``: from the first analogy set, the answer words (``d``)
-    of its largest categories, or else the commonest tag of frequent tagging-set words."""
+    of its largest categories; else the commonest tag of frequent tagging-set words; else each label's most
+    characteristic words in the first classification set."""
     inv = set(vocab)
     rng = np.random.default_rng(seed)
     out: dict[str, str] = {}
@@ -383,6 +384,30 @@ def tsne_words(sets: Mapping[str, dict], vocab: list[str], per_category: int = 1
             for w in ws[:per_category]:
                 out[w] = tag
         return out
+    for ds in sets["classification"].values():
+        return _label_words(ds, inv, per_category, max_categories)
+    return out
+
+
+def _label_words(ds, vocab: set[str], per_category: int, max_categories: int, min_count: int = 5) -> dict[str, str]:
+    """Each label's most characteristic vocabulary words in its training texts: highest smoothed log-odds of
+    the word's rate inside the label against outside it (words seen at least ``min_count`` times)."""
+    from collections import Counter
+
+    lang = ds.language.split("-")[0]
+    by_label = {lab: Counter() for lab in ds.labels}
+    for text, lab in zip(ds.train["text"], ds.train["label"]):
+        by_label[lab].update(w for w in corpora.tokenize(text, lang) if w in vocab)
+    total = sum(by_label.values(), Counter())
+    n_all = sum(total.values())
+    out: dict[str, str] = {}
+    labels = sorted(by_label, key=lambda lab: -sum(by_label[lab].values()))[:max_categories]
+    for lab in labels:
+        inside, n_in = by_label[lab], sum(by_label[lab].values())
+        score = {w: np.log((inside[w] + 1) / (n_in + 1)) - np.log((total[w] - inside[w] + 1) / (n_all - n_in + 1))
+                 for w in inside if total[w] >= min_count and w not in out}
+        for w in sorted(score, key=lambda w: (-score[w], w))[:per_category]:
+            out[w] = lab
     return out
 
 
