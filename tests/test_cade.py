@@ -114,14 +114,19 @@ def test_an_exact_copy_of_a_slice_gets_near_identical_cade_vectors():
 
 
 def test_procrustes_recovers_a_rotation():
-    rng = np.random.default_rng(0)
-    words = [f"w{i}" for i in range(200)]
-    x = rng.normal(size=(200, 16)).astype(np.float32)
-    q, _ = np.linalg.qr(rng.normal(size=(16, 16)))
-    models = models_from({"a": x, "b": (x @ q).astype(np.float32)}, words, method="procrustes")
+    words, x, x_rotated = rotated_pair(200, 16, seed=0)
+    models = models_from({"a": x, "b": x_rotated}, words, method="procrustes")
     assert np.allclose(cade.cross_similarity(models, "a", "b", words), 1.0, atol=1e-4)
     unaligned = models.as_method("unaligned")
     assert np.mean(cade.cross_similarity(unaligned, "a", "b", words)) < 0.5
+
+
+def rotated_pair(n: int, dim: int, seed: int):
+    """Words w0.., random vectors for them, and the same vectors under a random rotation."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, dim)).astype(np.float32)
+    q, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
+    return [f"w{i}" for i in range(n)], x, (x @ q).astype(np.float32)
 
 
 def models_from(matrices, words, method="cade", count=100):
@@ -154,11 +159,8 @@ def test_shift_measures_rank_a_moved_word_first():
 
 
 def test_lncs_and_neighbour_overlap_ignore_rotations():
-    rng = np.random.default_rng(2)
-    words = [f"w{i}" for i in range(80)]
-    x = rng.normal(size=(80, 12)).astype(np.float32)
-    q, _ = np.linalg.qr(rng.normal(size=(12, 12)))
-    models = models_from({"a": x, "b": (x @ q).astype(np.float32)}, words, method="unaligned")
+    words, x, x_rotated = rotated_pair(80, 12, seed=2)
+    models = models_from({"a": x, "b": x_rotated}, words, method="unaligned")
     scores = cade.shift_scores(models, "a", "b", k=8)
     assert np.allclose(scores["lncs"], 0, atol=1e-5) and np.allclose(scores["nn_overlap"], 0)
     assert scores["cosine"].mean() > 0.5                   # cosine needs the alignment

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from gensim.models import KeyedVectors
 
+from .choices import check_names
 from .encoders import Encoder, hidden_state_batches, pool
 
 METHODS = {
@@ -51,11 +52,7 @@ X2STATIC_DEFAULTS = dict(epochs=1, lr=1e-3, negatives=10, t=5e-6, batch_size=128
 
 def check_methods(methods: Sequence[str]) -> list[str]:
     """Validate method names against :data:`METHODS`."""
-    methods = list(methods)
-    bad = [m for m in methods if m not in METHODS]
-    if bad or not methods:
-        raise ValueError(f"unknown extraction method(s) {bad or methods}; allowed: {', '.join(METHODS)}")
-    return methods
+    return check_names("extraction method(s)", methods, METHODS, nonempty=True)
 
 
 def resolve_layers(encoder: Encoder, layers: Sequence[int]) -> list[int]:

@@ -20,6 +20,8 @@ import numpy as np
 from gensim.models import FastText, KeyedVectors, Word2Vec
 from gensim.models.fasttext import FastTextKeyedVectors
 
+from .choices import check_names
+
 STATIC_MODELS = {
     "w2v-cbow": "word2vec CBOW (gensim)",
     "w2v-sg": "word2vec skip-gram (gensim)",
@@ -32,11 +34,7 @@ DEFAULTS = dict(vector_size=100, window=5, min_count=3, epochs=5, negative=5, sa
 
 def check_models(models: Iterable[str]) -> list[str]:
     """Validate static model names against :data:`STATIC_MODELS`."""
-    models = list(models)
-    bad = [m for m in models if m not in STATIC_MODELS]
-    if bad:
-        raise ValueError(f"unknown static model(s) {bad}; allowed: {', '.join(STATIC_MODELS)}")
-    return models
+    return check_names("static model(s)", models, STATIC_MODELS)
 
 
 def check_sentences(sentences: Sequence[Sequence[str]], what: str = "corpus") -> None:

@@ -21,6 +21,7 @@ import pandas as pd
 from gensim.models import KeyedVectors
 
 from . import assets, corpora, encoders, evalsets, extract, static
+from .choices import check_names
 from .evaluate import analogy, classification, similarity, tagging
 
 LANGUAGES = ("tr", "hu", "mr", "en")
@@ -31,14 +32,6 @@ MISSING_SETS = ("skip", "fail")  # what to do when an evaluation set's asset can
 CLASSIFICATION_SETS = ("ataturk-kind", "bible-genre", "bible-testament", "mahasent", "mahanews")
 #: treebank used for the analogy miner and POS tagging, per study language (see embedlab.evalsets)
 TREEBANK_LANGUAGE = {"tr": "tr", "hu": "hu", "mr": "mr"}
-
-
-def _check_list(what: str, given, allowed, prefix_ok: tuple[str, ...] = ()) -> list:
-    given = list(given)
-    bad = [g for g in given if g not in allowed and not str(g).startswith(prefix_ok or ("\0",))]
-    if bad:
-        raise ValueError(f"unknown {what} {bad}; allowed: {', '.join(map(str, allowed))}")
-    return given
 
 
 @dataclasses.dataclass
@@ -79,7 +72,7 @@ class StudyConfig:
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
             raise ValueError(f"unknown language {self.language!r}; allowed: {', '.join(LANGUAGES)}")
-        _check_list("corpus", self.corpora, corpora.CORPUS_NAMES, ("slices:",))
+        check_names("corpus", self.corpora, corpora.CORPUS_NAMES, ("slices:",))
         if not self.corpora:
             raise ValueError(f"no corpus given; allowed: {', '.join(corpora.CORPUS_NAMES)}")
         known = encoders.known_encoders()
@@ -93,10 +86,10 @@ class StudyConfig:
         if not self.static_models and not self.encoders:
             raise ValueError("nothing to compare: give static_models and/or encoders")
         analogy.check_methods(self.analogy_methods)
-        _check_list("analogy set", self.analogy_sets, ANALOGY_SETS, ("file:",))
-        _check_list("similarity set", self.similarity_sets, SIMILARITY_SETS, ("file:",))
-        _check_list("tagging task", self.tagging_tasks, TAGGING_TASKS)
-        _check_list("classification set", self.classification_sets, CLASSIFICATION_SETS)
+        check_names("analogy set", self.analogy_sets, ANALOGY_SETS, ("file:",))
+        check_names("similarity set", self.similarity_sets, SIMILARITY_SETS, ("file:",))
+        check_names("tagging task", self.tagging_tasks, TAGGING_TASKS)
+        check_names("classification set", self.classification_sets, CLASSIFICATION_SETS)
         lang = self.language
         if "treebank" in self.analogy_sets and lang not in TREEBANK_LANGUAGE:
             raise ValueError(f"no treebank for analogy mining in language {lang!r}; treebank analogies exist for "

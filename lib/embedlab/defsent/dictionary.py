@@ -11,12 +11,6 @@ from ..encoders import Encoder
 SPLITS = ("train", "valid", "test")
 
 
-def check_choice(what: str, given: Any, allowed: Sequence) -> None:
-    """Raise ``ValueError`` naming ``given`` and the allowed values when ``given`` is not one of them."""
-    if given not in allowed:
-        raise ValueError(f"unknown {what} {given!r}; allowed: {', '.join(map(str, allowed))}")
-
-
 def as_entries(dictionary: Any) -> pd.DataFrame:
     """A dictionary as a DataFrame ``headword, definition`` (from an evalsets.Dictionary, a DataFrame or pairs)."""
     df = getattr(dictionary, "entries", dictionary)

@@ -15,9 +15,10 @@ import pandas as pd
 import torch
 
 from .. import encoders, evalsets
+from ..choices import check_choice
 from ..encoders import Encoder
 from ..evaluate.sentence import isotropy, paraphrase_retrieval, retrieval_metrics, retrieval_ranks, sts_spearman
-from .dictionary import (as_entries, check_choice, headword_key, sample_definitions, single_token_entries,
+from .dictionary import (as_entries, headword_key, sample_definitions, single_token_entries,
                          split_by_headword)
 from .targets import ENTRY_TRANSFORMS, TiedPredictionLayer, average_by_headword, prediction_layer
 from .training import (TRAIN_HEADS, Trained, defsent_config, defsent_plus_config, train_defsent,

@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from .. import encoders
+from ..choices import check_choice
 from ..encoders import Encoder
-from .dictionary import as_entries, check_choice, headword_key
+from .dictionary import as_entries, headword_key
 
 ENTRY_TRANSFORMS = ("none", "whiten", "ica")
 

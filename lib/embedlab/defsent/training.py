@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from .. import encoders
+from ..choices import check_choice
 from ..encoders import Encoder
-from .dictionary import as_entries, check_choice, headword_key, require_single_token
+from .dictionary import as_entries, headword_key, require_single_token
 from .targets import EntryClassifier, entry_embeddings, isotropize, pooler_head, prediction_layer
 
 TRAIN_HEADS = ("pooler", "none")

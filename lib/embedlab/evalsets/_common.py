@@ -10,6 +10,7 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from embedlab import assets
+from embedlab.choices import check_choice
 
 
 class EvalSetUnavailable(assets.AssetUnavailable, ValueError):
@@ -17,9 +18,7 @@ class EvalSetUnavailable(assets.AssetUnavailable, ValueError):
 
 
 def _check_choice(what: str, given: Any, allowed: Iterable[Any]) -> None:
-    allowed = list(allowed)
-    if given not in allowed:
-        raise ValueError(f"unknown {what} {given!r}; allowed: {', '.join(map(repr, allowed))}")
+    check_choice(what, given, allowed, quoted=True)
 
 
 def _nonempty(obj: Any, what: str) -> Any:

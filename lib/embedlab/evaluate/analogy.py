@@ -21,17 +21,15 @@ import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
 
+from ..choices import check_names
+
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
 OVERALL = "overall"
 
 
 def check_methods(methods: Iterable[str]) -> list[str]:
     """Validate analogy methods against :data:`ANALOGY_METHODS`."""
-    methods = list(methods)
-    bad = [m for m in methods if m not in ANALOGY_METHODS]
-    if bad or not methods:
-        raise ValueError(f"unknown analogy method(s) {bad or methods}; allowed: {', '.join(ANALOGY_METHODS)}")
-    return methods
+    return check_names("analogy method(s)", methods, ANALOGY_METHODS, nonempty=True)
 
 
 def question_frame(questions) -> pd.DataFrame:

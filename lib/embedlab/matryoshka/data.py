@@ -8,16 +8,15 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..choices import check_choice
+
 TASK_KINDS = ("sts", "retrieval")
 STS_SETS = ("stsb", "sick")
 WORD_SETS = ("wordsim353", "simlex999")
 TRAIN_SOURCES = ("stsb", "bible")
 
 
-def _check(what: str, given, allowed: Sequence) -> None:
-    """Raise a ValueError naming ``given`` and the allowed values unless ``given`` is one of them."""
-    if given not in allowed:
-        raise ValueError(f"unknown {what} {given!r}; allowed: {', '.join(map(str, allowed))}")
+_check = check_choice
 
 
 @dataclasses.dataclass
