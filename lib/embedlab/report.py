@@ -5,9 +5,12 @@ in JupyterLab writes under ``reports/interactive/<notebook>/`` instead.
 """
 from __future__ import annotations
 
+import dataclasses
+import html
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -16,9 +19,11 @@ from typing import Any
 
 import yaml
 
-from . import assets
+from . import assets, paths, progress
+from .seeding import seed_everything
+from .study import Config, Results
 
-PAPERS_DIR = assets.PROJECT_ROOT / "data" / "papers"
+PAPERS_DIR = paths.PAPERS
 TRACKED_PACKAGES = ("embedlab", "torch", "transformers", "tokenizers", "sentence-transformers", "gensim", "fasttext",
                     "numpy", "scipy", "scikit-learn", "pandas", "numba", "papermill", "matplotlib")
 
@@ -26,7 +31,7 @@ TRACKED_PACKAGES = ("embedlab", "torch", "transformers", "tokenizers", "sentence
 def run_dir() -> Path:
     """Directory for this run's outputs (created on demand)."""
     env = os.environ.get("EMBEDLAB_RUN_DIR")
-    d = Path(env) if env else assets.PROJECT_ROOT / "reports" / "interactive" / os.environ.get("EMBEDLAB_RUN_NAME", "notebook")
+    d = Path(env) if env else paths.REPORTS / "interactive" / os.environ.get("EMBEDLAB_RUN_NAME", "notebook")
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -38,11 +43,41 @@ def figures_dir() -> Path:
     return d
 
 
-def savefig(fig, name: str, dpi: int = 110) -> Path:
-    """Save a matplotlib figure as ``figures/<name>.png`` and return its path (the figure still shows inline)."""
-    path = figures_dir() / f"{name}.png"
+def safe_name(name: str) -> str:
+    """A file-name-safe form of ``name`` (``file:/x/y.txt`` -> ``file_x_y.txt``)."""
+    import re
+
+    out = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("._")
+    return out[:120] or "figure"
+
+
+def savefig(fig, name: str, dpi: int = 110, show: bool = True) -> Path:
+    """Save a matplotlib figure as ``figures/<name>.png``, show that very PNG inline and close the figure.
+
+    The page then holds exactly the saved file (a test compares them), whatever matplotlib backend the kernel has.
+    """
+    path = figures_dir() / f"{safe_name(name)}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    if show:
+        _display_png(path)
+    try:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    except Exception:  # pragma: no cover - matplotlib always there
+        pass
     return path
+
+
+def _display_png(path: Path) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+
+        if get_ipython() is not None:
+            display(Image(filename=str(path)))
+    except ImportError:  # pragma: no cover
+        pass
 
 
 def save_table(df, name: str) -> Path:
@@ -65,7 +100,7 @@ def package_versions(names=TRACKED_PACKAGES) -> dict[str, str]:
     return out
 
 
-def git_commit(root: Path = assets.PROJECT_ROOT) -> str:
+def git_commit(root: Path = paths.ROOT) -> str:
     """Current git commit (with ``+dirty`` when the tree has changes), or ``unknown``."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
@@ -76,15 +111,34 @@ def git_commit(root: Path = assets.PROJECT_ROOT) -> str:
         return "unknown"
 
 
+def machine() -> dict[str, Any]:
+    """Where the numbers were computed: host kind, CPUs, torch threads and device."""
+    out = {"platform": f"{platform.system()} {platform.machine()}", "processor": platform.processor() or "",
+           "cpus": os.cpu_count(), "python": platform.python_version()}
+    try:
+        import torch
+
+        out["torch_threads"] = torch.get_num_threads()
+        out["device"] = (f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "cpu")
+    except Exception:  # torch is optional for the assets notebook
+        out["device"] = "cpu"
+    out["embedlab_device"] = os.environ.get("EMBEDLAB_DEVICE", "")
+    return out
+
+
 def provenance(params: dict | None = None, seed: int | None = None) -> dict[str, Any]:
     """Everything needed to say where a number came from."""
+    import datetime
+
     return {
         "git_commit": git_commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "parameters": params or {},
         "seed": seed,
         "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
         "assets": assets.used_assets(),
         "packages": package_versions(),
+        "machine": machine(),
         "platform": f"{platform.system()} {platform.machine()}",
         "argv": sys.argv[:1],
     }
@@ -103,20 +157,57 @@ def _jsonable(x):
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
-def record(metrics: dict[str, Any], params: dict | None = None, seed: int | None = None, **extra) -> Path:
-    """Write ``metrics.json``: the run's headline numbers plus provenance. Returns its path.
+def record(results: "Results | dict[str, Any]", cfg: "Config | dict | None" = None, seed: int | None = None,
+           **extra) -> Path:
+    """Write ``metrics.json`` and return its path.
 
-    ``metrics`` should be flat ``{name: number}``; nested dicts are allowed for tables of numbers.
-    Calling it again merges new metrics into the file.
+    With a :class:`~embedlab.study.Results` and its Config: the study, status (ok / partial), deterministic
+    metrics, headlines with intervals and flags, flags, unavailable sets, findings, timings, key figure, published
+    reference, complete parameters and provenance (the schema the runner's index reads). A plain dict of numbers
+    (older notebooks, the assets notebook) is merged into the file with provenance.
     """
     path = run_dir() / "metrics.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    merged = {**old.get("metrics", {}), **metrics}
-    doc = {"metrics": merged, "provenance": provenance(params or old.get("provenance", {}).get("parameters"), seed), **extra}
-    tmp = path.with_suffix(".json.tmp")
+    if isinstance(results, Results):
+        params = cfg.params if isinstance(cfg, Config) else dict(cfg or {})
+        seed = params.get("seed", seed)
+        doc = {
+            "study": results.study,
+            "status": results.status,
+            "metrics": results.metrics,
+            "headlines": [h.as_dict() for h in results.headlines],
+            "flags": [dataclasses.asdict(f) for f in results.flags],
+            "unavailable": [dataclasses.asdict(u) for u in results.unavailable],
+            "findings": results.findings(),
+            "notes": results.notes,
+            "timings": results.timings,
+            "key_figure": results.key_figure,
+            "published": results.published_note or None,
+            "parameters": params,
+            "provenance": provenance(params, seed),
+            **extra,
+        }
+    else:
+        old = _read_json(path)
+        params = cfg.params if isinstance(cfg, Config) else cfg
+        merged = {**old.get("metrics", {}), **results}
+        doc = {**old, "metrics": merged, "status": old.get("status", "ok"),
+               "parameters": params or old.get("parameters") or {},
+               "provenance": provenance(params or old.get("provenance", {}).get("parameters"), seed), **extra}
+    _write_json(path, doc)
+    return path
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(doc, indent=2, sort_keys=True, default=_jsonable, ensure_ascii=False))
     os.replace(tmp, path)
-    return path
 
 
 def paper_figures(study: str, **where) -> "pandas.DataFrame":
@@ -143,3 +234,167 @@ def side_by_side(ours: "pandas.DataFrame", theirs: "pandas.DataFrame", on: list[
     """Join our numbers with the papers' on ``on`` columns; the papers' column is labelled as theirs."""
     t = theirs[on + [value, "paper"]].rename(columns={value: "published (paper)", "paper": "published in"})
     return ours.merge(t, on=on, how="left")
+
+
+# --------------------------------------------------------------------------- the notebook's report cells
+
+_WARNINGS: list[str] = []
+
+
+def begin(cfg: Config, threads: int | None = None) -> Config:
+    """First call of every study notebook: seed, pin threads, quiet library chatter and collect warnings.
+
+    Warnings are gathered for the report's "what this run could not do" box instead of being printed between
+    cells; transformers/huggingface progress bars and info logs are switched off (progress goes to the terminal).
+    """
+    import logging
+    import warnings
+
+    params = cfg.params
+    seed_everything(params.get("seed", 0), threads or params.get("threads"))
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("transformers", "sentence_transformers", "gensim", "urllib3", "huggingface_hub", "numba"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    _WARNINGS.clear()
+
+    def _collect(message, category, filename, lineno, file=None, line=None):
+        text = f"{category.__name__}: {message}"
+        if text not in _WARNINGS:
+            _WARNINGS.append(text)
+
+    warnings.showwarning = _collect
+    warnings.simplefilter("default")
+    try:
+        import pandas as pd
+
+        pd.set_option("display.max_colwidth", 90)
+        pd.set_option("display.precision", 3)
+    except ImportError:  # pragma: no cover
+        pass
+    progress.log(f"{cfg.study or type(cfg).__name__}: parameters validated")
+    return cfg
+
+
+def collected_warnings() -> list[str]:
+    """Warnings raised since :func:`begin` (shown in the report's box, recorded in metrics.json)."""
+    return list(_WARNINGS)
+
+
+def _html(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _ci_text(ci) -> str:
+    return f"[{ci[0]:.3g}, {ci[1]:.3g}]" if ci else "–"
+
+
+def _display_html(markup: str) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+
+        if get_ipython() is not None:
+            display(HTML(markup))
+            return
+    except ImportError:  # pragma: no cover
+        pass
+    print(re.sub(r"<[^>]+>", "", markup))
+
+
+_STYLE = """<style>
+.el-box{border:1px solid #ccc;border-radius:6px;padding:8px 12px;margin:8px 0;font-family:sans-serif;font-size:13px}
+.el-warn{background:#fff7e6;border-color:#f0b45a}.el-ok{background:#eef8ee;border-color:#7cc47c}
+.el-flag{color:#a33;font-weight:bold}.el-box table{border-collapse:collapse}.el-box td,.el-box th{padding:2px 8px;
+border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+</style>"""
+
+
+def status_box(results: Results) -> str:
+    """HTML: the run's status and everything it could not do (unavailable sets, flags, warnings)."""
+    items = [f"<li><b>unavailable</b> {_html(u.kind)} <code>{_html(u.name)}</code>: {_html(u.reason)}</li>"
+             for u in results.unavailable]
+    items += [f"<li><span class='el-flag'>{_html(f.kind)}</span> <code>{_html(f.key)}</code>: {_html(f.message)}</li>"
+              for f in results.flags]
+    items += [f"<li>warning: {_html(w[:300])}</li>" for w in collected_warnings()]
+    cls = "el-warn" if items else "el-ok"
+    head = f"<b>status: {_html(results.status)}</b>"
+    body = ("<p>What this run could not do, or where its numbers must not be read as findings:</p><ul>"
+            + "".join(items) + "</ul>") if items else " — every evaluation ran and no number was flagged."
+    return f"{_STYLE}<div class='el-box {cls}'>{head}{body}</div>"
+
+
+def headlines_table(results: Results) -> str:
+    """HTML: the declared headline comparisons with intervals, n, reference levels and flags."""
+    rows = []
+    for h in results.headlines:
+        ref = f"{_html(h.reference.kind)} {h.reference.value:.3g}" if h.reference else "–"
+        fl = "<br>".join(f"<span class='el-flag'>{_html(m)}</span>" for m in h.flags) or "–"
+        rows.append(f"<tr><td>{_html(h.label)}</td><td>{h.value:.3g}</td><td>{_ci_text(h.ci)}</td>"
+                    f"<td>{h.n if h.n is not None else '–'}</td><td>{ref}</td><td>{fl}</td></tr>")
+    if not rows:
+        return ""
+    return (f"{_STYLE}<div class='el-box'><b>Headline comparisons</b> (95% bootstrap intervals)<table>"
+            "<tr><th>what</th><th>value</th><th>95% CI</th><th>n</th><th>reference</th><th>flags</th></tr>"
+            + "".join(rows) + "</table></div>")
+
+
+def findings_list(results: Results) -> str:
+    """HTML: the findings, each generated from this run's numbers."""
+    f = results.findings()
+    if not f:
+        return ""
+    return (f"{_STYLE}<div class='el-box'><b>Findings of this run</b> (generated from the numbers above)<ul>"
+            + "".join(f"<li>{_html(x)}</li>" for x in f) + "</ul></div>")
+
+
+def notes_list(results: Results) -> str:
+    """HTML: where this run differs from the papers' setting."""
+    if not results.notes:
+        return ""
+    return (f"{_STYLE}<div class='el-box'><b>Where this run differs from the papers</b><ul>"
+            + "".join(f"<li>{_html(x)}</li>" for x in results.notes) + "</ul></div>")
+
+
+def published_panel(results: Results) -> str:
+    """HTML: the papers' published numbers, labelled as theirs, or a plain statement that there are none."""
+    df = results.published
+    note = results.published_note
+    if df is None or len(df) == 0:
+        return (f"{_STYLE}<div class='el-box'><b>Published numbers</b>: "
+                f"{_html(note or 'the papers publish no number for this setting.')}</div>")
+    return (f"{_STYLE}<div class='el-box'><b>Published numbers (the papers', not ours)</b>"
+            f"{('<p>' + _html(note) + '</p>') if note else ''}{df.to_html(index=False, escape=True)}</div>")
+
+
+def provenance_block(cfg: Config | None) -> str:
+    """HTML (collapsed): commit, date, machine, device, threads, full parameters, asset checksums, packages."""
+    params = cfg.params if isinstance(cfg, Config) else (cfg or {})
+    prov = provenance(params, params.get("seed"))
+    rows = "".join(f"<tr><td>{_html(k)}</td><td><code>{_html(v)}</code></td></tr>" for k, v in params.items())
+    assets_rows = "".join(f"<tr><td>{_html(name)}</td><td><code>{_html(info.get('sha256', '') if isinstance(info, dict) else info)}"
+                          f"</code></td></tr>" for name, info in dict(prov["assets"]).items())
+    m = prov["machine"]
+    return (f"{_STYLE}<div class='el-box'><details><summary><b>Provenance</b>: commit "
+            f"<code>{_html(prov['git_commit'][:12])}</code>, {_html(prov['date'])}, {_html(m.get('platform'))}, "
+            f"{_html(m.get('cpus'))} CPUs, device {_html(m.get('device'))}, torch threads "
+            f"{_html(m.get('torch_threads', '–'))}, PYTHONHASHSEED={_html(prov['pythonhashseed'])}</summary>"
+            f"<p><b>Parameters</b></p><table>{rows}</table><p><b>Assets used (sha256)</b></p><table>{assets_rows}"
+            f"</table><p><b>Packages</b>: {_html(', '.join(f'{k} {v}' for k, v in prov['packages'].items()))}</p>"
+            f"</details></div>")
+
+
+def show(results: Results, cfg: Config | None = None) -> None:
+    """The report's summary cells: status box, headlines, findings, differences from the papers, published
+    numbers and provenance."""
+    _display_html(status_box(results) + headlines_table(results) + findings_list(results) + notes_list(results)
+                  + published_panel(results) + provenance_block(cfg))
+
+
+def show_table(df, name: str, caption: str = "", reference: str = "") -> Path:
+    """Save a table as ``tables/<name>.csv`` and show it with its caption and reference level."""
+    path = save_table(df, safe_name(name))
+    cap = _html(caption) + (f" <i>Reference: {_html(reference)}</i>" if reference else "")
+    _display_html(f"{_STYLE}<div><p style='font-family:sans-serif;font-size:13px'><b>{_html(name)}</b>. {cap}</p>"
+                  f"{df.to_html(escape=True, float_format=lambda v: f'{v:.3g}')}</div>")
+    return path
