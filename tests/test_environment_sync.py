@@ -14,7 +14,8 @@ def _split(spec: str) -> tuple[str, str]:
 
 
 def test_environment_yml_matches_pyproject():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + project.get("optional-dependencies", {}).get("dev", [])
     ours = dict(_split(d) for d in deps)
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda, pip = {}, {}
