@@ -19,6 +19,7 @@ STUDIES = [
     ("cade_alignment.ipynb", "embedlab.cade.config:Config"),
     ("matryoshka_2d.ipynb", "embedlab.matryoshka.config:Config"),
     ("definition_projection.ipynb", "embedlab.defsent.config:Config"),
+    ("assets.ipynb", "embedlab.data_card:Config"),
 ]
 
 

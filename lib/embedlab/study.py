@@ -416,8 +416,8 @@ def _ci(ci) -> tuple[float, float] | None:
 
 def finding(h: Headline) -> str:
     """The sentence a headline supports: which is higher, by how much, with its interval, or no difference."""
-    ci = f" (95% CI {_fmt(h.ci[0])} to {_fmt(h.ci[1])}" if h.ci else " (no interval"
-    ci += f", n={h.n:,})" if h.n else ")"
+    parts = ([f"95% CI {_fmt(h.ci[0])} to {_fmt(h.ci[1])}"] if h.ci else []) + ([f"n={h.n:,}"] if h.n else [])
+    ci = f" ({', '.join(parts)})" if parts else ""
     flagged = f" Flagged: {'; '.join(h.flags)}." if h.flags else ""
     metric = f" in {h.metric}" if h.metric else ""
     if h.is_difference:
