@@ -149,8 +149,8 @@ def test_record_and_show_write_the_schema(tmp_path, monkeypatch):
     r.check_loss("x", [2.0] * 10)
     r.mark_unavailable("stsb", "sts", "not cached and offline")
     r.headline("acc", "accuracy", 0.5, (0.4, 0.6), n=100, reference=Reference("chance", 0.5))
-    path = report.record(r, Toy())
-    doc = json.loads(path.read_text())
+    report.record(r, Toy())
+    doc = json.loads(report.metrics_path().read_text())
     assert doc["status"] == "partial" and doc["parameters"]["sizes"] == [1, 2]
     assert doc["headlines"][0]["flags"] and doc["unavailable"][0]["name"] == "stsb"
     assert doc["provenance"]["machine"]["cpus"]

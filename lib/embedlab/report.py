@@ -158,15 +158,15 @@ def _jsonable(x):
 
 
 def record(results: "Results | dict[str, Any]", cfg: "Config | dict | None" = None, seed: int | None = None,
-           **extra) -> Path:
-    """Write ``metrics.json`` and return its path.
+           **extra) -> None:
+    """Write ``metrics.json`` (``metrics_path()``); returns nothing, so a notebook's last line shows nothing.
 
     With a :class:`~embedlab.study.Results` and its Config: the study, status (ok / partial), deterministic
     metrics, headlines with intervals and flags, flags, unavailable sets, findings, timings, key figure, published
     reference, complete parameters and provenance (the schema the runner's index reads). A plain dict of numbers
     (older notebooks, the assets notebook) is merged into the file with provenance.
     """
-    path = run_dir() / "metrics.json"
+    path = metrics_path()
     if isinstance(results, Results):
         params = cfg.params if isinstance(cfg, Config) else dict(cfg or {})
         seed = params.get("seed", seed)
@@ -194,7 +194,11 @@ def record(results: "Results | dict[str, Any]", cfg: "Config | dict | None" = No
                "parameters": params or old.get("parameters") or {},
                "provenance": provenance(params or old.get("provenance", {}).get("parameters"), seed), **extra}
     _write_json(path, doc)
-    return path
+
+
+def metrics_path() -> Path:
+    """Where :func:`record` writes ``metrics.json`` for this run."""
+    return run_dir() / "metrics.json"
 
 
 def _read_json(path: Path) -> dict:
@@ -391,10 +395,12 @@ def show(results: Results, cfg: Config | None = None) -> None:
                   + published_panel(results) + provenance_block(cfg))
 
 
-def show_table(df, name: str, caption: str = "", reference: str = "") -> Path:
+def show_table(df, name: str, caption: str = "", reference: str = "") -> None:
     """Save a table as ``tables/<name>.csv`` and show it with its caption and reference level."""
-    path = save_table(df, safe_name(name))
+    import pandas as pd
+
+    save_table(df, safe_name(name))
+    plain_index = isinstance(df.index, pd.RangeIndex)
     cap = _html(caption) + (f" <i>Reference: {_html(reference)}</i>" if reference else "")
     _display_html(f"{_STYLE}<div><p style='font-family:sans-serif;font-size:13px'><b>{_html(name)}</b>. {cap}</p>"
-                  f"{df.to_html(escape=True, float_format=lambda v: f'{v:.3g}')}</div>")
-    return path
+                  f"{df.to_html(escape=True, index=not plain_index, float_format=lambda v: f'{v:.4g}')}</div>")
