@@ -53,7 +53,7 @@ from .dispatch import EVALSETS, load_evalset
 
 # The single-file module's own imports were reachable as attributes (``evalsets.assets``,
 # ``evalsets.pd`` ...); kept so that code written against it still finds them.
-import csv, dataclasses, functools, hashlib, os, pickle, sqlite3, tempfile, unicodedata  # noqa: E401,E402
+import csv, dataclasses, functools, hashlib, os, sqlite3, tempfile, unicodedata  # noqa: E401,E402
 from collections import Counter, defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Callable, Iterable, NamedTuple, Sequence  # noqa: E402

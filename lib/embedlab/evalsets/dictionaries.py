@@ -1,30 +1,46 @@
 """Dictionaries: :class:`Dictionary`, WordNet / KeNet glosses and definition-modelling pairs."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-import pickle
 import tempfile
 from pathlib import Path
-from typing import Any
-
 import pandas as pd
 
 from embedlab import assets
 from ._common import _check_choice, _nonempty, _read_tsv
 
 
-def _atomic_pickle(obj: Any, path: Path) -> None:
+_TABLE_COLUMNS = ("headword", "pos", "definition", "source", "synset_id")
+
+
+def _save_table(df: pd.DataFrame, path: Path) -> None:
+    """Write a table of strings to an SQLite file atomically (a format that carries data, never code)."""
+    import sqlite3
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+        with contextlib.closing(sqlite3.connect(tmp)) as con, con:
+            con.execute(f"CREATE TABLE entries ({', '.join(f'{c} TEXT NOT NULL' for c in _TABLE_COLUMNS)})")
+            con.executemany(f"INSERT INTO entries VALUES ({', '.join('?' * len(_TABLE_COLUMNS))})",
+                            df[list(_TABLE_COLUMNS)].astype(str).itertuples(index=False, name=None))
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _load_table(path: Path) -> pd.DataFrame:
+    """Read a table written by :func:`_save_table` (read-only; rows in insertion order)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as con:
+        rows = con.execute(f"SELECT {', '.join(_TABLE_COLUMNS)} FROM entries ORDER BY rowid").fetchall()
+    return pd.DataFrame(rows, columns=list(_TABLE_COLUMNS))
 
 
 @dataclasses.dataclass
@@ -84,18 +100,17 @@ def wordnet_definitions(language: str = "en") -> Dictionary:
     _check_choice("WordNet language", language, WORDNET_FILES)
     a = assets.get("nlptoolkit-wordnet")
     root = assets.fetch("nlptoolkit-wordnet", progress=False)  # cheap when cached; records provenance
-    cache = assets.cache_dir() / "parsed" / f"wordnet-{language}-{a.sha256[:16]}-v{_WORDNET_PARSER_VERSION}.pkl"
+    cache = assets.cache_dir() / "parsed" / f"wordnet-{language}-{a.sha256[:16]}-v{_WORDNET_PARSER_VERSION}.sqlite"
     df = None
     if cache.exists():
         try:
-            with open(cache, "rb") as f:
-                df = pickle.load(f)
+            df = _load_table(cache)
         except Exception:  # a corrupt cache entry is rebuilt
             df = None
     if df is None:
         df = _parse_wordnet(root / f"nlptoolkit_wordnet-{a.version}" / "WordNet" / "data" / WORDNET_FILES[language])
         df.insert(3, "source", "wordnet-3.1" if language == "en" else "kenet")
-        _atomic_pickle(df, cache)
+        _save_table(df, cache)
     return Dictionary(df, language, f"wordnet-{language}")
 
 
