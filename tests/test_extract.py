@@ -12,22 +12,26 @@ SENTENCES = [["the", "cat", "sat", "on", "the", "mat"], ["the", "dogs", "ran"], 
              ["the", "dog", "sat", "on", "mats"], ["a", "cat", "ran", "on", "the", "mat"], ["dogs", "ran", "on", "mats"]]
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def _tiny_bert(folder, name, pieces, lowercase, n_layers, seed):
+    """A random BERT with a WordPiece tokenizer over ``pieces`` (lower-casing or cased)."""
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-    pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "dog", "ran", "a",
-              "##s", "##t", "c", "d", "m", "##a", "##o"]
-    d = tmp_path_factory.mktemp("tiny")
-    (d / "vocab.txt").write_text("\n".join(pieces) + "\n")
-    wordpiece = BertWordPieceTokenizer(str(d / "vocab.txt"), lowercase=True)
+    (folder / "vocab.txt").write_text("\n".join(pieces) + "\n")
+    wordpiece = BertWordPieceTokenizer(str(folder / "vocab.txt"), lowercase=lowercase, strip_accents=False)
     tok = PreTrainedTokenizerFast(tokenizer_object=wordpiece._tokenizer, unk_token="[UNK]", pad_token="[PAD]",
                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(pieces), hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
+    torch.manual_seed(seed)
+    cfg = BertConfig(vocab_size=len(pieces), hidden_size=16, num_hidden_layers=n_layers, num_attention_heads=2,
                      intermediate_size=32, max_position_embeddings=64)
-    return Encoder("tiny", BertModel(cfg).eval(), tok, "test")
+    return Encoder(name, BertModel(cfg).eval(), tok, "test")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "dog", "ran", "a",
+              "##s", "##t", "c", "d", "m", "##a", "##o"]
+    return _tiny_bert(tmp_path_factory.mktemp("tiny"), "tiny", pieces, True, 3, 0)
 
 
 def _forward(enc, text_or_words, words=False):
@@ -96,7 +100,8 @@ def test_aggregate_methods_match_naive_per_sentence_loops(tiny):
 
 def test_static_embeddings_names_layers_and_one_pass_agree(tiny):
     kvs = extract.static_embeddings(tiny, WORDS, list(extract.METHODS), layers=[2, -1], sentences=SENTENCES,
-                                    max_contexts=2, x2static={"epochs": 2}, progress=False)
+                                    max_contexts=2, x2static={"epochs": 2, "t": 1.0, "min_median_updates": 1},
+                                    progress=False)
     expected = {"tiny/input-layer"} | {f"tiny/{m}@{l}" for m in extract.METHODS if m != "input-layer" for l in (2, 3)}
     assert set(kvs) == expected
     alone = extract.static_embeddings(tiny, WORDS, ["aggregate-subword", "decontext-mean"], layers=[3],
@@ -130,3 +135,127 @@ def test_bad_input_fails_early_with_the_allowed_values(tiny):
     with pytest.raises(ValueError, match="unknown X2Static option"):
         extract.static_embeddings(tiny, WORDS, ["x2static"], [1], SENTENCES, x2static={"window": 5})
     assert extract.resolve_layers(tiny, [-1, 0, 3]) == [3, 0]
+
+
+# --------------------------------------------------------------------------- X2Static over the whole corpus
+
+def test_x2static_trains_on_every_sentence_counts_updates_and_drops_words_never_updated(tiny):
+    words = WORDS + ["zebra"]                                   # 'zebra' never occurs: it can get no update
+    diag = {}
+    kvs = extract.static_embeddings(tiny, words, ["x2static"], [3], SENTENCES, max_contexts=1, max_sentences=1,
+                                    x2static={"epochs": 2, "t": 1.0, "batch_size": 2, "min_median_updates": 1},
+                                    progress=False, diagnostics=diag)
+    stats = diag["x2static"]["tiny/x2static@3"]
+    assert stats.n_sentences == len(SENTENCES)                  # every sentence, not the 1-sentence context sample
+    occurring = {w for s in SENTENCES for w in s if w in words}
+    expected = np.array([2 * sum(s.count(w) for s in SENTENCES) for w in words])   # t = 1: nothing subsampled
+    np.testing.assert_array_equal(stats.updates, expected)
+    kept = kvs["tiny/x2static@3"].index_to_key
+    assert set(kept) == occurring and "zebra" not in kept
+    assert all(stats.updates[words.index(w)] > 0 for w in kept)
+    assert stats.negative_updates.sum() == 10 * stats.updates.sum()
+    assert len(stats.losses) == 2 and not stats.low
+
+
+def test_x2static_warns_when_the_median_word_gets_few_updates(tiny):
+    diag = {}
+    with pytest.warns(UserWarning, match=r"X2Static: the median word got \d+ positive updates"):
+        extract.static_embeddings(tiny, WORDS, ["x2static"], [3], SENTENCES, progress=False, diagnostics=diag)
+    stats = diag["x2static"]["tiny/x2static@3"]
+    assert stats.low and stats.median_updates < 10
+    # the reference's t = 5e-6 is a share of the corpus: subsampling starts near t x tokens occurrences
+    assert stats.subsample_count == pytest.approx(5e-6 * sum(w in WORDS for s in SENTENCES for w in s))
+
+
+def test_x2static_teacher_means_are_cached_and_match_a_naive_pass(tiny, tmp_path):
+    import tempfile
+    from pathlib import Path
+
+    sample = extract.select_contexts(SENTENCES, WORDS, max_contexts=1, all_sentences=True)
+    means = np.zeros((1, len(sample.sentences), 16), dtype=np.float32)
+    extract.encode_contexts(tiny, sample, [2], batch_size=4, progress=False, sentence_means=means)
+    for s, sent in enumerate(sample.sentences):
+        _, hs = _forward(tiny, sent, words=True)
+        np.testing.assert_allclose(means[0, s], hs[2][0].mean(0).numpy(), atol=1e-5)   # special tokens included
+    leftovers = lambda: set(Path(tempfile.gettempdir()).glob("embedlab-x2static-*"))  # noqa: E731
+    before = leftovers()
+    kw = dict(x2static={"epochs": 1, "t": 1.0, "min_median_updates": 0}, progress=False)
+    a = extract.static_embeddings(tiny, WORDS, ["x2static"], [2], SENTENCES, **kw)
+    assert leftovers() == before                                 # no temporary teacher cache left behind
+    b = extract.static_embeddings(tiny, WORDS, ["x2static"], [2], SENTENCES, cache_dir=tmp_path, **kw)
+    files = sorted(p.suffix for p in tmp_path.iterdir())
+    assert files == [".f32", ".json"]
+    c = extract.static_embeddings(tiny, WORDS, ["x2static"], [2], SENTENCES, cache_dir=tmp_path, **kw)
+    np.testing.assert_array_equal(a["tiny/x2static@2"].vectors, b["tiny/x2static@2"].vectors)
+    np.testing.assert_array_equal(b["tiny/x2static@2"].vectors, c["tiny/x2static@2"].vectors)
+
+
+# --------------------------------------------------------------------------- aggregate: uniform contexts
+
+def test_contexts_are_sampled_uniformly_not_favouring_short_sentences():
+    short = [["x", "a"] for _ in range(100)]
+    long = [["x"] + ["b"] * 30 for _ in range(100)]
+    sents = short + long
+    shares = []
+    for seed in range(200):
+        sample = extract.select_contexts(sents, ["x"], max_contexts=10, seed=seed)
+        assert sample.counts.tolist() == [10]
+        shares.append(np.mean(sample.sentence_ids >= 100))
+    assert abs(np.mean(shares) - 0.5) < 0.03                     # set cover would pick the short sentences
+    a = extract.select_contexts(sents, ["x", "b"], max_contexts=10, seed=7)
+    b = extract.select_contexts(sents, ["x", "b"], max_contexts=10, seed=7)
+    c = extract.select_contexts(sents, ["x", "b"], max_contexts=10, seed=8)
+    assert a.occurrences == b.occurrences and a.sentence_ids.tolist() == b.sentence_ids.tolist()
+    assert a.sentence_ids.tolist() != c.sentence_ids.tolist()
+    every = extract.select_contexts(sents, ["x", "b"], max_contexts=None)
+    assert every.counts.tolist() == [200, 3000]
+
+
+def test_contexts_per_word_distribution_is_reported(tiny):
+    diag = {}
+    extract.static_embeddings(tiny, WORDS, ["aggregate-subword"], [3], SENTENCES, max_contexts=2, progress=False,
+                              diagnostics=diag)
+    per_word = diag["contexts_per_word"]
+    corpus = {w: sum(s.count(w) for s in SENTENCES) for w in WORDS}
+    assert per_word.to_dict() == {w: min(2, n) for w, n in corpus.items()}
+    summary = diag["contexts_summary"]
+    assert summary["max"] == 2 and summary["cap"] == 2 and summary["words"] == sum(n > 0 for n in corpus.values())
+    assert summary["share_one_context"] == pytest.approx(np.mean([min(2, n) == 1 for n in corpus.values() if n]))
+
+
+# --------------------------------------------------------------------------- case
+
+@pytest.fixture(scope="module")
+def tiny_cased(tmp_path_factory):
+    pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "The", "cat", "Cat", "sat", "ı", "i", "I", "##ş",
+              "##ı", "##k", "ş", "k"]
+    return _tiny_bert(tmp_path_factory.mktemp("tiny_cased"), "tinycased", pieces, False, 2, 1)
+
+
+def test_lowercase_default_comes_from_the_tokenizer(tiny, tiny_cased):
+    assert extract.encoder_lowercases(tiny) is True
+    assert extract.encoder_lowercases(tiny_cased) is False
+    diag = {}
+    kv = extract.static_embeddings(tiny_cased, ["Cat", "cat"], ["decontext-mean"], [2], progress=False, diagnostics=diag)
+    assert diag["lowercase"] is False
+    assert not np.allclose(kv["tinycased/decontext-mean@2"]["Cat"], kv["tinycased/decontext-mean@2"]["cat"])
+    low = extract.static_embeddings(tiny_cased, ["Cat", "cat"], ["decontext-mean"], [2], progress=False, lowercase=True)
+    np.testing.assert_allclose(low["tinycased/decontext-mean@2"]["Cat"], low["tinycased/decontext-mean@2"]["cat"])
+    assert list(low["tinycased/decontext-mean@2"].index_to_key) == ["Cat", "cat"]   # keys stay as given
+    diag = {}
+    extract.static_embeddings(tiny, ["cat"], ["decontext-mean"], [1], progress=False, diagnostics=diag)
+    assert diag["lowercase"] is True
+
+
+def test_turkish_casing_rules_for_encoder_input_and_evaluation_words(tiny_cased):
+    assert extract.lowercase("IŞIK", "tr") == "ışık" and extract.lowercase("İstanbul", "tr") == "istanbul"
+    assert extract.lowercase("IŞIK", "en") == "işik"
+    assert extract._encoder_text([["IŞIK", "İz"]], True, "tr") == [["ışık", "iz"]]
+    vocab = ["ışık", "işik", "istanbul", "Kat"]
+    assert extract.match_case(["IŞIK", "İstanbul", "Kat", "kat", "yok"], vocab, "tr") == {
+        "IŞIK": "ışık", "İstanbul": "istanbul", "Kat": "Kat", "kat": "Kat"}
+    assert extract.match_case(["IŞIK"], vocab, "en") == {"IŞIK": "işik"}
+    # the cased encoder sees the Turkish lower-case form: 'IŞIK' -> 'ı ##ş ##ı ##k', not 'i ##ş ...'
+    got = extract.static_embeddings(tiny_cased, ["IŞIK", "ışık"], ["decontext-mean"], [2], progress=False,
+                                    lowercase=True, language="tr")["tinycased/decontext-mean@2"]
+    np.testing.assert_allclose(got["IŞIK"], got["ışık"])

@@ -5,35 +5,55 @@ count from the end, ``-1`` = last):
 
 * ``decontext-cls`` / ``decontext-mean``: the word alone through the encoder (``[CLS] word [SEP]``),
   its [CLS] vector (what the Turkish and Hungarian papers' code does) or the mean of its subword vectors;
-* ``aggregate-cls``: the mean of the sentence [CLS] vectors of up to ``max_contexts`` sentences that
-  contain the word (the Turkish/Hungarian papers' code averages over all such sentences);
+* ``aggregate-cls``: the mean of the sentence [CLS] vectors of up to ``max_contexts`` sampled contexts of the
+  word (the Turkish/Hungarian papers' code averages over all such sentences: ``max_contexts=None``);
 * ``aggregate-subword``: the mean over up to ``max_contexts`` occurrences of the word's own pooled
-  (mean) subword vectors (Bommasani et al. 2020);
+  (mean) subword vectors (Bommasani et al. 2020). Contexts are sampled uniformly (seeded) among the word's
+  occurrences (:func:`select_contexts`); the contexts-per-word distribution is returned as a diagnostic;
 * ``input-layer``: the mean of the word's subword rows of the input embedding matrix (the Marathi
   paper's "first layer"; no forward pass, no layer);
 * ``x2static``: a static table trained CBOW-style with negative sampling against the encoder's
-  context vectors (Gupta & Jaggi 2021, :func:`train_x2static`).
+  context vectors over every corpus sentence (Gupta & Jaggi 2021, :func:`train_x2static`); words that
+  never received an update are dropped, update counts are returned as a diagnostic.
+
+Case: cased encoders see the text as given, uncased ones lower-cased with the language's rules
+(``lowercase=None`` reads the tokenizer, :func:`encoder_lowercases`); :func:`match_case` maps evaluation words
+onto a cased vocabulary with the same rules.
 
 Efficiency: words alone and sentences each go through :func:`embedlab.encoders.hidden_state_batches`
 (batched, length-sorted, ``torch.inference_mode``, all requested layers from one forward pass); every
-sampled sentence is encoded once and all its words are pooled from that pass, aligned to subwords with
+sentence is encoded once and all its sampled words are pooled from that pass, aligned to subwords with
 the fast tokenizer's ``word_ids()``. The aggregate methods and X2Static share that one pass (X2Static's
 context vectors do not depend on the target word, as in the authors' released code, so they are
-cached and reused across epochs). No instruction prefix (e5's ``query: ``) is added: the input is the
-word or the sentence itself.
+computed once, kept in an ``np.memmap`` and reused across epochs, where the reference re-encodes every batch).
+No instruction prefix (e5's ``query: ``) is added: the input is the word or the sentence itself.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
+import json
 import math
-from typing import Mapping, Sequence
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 from gensim.models import KeyedVectors
 
 from .choices import check_names
 from .encoders import Encoder, hidden_state_batches, pool
+from .progress import bar as progress_bar
+
+try:                                   # the language-aware lower-casing of embedlab.text, once that module exists
+    from .text import lowercase as _lowercase
+except ImportError:
+    from .corpora import lowercase as _lowercase
 
 METHODS = {
     "decontext-cls": "the word alone; [CLS] vector",
@@ -47,7 +67,7 @@ LAYERLESS = ("input-layer",)
 CONTEXT_METHODS = ("aggregate-cls", "aggregate-subword", "x2static")
 
 # Gupta & Jaggi (2021), released code and README ("same hyperparameters as the paper").
-X2STATIC_DEFAULTS = dict(epochs=1, lr=1e-3, negatives=10, t=5e-6, batch_size=128, seed=0)
+X2STATIC_DEFAULTS = dict(epochs=1, lr=1e-3, negatives=10, t=5e-6, batch_size=128, seed=0, min_median_updates=10)
 
 
 def check_methods(methods: Sequence[str]) -> list[str]:
@@ -120,14 +140,68 @@ def input_layer(encoder: Encoder, words: Sequence[str]) -> np.ndarray:
     return out.float().cpu().numpy()
 
 
+# --------------------------------------------------------------------------- case
+
+def encoder_lowercases(encoder: Encoder) -> bool:
+    """Whether the encoder's tokenizer lower-cases its input (an uncased model).
+
+    Read from the tokenizer's ``do_lower_case`` (slow and fast BERT-style tokenizers) when it has one, else
+    tested: ``"The Apple"`` and ``"the apple"`` tokenize to the same pieces only when the tokenizer lower-cases.
+    """
+    tok = encoder.tokenizer
+    for value in (getattr(tok, "do_lower_case", None), getattr(tok, "init_kwargs", {}).get("do_lower_case")):
+        if isinstance(value, bool):
+            return value
+    probe = "The Apple Is Here"
+    return tok.tokenize(probe) == tok.tokenize(probe.lower())
+
+
+def lowercase(text: str, language: str = "en") -> str:
+    """Language-aware lower-casing (Turkish/Azerbaijani ``I`` -> ``ı``, ``İ`` -> ``i``): :mod:`embedlab.text`'s
+    when that module exists, else :func:`embedlab.corpora.lowercase`."""
+    return _lowercase(text, language)
+
+
+def match_case(words: Iterable[str], vocab: Sequence[str], language: str = "en") -> dict[str, str]:
+    """Map evaluation words onto a (possibly cased) vocabulary with the language's casing rules.
+
+    A word present as written maps to itself; otherwise to the most frequent (first in ``vocab`` order)
+    vocabulary word with the same language-aware lower-case form (Turkish ``IŞIK`` -> ``ışık``, not
+    ``işik``). Words with no such vocabulary word are left out.
+    """
+    present = set(vocab)
+    folded: dict[str, str] = {}
+    for v in vocab:
+        folded.setdefault(_lowercase(v, language), v)
+    out = {}
+    for w in words:
+        if w in present:
+            out[w] = w
+        else:
+            hit = folded.get(_lowercase(w, language))
+            if hit is not None:
+                out[w] = hit
+    return out
+
+
+def _encoder_text(items, lower: bool, language: str):
+    """What the encoder sees: words or tokenized sentences, lower-cased with the language's rules when ``lower``."""
+    if not lower:
+        return list(items)
+    return [_lowercase(x, language) if isinstance(x, str) else [_lowercase(w, language) for w in x] for x in items]
+
+
 # --------------------------------------------------------------------------- contexts: one pass
 
 @dataclasses.dataclass
 class ContextSample:
-    """Sentences chosen to give each vocabulary word up to ``max_contexts`` contexts.
+    """The sentences to encode and, in them, the sampled contexts of each vocabulary word.
 
     ``occurrences[s]`` lists the ``(word position, vocabulary id)`` pairs of sentence ``s`` used as
-    contexts; ``targets[s]`` the vocabulary ids of all its vocabulary words (X2Static's targets).
+    aggregate contexts (may be empty when the sentence is only there for X2Static); ``targets[s]`` the
+    vocabulary ids of all its vocabulary words (X2Static's targets); ``sentence_ids[s]`` its index in the
+    corpus; ``counts`` the sampled contexts per word; ``corpus_counts`` every occurrence per word in the
+    whole corpus (X2Static's subsampling and negative sampling use these, as the reference does).
     """
 
     sentences: list[list[str]]
@@ -135,6 +209,8 @@ class ContextSample:
     targets: list[list[int]]
     counts: np.ndarray
     vocab: list[str]
+    sentence_ids: np.ndarray | None = None
+    corpus_counts: np.ndarray | None = None
 
     @property
     def n_words_covered(self) -> int:
@@ -142,86 +218,109 @@ class ContextSample:
         return int((self.counts > 0).sum())
 
 
-def _cover_order(sentences: Sequence[Sequence[str]], index: Mapping[str, int], max_words: int,
-                 rank: np.ndarray) -> list[int]:
-    """Sentences in greedy set-cover order: each next one adds the most not-yet-covered vocabulary words
-    per token (lazy greedy with a heap; ties broken by the seeded ``rank``). Stops when all are covered."""
-    import heapq
+def select_contexts(sentences: Sequence[Sequence[str]], vocab: Sequence[str], max_contexts: int | None = 10,
+                    max_sentences: int | None = None, max_words: int | None = None, seed: int = 0,
+                    all_sentences: bool = False) -> ContextSample:
+    """Sample each vocabulary word's contexts uniformly (seeded) among its occurrences, up to ``max_contexts``.
 
-    types = [{index[w] for w in s[:max_words] if w in index} for s in sentences]
-    cost = [min(len(s), max_words) + 2 for s in sentences]
-    heap = [(-len(t) / cost[i], rank[i], i) for i, t in enumerate(types) if t]
-    heapq.heapify(heap)
-    covered: set[int] = set()
-    order = []
-    while heap:
-        _, r, i = heapq.heappop(heap)
-        gain = len(types[i] - covered)
-        if gain == 0:
-            continue
-        if heap and -gain / cost[i] > heap[0][0]:       # stale priority: push back with the true one
-            heapq.heappush(heap, (-gain / cost[i], r, i))
-            continue
-        order.append(i)
-        covered |= types[i]
-    return order
-
-
-def select_contexts(sentences: Sequence[Sequence[str]], vocab: Sequence[str], max_contexts: int = 5,
-                    max_sentences: int | None = None, max_words: int = 64, seed: int = 0) -> ContextSample:
-    """Pick sentences so that each vocabulary word gets up to ``max_contexts`` contexts, within
-    ``max_sentences`` sentences.
-
-    First every word gets one context, with as few tokens as possible (greedy set cover: the sentence
-    adding the most uncovered words per token first); then sentences in a seeded random order are added
-    while they give some word one of its first ``max_contexts`` contexts. Sentences are cut to
-    ``max_words`` words. Hand-written: no library samples contexts per word under a budget.
+    Every occurrence of a word is equally likely to be chosen, whatever the length of its sentence (each gets
+    a seeded random key; a word keeps its ``max_contexts`` smallest keys); ``max_contexts=None`` keeps them all
+    (the Hungarian reference averages over all sentences; Bommasani et al. 2020 use up to 100k contexts).
+    ``max_sentences`` first draws that many corpus sentences uniformly at random and samples only in them
+    (a cost bound). ``all_sentences=True`` also keeps every sentence with a vocabulary word, with or without
+    sampled contexts, for X2Static, which trains on the whole corpus. ``max_words`` cuts sentences (None: no cut;
+    the encoder truncates to its ``max_length`` tokens and contexts truncated away are not counted).
     """
-    if max_contexts < 1:
-        raise ValueError(f"max_contexts must be >= 1, got {max_contexts}")
+    if max_contexts is not None and max_contexts < 1:
+        raise ValueError(f"max_contexts must be >= 1 or None (all contexts), got {max_contexts}")
     index = {w: i for i, w in enumerate(vocab)}
-    counts = np.zeros(len(vocab), dtype=np.int64)
+    cut = [s[:max_words] if max_words else s for s in sentences]
+    occ_s, occ_j, occ_v = [], [], []
+    for s, sent in enumerate(cut):
+        for j, w in enumerate(sent):
+            v = index.get(w)
+            if v is not None:
+                occ_s.append(s)
+                occ_j.append(j)
+                occ_v.append(v)
+    occ_s, occ_j, occ_v = (np.asarray(a, dtype=np.int64) for a in (occ_s, occ_j, occ_v))
+    corpus_counts = np.bincount(occ_v, minlength=len(vocab)).astype(np.int64)
     rng = np.random.default_rng(seed)
-    rank = rng.permutation(len(sentences))
-    chosen: dict[int, list[tuple[int, int]]] = {}
-    limit = max_sentences or len(sentences)
-    for need, order in ((1, _cover_order(sentences, index, max_words, rank)), (max_contexts, np.argsort(rank))):
-        for s in order:
-            if len(chosen) >= limit:
-                break
-            if s in chosen:
-                continue
-            hits = [(j, index[w]) for j, w in enumerate(sentences[s][:max_words]) if w in index]
-            if not any(counts[v] < need for _, v in hits):
-                continue
-            used = []
-            for j, v in hits:
-                if counts[v] < max_contexts:
-                    counts[v] += 1
-                    used.append((j, v))
-            chosen[int(s)] = used
-    ids = sorted(chosen)
-    sents = [list(sentences[s][:max_words]) for s in ids]
-    targets = [[index[w] for w in sent if w in index] for sent in sents]
-    return ContextSample(sents, [chosen[s] for s in ids], targets, counts, list(vocab))
+    allowed = np.ones(len(occ_s), dtype=bool)
+    if max_sentences is not None and max_sentences < len(cut):
+        pick = np.zeros(len(cut), dtype=bool)
+        pick[rng.choice(len(cut), size=max_sentences, replace=False)] = True
+        allowed = pick[occ_s]
+    keys = rng.random(len(occ_s))
+    cand = np.flatnonzero(allowed)
+    order = cand[np.lexsort((keys[cand], occ_v[cand]))]          # by word, then random key
+    kept = np.zeros(len(occ_s), dtype=bool)
+    if len(order):
+        words_sorted = occ_v[order]
+        first = np.r_[0, np.flatnonzero(np.diff(words_sorted)) + 1]
+        starts = np.repeat(first, np.diff(np.r_[first, len(order)]))
+        rank = np.arange(len(order)) - starts
+        kept[order[rank < max_contexts] if max_contexts is not None else order] = True
+    counts = np.bincount(occ_v[kept], minlength=len(vocab)).astype(np.int64)
+    keep_sent = np.zeros(len(cut), dtype=bool)
+    keep_sent[occ_s[kept]] = True
+    if all_sentences:
+        keep_sent[occ_s] = True
+    ids = np.flatnonzero(keep_sent)
+    pos = np.full(len(cut), -1, dtype=np.int64)
+    pos[ids] = np.arange(len(ids))
+    occurrences: list[list[tuple[int, int]]] = [[] for _ in ids]
+    targets: list[list[int]] = [[] for _ in ids]
+    for s, j, v, k in zip(occ_s.tolist(), occ_j.tolist(), occ_v.tolist(), kept.tolist()):
+        p = pos[s]
+        if p < 0:
+            continue
+        targets[p].append(v)
+        if k:
+            occurrences[p].append((j, v))
+    return ContextSample([list(cut[i]) for i in ids], occurrences, targets, counts, list(vocab), ids, corpus_counts)
+
+
+def contexts_per_word(counts: np.ndarray | torch.Tensor, vocab: Sequence[str]) -> pd.Series:
+    """The number of contexts each word's aggregate vector averages (a Series indexed by word, named
+    ``contexts``), for a table or histogram; see :func:`context_summary`."""
+    return pd.Series(np.asarray(counts, dtype=np.int64), index=list(vocab), name="contexts")
+
+
+def context_summary(per_word: pd.Series, cap: int | None) -> dict:
+    """Words, min / median / mean / max contexts per word, share of words with one context, share at the cap."""
+    c = per_word[per_word > 0]
+    return {"words": int(len(c)), "min": int(c.min()) if len(c) else 0, "median": float(c.median()) if len(c) else 0.0,
+            "mean": float(c.mean()) if len(c) else 0.0, "max": int(c.max()) if len(c) else 0,
+            "share_one_context": float((c == 1).mean()) if len(c) else 0.0,
+            "share_at_cap": float((c >= cap).mean()) if len(c) and cap is not None else None, "cap": cap}
 
 
 @dataclasses.dataclass
 class ContextStates:
     """Sums over contexts from one pass: per layer, word sums of pooled subwords and of sentence [CLS]
-    vectors (``[L, V, H]``), context counts (``[V]``) and each sentence's mean token vector (``[L, S, H]``)."""
+    vectors (``[L, V, H]``), context counts (``[V]``) and each sentence's mean token vector (``[L, S, H]``;
+    a tensor, the caller's array/memmap, or None when not asked for)."""
 
     layers: list[int]
     subword_sums: torch.Tensor
     cls_sums: torch.Tensor
     counts: torch.Tensor
-    sentence_means: torch.Tensor
+    sentence_means: torch.Tensor | np.ndarray | None
     n_tokens: int
 
 
 def encode_contexts(encoder: Encoder, sample: ContextSample, layers: Sequence[int], batch_size: int = 32,
-                    max_length: int = 128, progress: bool = True) -> ContextStates:
-    """Encode every sampled sentence once; pool all its context words and its mean vector from that pass."""
+                    max_length: int = 128, progress: bool = True, sentence_means: bool | np.ndarray = True,
+                    lowercase: bool = False, language: str = "en") -> ContextStates:
+    """Encode the sample's sentences once (batched, length-sorted, every layer from one forward pass); pool all
+    their sampled context words and, when ``sentence_means`` is not False, each sentence's mean token vector
+    (special tokens included, as X2Static's reference) from that pass.
+
+    ``sentence_means``: True keeps the means in a ``[L, S, H]`` tensor; an array (e.g. an ``np.memmap``
+    ``[L, S, H]`` float32) receives them; False skips them and encodes only sentences with sampled contexts.
+    ``lowercase`` lower-cases the encoder's input with ``language``'s rules (positions are unchanged).
+    """
     layers = resolve_layers(encoder, layers)
     if not sample.sentences:
         raise ValueError("no context sentences to encode: no vocabulary word occurs in the corpus")
@@ -229,16 +328,35 @@ def encode_contexts(encoder: Encoder, sample: ContextSample, layers: Sequence[in
     sub = torch.zeros(n_l, n_v, dim)
     cls = torch.zeros(n_l, n_v, dim)
     counts = torch.zeros(n_v)
-    means = torch.zeros(n_l, n_s, dim)
+    if sentence_means is True:
+        means = torch.zeros(n_l, n_s, dim)
+    elif sentence_means is False or sentence_means is None:
+        means = None
+    else:
+        means = sentence_means
+        if tuple(means.shape) != (n_l, n_s, dim):
+            raise ValueError(f"sentence_means array has shape {tuple(means.shape)}; need {(n_l, n_s, dim)}")
+    todo = np.arange(n_s) if means is not None else np.array([s for s in range(n_s) if sample.occurrences[s]])
     n_tokens = 0
-    for idx, batch, states in hidden_state_batches(encoder, sample.sentences, layers, batch_size, max_length,
+    if len(todo) == 0:
+        return ContextStates(layers, sub, cls, counts, means, 0)
+    inputs = _encoder_text([sample.sentences[s] for s in todo], lowercase, language)
+    for idx, batch, states in hidden_state_batches(encoder, inputs, layers, batch_size, max_length,
                                                    split_into_words=True, progress=progress, desc="contexts"):
         states = states.float()
+        rows = todo[idx]
         n_b, n_t = states.shape[1], states.shape[2]
         n_tokens += int(batch["attention_mask"].sum())
-        means[:, torch.from_numpy(np.ascontiguousarray(idx, dtype=np.int64))] = pool(states, batch["attention_mask"], "mean")
+        if means is not None:
+            pooled = pool(states, batch["attention_mask"], "mean")
+            if isinstance(means, torch.Tensor):
+                means[:, torch.from_numpy(np.ascontiguousarray(rows, dtype=np.int64))] = pooled
+            else:
+                means[:, rows] = pooled.numpy()
         tok_rows, tok_word, tok_weight, occ_rows, occ_word = [], [], [], [], []
-        for b, s in enumerate(idx):
+        for b, s in enumerate(rows):
+            if not sample.occurrences[s]:
+                continue
             positions: dict[int, list[int]] = {}
             for t, w in enumerate(batch.word_ids(b)):
                 if w is not None:
@@ -264,8 +382,42 @@ def encode_contexts(encoder: Encoder, sample: ContextSample, layers: Sequence[in
 
 # --------------------------------------------------------------------------- X2Static
 
+@dataclasses.dataclass
+class X2StaticStats:
+    """What X2Static training did: per word, positive updates (times it was a kept target) and negative
+    updates (times it was drawn as a negative); the mean clamped logistic loss per epoch; the median positive
+    update count over words with at least one occurrence, and whether it is below ``min_median_updates``
+    (``low``; ``message`` says so). ``subsample_count`` is the corpus count above which targets start to be
+    dropped (``t`` x corpus tokens of vocabulary words)."""
+
+    updates: np.ndarray
+    negative_updates: np.ndarray
+    losses: list[float]
+    median_updates: float
+    min_median_updates: int
+    subsample_count: float
+    n_sentences: int
+    epochs: int
+
+    @property
+    def updated(self) -> np.ndarray:
+        """True for words that received at least one positive update (the words X2Static keeps)."""
+        return self.updates > 0
+
+    @property
+    def low(self) -> bool:
+        return self.median_updates < self.min_median_updates
+
+    @property
+    def message(self) -> str:
+        return (f"X2Static: the median word got {self.median_updates:g} positive updates in {self.epochs} epoch(s) "
+                f"over {self.n_sentences} sentences (warning below {self.min_median_updates}); "
+                f"{int((~self.updated).sum())} word(s) got none and are dropped")
+
+
 def _rejection_probs(counts: np.ndarray, t: float) -> np.ndarray:
-    """X2Static's subsampling: drop a target with probability ``1 - min(1, sqrt(t/f) + t/f)``."""
+    """X2Static's subsampling: drop a target with probability ``1 - min(1, sqrt(t/f) + t/f)``, ``f`` its share of
+    all vocabulary-word tokens of the corpus."""
     f = counts / max(counts.sum(), 1)
     with np.errstate(divide="ignore"):
         keep = np.where(f > 0, np.minimum(1.0, np.sqrt(t / f) + t / f), 1.0)
@@ -275,65 +427,94 @@ def _rejection_probs(counts: np.ndarray, t: float) -> np.ndarray:
 def train_x2static(context_vectors: torch.Tensor | np.ndarray, targets: Sequence[Sequence[int]], vocab_size: int,
                    counts: np.ndarray | None = None, epochs: int = 1, lr: float = 1e-3, negatives: int = 10,
                    t: float = 5e-6, batch_size: int = 128, seed: int = 0, progress: bool = True,
-                   threads: int = 1) -> np.ndarray:
+                   threads: int = 1, return_stats: bool = False, min_median_updates: int = 10):
     """X2Static (Gupta & Jaggi 2021): learn a ``[V, H]`` table whose rows score high against the context
     vector of sentences containing the word and low against it for negative samples.
 
-    ``context_vectors[s]`` is sentence ``s``'s mean token vector from the encoder, ``targets[s]`` the
-    vocabulary ids of its words. Loss: clamped logistic loss on ``<c, e_target>`` plus on
-    ``-<c, e_negative>`` for ``negatives`` samples drawn with probability proportional to
-    ``sqrt(count)``; targets subsampled with threshold ``t``; sparse Adam (only the rows used in a
-    batch move, as ``torch.optim.SparseAdam``), rows initialised uniformly in ``[-1/H, 1/H]``. Defaults
-    are the paper's (:data:`X2STATIC_DEFAULTS`: 1 epoch, lr 0.001, 10 negatives, t = 5e-6, batches of
-    128 sentences). Hand-written gradient and update (the loss is a dot product): autograd with sparse
-    embeddings spent most of its time coalescing one gradient row per use of a word. Runs on
-    ``threads`` torch threads (one is faster for these small operations, and bit-reproducible).
+    ``context_vectors[s]`` is sentence ``s``'s mean token vector from the encoder (any array: a memmap is read
+    one batch at a time), ``targets[s]`` the vocabulary ids of its words. Loss: clamped logistic loss on
+    ``<c, e_target>`` plus on ``-<c, e_negative>`` for ``negatives`` samples drawn with probability proportional
+    to ``sqrt(count)``; targets subsampled with threshold ``t`` against frequencies from ``counts`` (pass the
+    full-corpus counts, as the reference does); sparse Adam (only the rows used in a batch move, as
+    ``torch.optim.SparseAdam``), rows initialised uniformly in ``[-1/H, 1/H]``. Defaults are the paper's
+    (:data:`X2STATIC_DEFAULTS`: 1 epoch, lr 0.001, 10 negatives, t = 5e-6, batches of 128 sentences).
+
+    ``t`` is a relative-frequency threshold: a word is subsampled once its count exceeds about ``t`` x the corpus
+    size, so it scales with the corpus by construction and needs no rescaling (the reference uses the same
+    t = 5e-6 for every corpus). The learning rate is per Adam step and not rescaled either (as the reference);
+    a small corpus gives fewer steps, which the update counts show.
+
+    Hand-written gradient and update (the loss is a dot product): autograd with sparse embeddings spent most
+    of its time coalescing one gradient row per use of a word. Runs on ``threads`` torch threads (one is
+    faster for these small operations, and bit-reproducible). With ``return_stats`` returns
+    ``(table, X2StaticStats)``; warns when the median word got fewer than ``min_median_updates`` positive updates.
     """
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _x2static_loop(context_vectors, targets, vocab_size, counts, epochs, lr, negatives, t, batch_size,
-                              seed, progress)
+        table, stats = _x2static_loop(context_vectors, targets, vocab_size, counts, epochs, lr, negatives, t,
+                                      batch_size, seed, progress, min_median_updates)
     finally:
         torch.set_num_threads(before)
+    if stats.low:
+        warnings.warn(stats.message, stacklevel=2)
+    return (table, stats) if return_stats else table
 
 
 def _x2static_loop(context_vectors, targets, vocab_size, counts, epochs, lr, negatives, t, batch_size, seed,
-                   progress) -> np.ndarray:
-    """The training loop of :func:`train_x2static`."""
-    from tqdm.auto import tqdm
-
-    ctx = torch.as_tensor(np.asarray(context_vectors), dtype=torch.float32)
-    if len(ctx) != len(targets) or len(ctx) == 0:
-        raise ValueError(f"need one target list per context vector; got {len(ctx)} vectors, {len(targets)} lists")
+                   progress, min_median_updates) -> tuple[np.ndarray, X2StaticStats]:
+    """The training loop of :func:`train_x2static`: sentences in a seeded random order, batches gathered from a
+    CSR layout of the targets (no pass over every target per batch)."""
+    n_sent = len(context_vectors)
+    if n_sent != len(targets) or n_sent == 0:
+        raise ValueError(f"need one target list per context vector; got {n_sent} vectors, {len(targets)} lists")
+    lens = np.fromiter((len(t_) for t_ in targets), dtype=np.int64, count=n_sent)
+    offsets = np.r_[0, np.cumsum(lens)]
+    word_ids = np.fromiter((v for t_ in targets for v in t_), dtype=np.int64, count=int(offsets[-1]))
     if counts is None:
-        counts = np.bincount(np.concatenate([np.asarray(t_, dtype=np.int64) for t_ in targets]), minlength=vocab_size)
+        counts = np.bincount(word_ids, minlength=vocab_size)
+    counts = np.asarray(counts, dtype=np.float64)
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
-    dim = ctx.shape[1]
+    dim = int(np.asarray(context_vectors[0]).shape[-1])
     table = torch.empty(vocab_size, dim).uniform_(-1.0 / dim, 1.0 / dim, generator=gen)
     exp_avg, exp_avg_sq = torch.zeros_like(table), torch.zeros_like(table)
     beta1, beta2, eps, step = 0.9, 0.999, 1e-8, 0
-    reject = _rejection_probs(np.asarray(counts, dtype=np.float64), t)
-    noise = torch.sqrt(torch.as_tensor(np.asarray(counts, dtype=np.float64)).clamp(min=0)).float()
-    sent_ids = np.concatenate([np.full(len(t_), s) for s, t_ in enumerate(targets)]).astype(np.int64)
-    word_ids = np.concatenate([np.asarray(t_, dtype=np.int64) for t_ in targets])
-    in_batch = np.zeros(len(ctx), dtype=bool)
-    bar = tqdm(total=epochs * math.ceil(len(ctx) / batch_size), desc="X2Static", disable=not progress, leave=False)
+    reject = _rejection_probs(counts, t)
+    noise = torch.sqrt(torch.as_tensor(counts).clamp(min=0)).float()
+    pos_updates = np.zeros(vocab_size, dtype=np.int64)
+    neg_updates = np.zeros(vocab_size, dtype=np.int64)
+    losses = []
+    n_batches = math.ceil(n_sent / batch_size)
+    ticker = iter(progress_bar(range(epochs * n_batches), desc="X2Static", total=epochs * n_batches, unit="batch")
+                  ) if progress else None
     for _ in range(epochs):
-        order = rng.permutation(len(ctx))
-        for start in range(0, len(order), batch_size):
-            in_batch[:] = False
-            in_batch[order[start:start + batch_size]] = True
-            sel = in_batch[sent_ids] & (rng.random(len(sent_ids)) >= reject[word_ids])
-            bar.update(1)
+        order = rng.permutation(n_sent)
+        loss_sum, loss_n = 0.0, 0
+        for start in range(0, n_sent, batch_size):
+            if ticker is not None:
+                next(ticker, None)
+            batch = np.sort(order[start:start + batch_size])
+            b_lens = lens[batch]
+            total = int(b_lens.sum())
+            if total == 0:
+                continue
+            first = np.repeat(offsets[batch] - np.r_[0, np.cumsum(b_lens)[:-1]], b_lens)
+            occ = first + np.arange(total)
+            words = word_ids[occ]
+            sel = rng.random(total) >= reject[words]
             if not sel.any():
                 continue
-            c = ctx[torch.from_numpy(sent_ids[sel])]
-            n = len(c)
-            ids = torch.cat([torch.from_numpy(word_ids[sel]),
-                             torch.multinomial(noise, negatives * n, replacement=True, generator=gen)])
+            rows = np.repeat(np.arange(len(batch)), b_lens)[sel]
+            words = words[sel]
+            n = len(words)
+            c = torch.from_numpy(np.asarray(context_vectors[batch], dtype=np.float32))[torch.from_numpy(rows)]
+            neg = torch.multinomial(noise, negatives * n, replacement=True, generator=gen)
+            ids = torch.cat([torch.from_numpy(words), neg])
             score = (table[ids].view(negatives + 1, n, dim) * c).sum(-1)          # [1 + negatives, n]
+            signed = torch.cat([score[:1], -score[1:]]).clamp(-20, 20)
+            loss_sum += float(torch.nn.functional.softplus(-signed).mean(1).sum()) * n
+            loss_n += n
             live = (score.abs() < 20).float()                                   # the clamp's zero gradient
             dscore = torch.cat([-torch.sigmoid(-score[:1]), torch.sigmoid(score[1:])]) * live / n
             uniq, inv = torch.unique(ids, return_inverse=True)
@@ -344,21 +525,59 @@ def _x2static_loop(context_vectors, targets, vocab_size, counts, epochs, lr, neg
             exp_avg[uniq], exp_avg_sq[uniq] = m, v
             size = lr * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
             table[uniq] -= size * m / (v.sqrt() + eps)
-    bar.close()
-    return table.numpy().copy()
+            pos_updates += np.bincount(words, minlength=vocab_size)
+            neg_updates += np.bincount(neg.numpy(), minlength=vocab_size)
+        losses.append(loss_sum / max(loss_n, 1))
+    if ticker is not None:
+        for _ in ticker:
+            pass
+    occurring = counts > 0
+    median = float(np.median(pos_updates[occurring])) if occurring.any() else 0.0
+    stats = X2StaticStats(pos_updates, neg_updates, losses, median, int(min_median_updates),
+                          float(t * counts.sum()), n_sent, int(epochs))
+    return table.numpy().copy(), stats
 
 
 # --------------------------------------------------------------------------- everything for a run
 
+def _teacher_cache_key(encoder: Encoder, layers: Sequence[int], sentences: Sequence[Sequence[str]], max_length: int,
+                       lowercase: bool, language: str) -> str:
+    """A content hash of what the teacher's sentence means depend on."""
+    h = hashlib.sha256()
+    h.update(json.dumps([encoder.name, encoder.source, list(layers), max_length, lowercase, language]).encode())
+    for s in sentences:
+        h.update("\u241f".join(s).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()[:24]
+
+
 def static_embeddings(encoder: Encoder, words: Sequence[str], methods: Sequence[str], layers: Sequence[int],
-                      sentences: Sequence[Sequence[str]] | None = None, max_contexts: int = 5,
+                      sentences: Sequence[Sequence[str]] | None = None, max_contexts: int | None = 10,
                       max_sentences: int | None = None, x2static: Mapping | None = None, seed: int = 0,
-                      batch_size: int = 32, progress: bool = True) -> dict[str, KeyedVectors]:
+                      batch_size: int = 32, progress: bool = True, *, lowercase: bool | None = None,
+                      language: str = "en", max_length: int = 128, cache_dir: str | os.PathLike | None = None,
+                      diagnostics: dict | None = None) -> dict[str, KeyedVectors]:
     """Static embeddings of ``words`` from ``encoder`` for every method x layer, named by
     :func:`embedding_name`. ``sentences`` (tokenized, e.g. ``Corpus.sentences``) are needed by the
     aggregate methods and X2Static; ``x2static`` overrides :data:`X2STATIC_DEFAULTS`.
 
-    A word without a usable vector (no context in the sample, or no subword tokens) is left out of that
+    * Aggregate methods average up to ``max_contexts`` contexts per word sampled uniformly (seeded) among the
+      word's occurrences (None: all of them), optionally within ``max_sentences`` random sentences
+      (:func:`select_contexts`).
+    * X2Static trains over every corpus sentence that holds a vocabulary word, with subsampling and negatives
+      from full-corpus counts (as the reference); the teacher's sentence means come from the same single pass
+      as the aggregate contexts and are kept in an ``np.memmap`` under ``cache_dir`` (reused by a later call
+      with the same encoder, layers and sentences) or, without one, in a temporary directory removed afterwards.
+      Words that never received a positive update are dropped; a warning when the median word got fewer than
+      ``x2static["min_median_updates"]`` updates.
+    * ``lowercase``: whether the encoder's input (words and sentences) is lower-cased with ``language``'s rules
+      (Turkish dotted/dotless i); None takes it from the tokenizer (:func:`encoder_lowercases`): cased encoders
+      see the text as given. The vectors stay keyed by ``words`` as given.
+
+    ``diagnostics`` (a dict, filled in place): ``"lowercase"`` (bool used), ``"contexts_per_word"`` (Series of
+    contexts each aggregate vector averages, after truncation), ``"contexts_summary"`` (:func:`context_summary`),
+    ``"x2static"`` ({embedding name: :class:`X2StaticStats`}), ``"teacher_tokens"`` (tokens encoded).
+    A word without a usable vector (no context, no subword tokens, no X2Static update) is left out of that
     embedding; :func:`embedlab.static.restrict_all` then keeps the words all embeddings share.
     """
     methods = check_methods(methods)
@@ -373,35 +592,63 @@ def static_embeddings(encoder: Encoder, words: Sequence[str], methods: Sequence[
     needs_context = [m for m in methods if m in CONTEXT_METHODS]
     if needs_context and not sentences:
         raise ValueError(f"methods {needs_context} need sentences (an empty corpus was given)")
+    diag = diagnostics if diagnostics is not None else {}
+    lower = encoder_lowercases(encoder) if lowercase is None else bool(lowercase)
+    diag["lowercase"] = lower
     out: dict[str, KeyedVectors] = {}
     if "input-layer" in methods:
-        out[embedding_name(encoder, "input-layer")] = _keyed(words, input_layer(encoder, words))
+        out[embedding_name(encoder, "input-layer")] = _keyed(words, input_layer(encoder, _encoder_text(words, lower, language)))
     if {"decontext-cls", "decontext-mean"} & set(methods):
-        dec = decontextualized(encoder, words, layers, progress=progress)
+        dec = decontextualized(encoder, _encoder_text(words, lower, language), layers, progress=progress)
         for method, key in (("decontext-cls", "cls"), ("decontext-mean", "mean")):
             if method in methods:
                 for li, layer in enumerate(layers):
                     out[embedding_name(encoder, method, layer)] = _keyed(words, dec[key][li])
-    if needs_context:
-        sample = select_contexts(sentences, words, max_contexts, max_sentences, seed=seed)
-        states = encode_contexts(encoder, sample, layers, batch_size=batch_size, progress=progress)
+    if not needs_context:
+        return out
+    want_x2 = "x2static" in methods
+    sample = select_contexts(sentences, words, max_contexts, max_sentences, seed=seed, all_sentences=want_x2)
+    with contextlib.ExitStack() as stack:
+        means: bool | np.ndarray = False
+        cached = False
+        if want_x2:
+            shape = (len(layers), len(sample.sentences), encoder.dim)
+            if cache_dir is not None:
+                folder = Path(cache_dir)
+                folder.mkdir(parents=True, exist_ok=True)
+            else:
+                folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="embedlab-x2static-")))
+            key = _teacher_cache_key(encoder, layers, sample.sentences, max_length, lower, language)
+            path = folder / f"x2static-teacher-{key}.f32"
+            done = folder / f"x2static-teacher-{key}.json"
+            if cache_dir is not None and path.exists() and done.exists() and json.loads(done.read_text())["shape"] == list(shape):
+                means, cached = np.memmap(path, dtype=np.float32, mode="r", shape=shape), True
+            else:
+                means = np.memmap(path, dtype=np.float32, mode="w+", shape=shape)
+        states = encode_contexts(encoder, sample, layers, batch_size=batch_size, max_length=max_length,
+                                 progress=progress, sentence_means=False if cached else means, lowercase=lower,
+                                 language=language)
+        if want_x2 and not cached:
+            means.flush()
+            if cache_dir is not None:
+                done.write_text(json.dumps({"shape": list(shape), "encoder": encoder.name, "layers": list(layers)}))
+        diag["teacher_tokens"] = states.n_tokens
         n = states.counts.clamp(min=1).unsqueeze(-1)
         covered = (states.counts > 0).numpy()
-        index = {w: i for i, w in enumerate(words)}
-        corpus_counts = np.zeros(len(words))
-        for sent in sentences:
-            for w in sent:
-                if w in index:
-                    corpus_counts[index[w]] += 1
+        if {"aggregate-cls", "aggregate-subword"} & set(methods):
+            per_word = contexts_per_word(states.counts.numpy(), words)
+            diag["contexts_per_word"] = per_word
+            diag["contexts_summary"] = context_summary(per_word, max_contexts)
         for li, layer in enumerate(layers):
             if "aggregate-cls" in methods:
                 out[embedding_name(encoder, "aggregate-cls", layer)] = _keyed(words, (states.cls_sums[li] / n).numpy(), covered)
             if "aggregate-subword" in methods:
                 out[embedding_name(encoder, "aggregate-subword", layer)] = _keyed(words, (states.subword_sums[li] / n).numpy(), covered)
-            if "x2static" in methods:
-                table = train_x2static(states.sentence_means[li], sample.targets, len(words), counts=corpus_counts,
-                                       progress=progress, **x2)
-                seen = np.bincount(np.concatenate([np.asarray(t_, dtype=np.int64) for t_ in sample.targets]),
-                                   minlength=len(words)) > 0
-                out[embedding_name(encoder, "x2static", layer)] = _keyed(words, table, seen)
+            if want_x2:
+                name = embedding_name(encoder, "x2static", layer)
+                table, stats = train_x2static(means[li], sample.targets, len(words), counts=sample.corpus_counts,
+                                              progress=progress, return_stats=True, **x2)
+                out[name] = _keyed(words, table, stats.updated)
+                diag.setdefault("x2static", {})[name] = stats
+        del means
     return out
