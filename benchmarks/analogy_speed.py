@@ -7,11 +7,23 @@ planted as ``b = a + offset + noise`` so that accuracy is neither 0 nor 1. Times
 ``--repeats`` runs each (interleaved, so other load on the machine affects both alike).
 
     python benchmarks/analogy_speed.py [--vocab 30000] [--dim 300] [--repeats 2]
+
+``--big`` runs the paper-profile case instead: a ``--big-vocab`` (2,000,000) word table of random unit vectors
+(``--dim`` dims, float32: 2.4 GB at 300 dims, like Facebook's Turkish fastText), ``--big-questions`` (3,000)
+questions over ~2,000 distinct question words (the Turkish paper's sets have about that many). It reports the
+evaluator's peak extra memory (tracemalloc: NumPy's allocations) and the process's peak RSS (``resource``)
+after our pass, both against the 4 GB target, and the speed ratio against gensim. gensim answers one question
+per full pass over the table, so it is timed on ``--gensim-sample`` questions and its time scaled to all
+questions (linear in questions); on that sample the two accuracies must agree.
+
+    python benchmarks/analogy_speed.py --big [--big-vocab 2000000] [--dim 300] [--gensim-sample 100]
 """
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
+import tracemalloc
 import time
 from pathlib import Path
 
@@ -38,12 +50,82 @@ def planted_vectors(questions, vocab: int, dim: int, seed: int = 0) -> KeyedVect
     return kv
 
 
+def random_unit_table(vocab: int, dim: int, seed: int = 0, block: int = 100_000) -> KeyedVectors:
+    """``vocab`` random unit vectors (float32, filled block by block so no float64 copy is ever made)."""
+    rng = np.random.default_rng(seed)
+    vecs = np.empty((vocab, dim), dtype=np.float32)
+    for s in range(0, vocab, block):
+        x = rng.standard_normal((min(block, vocab - s), dim), dtype=np.float32)
+        vecs[s:s + len(x)] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    kv = KeyedVectors(dim)
+    kv.index_to_key = [f"w{i}" for i in range(vocab)]
+    kv.key_to_index = {w: i for i, w in enumerate(kv.index_to_key)}
+    kv.vectors = vecs
+    return kv
+
+
+def big_case(args) -> None:
+    """2M-word table, ~2,000 distinct question words: memory and speed against gensim."""
+    import pandas as pd
+
+    kv = random_unit_table(args.big_vocab, args.dim)
+    rng = np.random.default_rng(1)
+    pool = rng.choice(args.big_vocab, size=args.question_words, replace=False)
+    qs = pd.DataFrame(rng.choice(pool, size=(args.big_questions, 4)), columns=list("abcd"))
+    qs = qs[qs.nunique(axis=1) == 4].reset_index(drop=True)
+    # plant every other answer: d gets a fresh word whose vector is unit(b - a + c + noise), so accuracy is
+    # neither 0 nor 1 and the a/b/c words stay ~2,000
+    free = np.setdiff1d(np.arange(args.big_vocab), pool)[:len(qs) // 2]
+    planted = np.arange(0, 2 * len(free), 2)
+    qs.loc[planted, "d"] = free
+    v = kv.vectors
+    x = v[qs.loc[planted, "b"]] - v[qs.loc[planted, "a"]] + v[qs.loc[planted, "c"]]
+    x += rng.standard_normal(x.shape, dtype=np.float32) * np.float32(2.0 / np.sqrt(args.dim))
+    v[free] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    words = np.unique(qs[list("abc")].to_numpy())
+    for col in "abcd":
+        qs[col] = [kv.index_to_key[i] for i in qs[col]]
+    qs["category"] = "random"
+    table_gb = kv.vectors.nbytes / 2**30
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    ours = analogy.analogy_ranks(kv, qs, ["3cosadd"])
+    ours_t = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    sample = qs.iloc[:args.gensim_sample]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "questions-words.txt"
+        analogy.write_questions_words(sample, path)
+        t0 = time.perf_counter()
+        theirs, _ = kv.evaluate_word_analogies(str(path), restrict_vocab=len(kv), case_insensitive=False)
+        gensim_t = (time.perf_counter() - t0) * len(qs) / len(sample)
+    mine = float(ours["correct"].iloc[:len(sample)].mean())
+    print(f"{len(qs)} questions over {len(words)} distinct question words; {len(kv)} words x {args.dim} dims "
+          f"(table {table_gb:.2f} GB)")
+    print(f"peak extra memory of the evaluator (tracemalloc): {peak / 2**30:.3f} GB; process peak RSS after it: "
+          f"{rss:.2f} GB (before: {rss0:.2f} GB); target < 4 GB: {rss < 4}")
+    print(f"accuracy on the {len(sample)}-question sample: embedlab {mine:.6f}  gensim {theirs:.6f}  "
+          f"identical: {mine == theirs}")
+    print(f"time: embedlab {ours_t:.1f} s for all {len(qs)}; gensim {gensim_t:.1f} s scaled from {len(sample)}")
+    print(f"ratio (gensim time / embedlab time): {gensim_t / ours_t:.1f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vocab", type=int, default=30000)
     ap.add_argument("--dim", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--big", action="store_true", help="the 2M-word memory case instead")
+    ap.add_argument("--big-vocab", type=int, default=2_000_000)
+    ap.add_argument("--big-questions", type=int, default=3000)
+    ap.add_argument("--question-words", type=int, default=2000)
+    ap.add_argument("--gensim-sample", type=int, default=100)
     args = ap.parse_args()
+    if args.big:
+        return big_case(args)
     qs = evalsets.english_analogies().questions
     kv = planted_vectors(qs, args.vocab, args.dim)
     ours_t, gensim_t = [], []

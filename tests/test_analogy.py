@@ -28,7 +28,7 @@ def kv_and_questions():
 
 def test_predictions_equal_gensim_most_similar_and_cosmul(kv_and_questions):
     kv, q = kv_and_questions
-    ranks = analogy.analogy_ranks(kv, q)
+    ranks = analogy.analogy_ranks(kv, q, eps=1e-6)             # gensim's 3CosMul epsilon
     for method, fn in (("3cosadd", kv.most_similar), ("3cosmul", kv.most_similar_cosmul)):
         r = ranks[ranks["method"] == method].reset_index(drop=True)
         for i in range(0, len(q) - 1, 7):
@@ -37,6 +37,48 @@ def test_predictions_equal_gensim_most_similar_and_cosmul(kv_and_questions):
             assert r.loc[i, "predicted"] == top[0]
             assert r.loc[i, "rank"] == top.index(d) + 1
     assert not ranks.iloc[len(q) - 1]["answered"]
+
+
+def test_chunked_search_equals_one_chunk_and_gensim(kv_and_questions):
+    kv, q = kv_and_questions
+    whole = analogy.analogy_ranks(kv, q, eps=1e-6, chunk_size=len(kv))
+    for size in (1, 37, 128):
+        part = analogy.analogy_ranks(kv, q, eps=1e-6, chunk_size=size)
+        pd.testing.assert_frame_equal(part, whole)
+    r = whole[whole["method"] == "3cosadd"].reset_index(drop=True)
+    for i in range(3, len(q) - 1, 23):
+        a, b, c, d = q.loc[i, ["a", "b", "c", "d"]]
+        top = [w for w, _ in kv.most_similar(positive=[b, c], negative=[a], topn=len(kv))]
+        assert (r.loc[i, "predicted"], r.loc[i, "rank"]) == (top[0], top.index(d) + 1)
+
+
+def test_cosmul_epsilon_is_a_parameter_that_can_flip_the_answer():
+    # "near" = -a: s(near, a) = 0, so its score s_b s_c / eps = 0.025^2 / eps grows without bound as eps -> 0;
+    # "far" is orthogonal to a (s_a = 0.5) with s_b s_c = 0.656^2. eps = 1e-6: near 625 vs far 0.86;
+    # Levy & Goldberg's eps = 0.001: near 0.62 vs far 0.86.
+    kv = KeyedVectors(3)
+    vecs = {"a": [1, 0, 0], "b": [0.95, 0.312, 0], "c": [0.95, 0.312, 0], "near": [-1, 0, 0], "far": [0, 1, 0]}
+    kv.add_vectors(list(vecs), np.array(list(vecs.values()), np.float32))
+    q = pd.DataFrame([("a", "b", "c", "far", "x")], columns=["a", "b", "c", "d", "category"])
+    assert analogy.COSMUL_EPS == 1e-3
+    lg = analogy.analogy_ranks(kv, q, ["3cosmul"]).iloc[0]
+    gs = analogy.analogy_ranks(kv, q, ["3cosmul"], eps=1e-6).iloc[0]
+    assert lg["predicted"] == "far" and lg["correct"] and lg["rank"] == 1
+    assert gs["predicted"] == "near" and not gs["correct"] and gs["rank"] == 2
+    assert kv.most_similar_cosmul(positive=["b", "c"], negative=["a"], topn=1)[0][0] == "near"   # gensim: 1e-6
+
+
+def test_per_question_results_pair_up_and_give_the_summary(kv_and_questions):
+    kv, q = kv_and_questions
+    summary, per = analogy.evaluate_many({"x": kv, "y": kv}, q, ["3cosadd"], per_question=True, ci=True)
+    assert set(per.columns) >= {"embedding", "method", "question", "answered", "rank", "correct", "rr"}
+    x, y = (per[per["embedding"] == e].reset_index(drop=True) for e in ("x", "y"))
+    assert (x["question"] == y["question"]).all() and len(x) == len(q)
+    ov = summary[(summary["embedding"] == "x") & (summary["category"] == "overall")].iloc[0]
+    ans = x[x["answered"]]
+    assert ov["mrr@10"] == pytest.approx(ans["rr"].mean()) and ov["accuracy"] == pytest.approx(ans["correct"].mean())
+    assert ov["accuracy_lo"] < ov["accuracy"] < ov["accuracy_hi"]
+    assert ((ans["rr"] > 0) == (ans["rank"] <= 10)).all() and (x.loc[~x["answered"], "rr"] == 0).all()
 
 
 def test_accuracy_equals_gensim_evaluate_word_analogies(kv_and_questions, tmp_path):
