@@ -21,7 +21,7 @@ import yaml
 
 from . import assets, paths, progress
 from .seeding import seed_everything
-from .study import Config, Results
+from .study import Config, Results, fmt
 
 PAPERS_DIR = paths.PAPERS
 TRACKED_PACKAGES = ("embedlab", "torch", "transformers", "tokenizers", "sentence-transformers", "gensim", "fasttext",
@@ -269,6 +269,7 @@ def begin(cfg: Config, threads: int | None = None) -> Config:
 
     warnings.showwarning = _collect
     warnings.simplefilter("default")
+    warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto in a kernel; bars are off anyway
     try:
         import pandas as pd
 
@@ -290,7 +291,7 @@ def _html(x: Any) -> str:
 
 
 def _ci_text(ci) -> str:
-    return f"[{ci[0]:.3g}, {ci[1]:.3g}]" if ci else "–"
+    return f"[{fmt(ci[0])}, {fmt(ci[1])}]" if ci else "–"
 
 
 def _display_html(markup: str) -> None:
@@ -309,7 +310,7 @@ def _display_html(markup: str) -> None:
 _STYLE = """<style>
 .el-box{border:1px solid #ccc;border-radius:6px;padding:8px 12px;margin:8px 0;font-family:sans-serif;font-size:13px}
 .el-warn{background:#fff7e6;border-color:#f0b45a}.el-ok{background:#eef8ee;border-color:#7cc47c}
-.el-flag{color:#a33;font-weight:bold}.el-box table{border-collapse:collapse}.el-box td,.el-box th{padding:2px 8px;
+.el-flag{color:#a33;font-weight:bold}.el-box table{border-collapse:collapse}.el-box td,.el-box th{padding:2px 8px;text-align:left;
 border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 </style>"""
 
@@ -332,9 +333,9 @@ def headlines_table(results: Results) -> str:
     """HTML: the declared headline comparisons with intervals, n, reference levels and flags."""
     rows = []
     for h in results.headlines:
-        ref = f"{_html(h.reference.kind)} {h.reference.value:.3g}" if h.reference else "–"
+        ref = f"{_html(h.reference.kind)} {fmt(h.reference.value)}" if h.reference else "–"
         fl = "<br>".join(f"<span class='el-flag'>{_html(m)}</span>" for m in h.flags) or "–"
-        rows.append(f"<tr><td>{_html(h.label)}</td><td>{h.value:.3g}</td><td>{_ci_text(h.ci)}</td>"
+        rows.append(f"<tr><td>{_html(h.label)}</td><td>{fmt(h.value)}</td><td>{_ci_text(h.ci)}</td>"
                     f"<td>{h.n if h.n is not None else '–'}</td><td>{ref}</td><td>{fl}</td></tr>")
     if not rows:
         return ""

@@ -311,7 +311,7 @@ class Unavailable:
     reason: str
 
 
-def _fmt(x: float, digits: int = 3) -> str:
+def fmt(x: float, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
     return f"{x:.{digits}g}" if abs(x) < 1000 else f"{x:,.0f}"
@@ -376,7 +376,7 @@ class Results:
             worse = (ci_ is not None and (ci_[1] < 0 if higher_is_better else ci_[0] > 0)) or \
                 (ci_ is None and (diff < 0 if higher_is_better else diff > 0))
             if worse:
-                fl.append(f"below base ({a} is {_fmt(abs(diff))} {'lower' if higher_is_better else 'higher'} "
+                fl.append(f"below base ({a} is {fmt(abs(diff))} {'lower' if higher_is_better else 'higher'} "
                           f"than {b})")
         h = Headline(key, label, float(diff), _ci(ci), n, Reference("no difference", 0.0),
                      [m for m in [*fl, *extra_flags] if m], a=a, b=b, metric=metric,
@@ -416,22 +416,22 @@ def _ci(ci) -> tuple[float, float] | None:
 
 def finding(h: Headline) -> str:
     """The sentence a headline supports: which is higher, by how much, with its interval, or no difference."""
-    parts = ([f"95% CI {_fmt(h.ci[0])} to {_fmt(h.ci[1])}"] if h.ci else []) + ([f"n={h.n:,}"] if h.n else [])
+    parts = ([f"95% CI {fmt(h.ci[0])} to {fmt(h.ci[1])}"] if h.ci else []) + ([f"n={h.n:,}"] if h.n else [])
     ci = f" ({', '.join(parts)})" if parts else ""
     flagged = f" Flagged: {'; '.join(h.flags)}." if h.flags else ""
     metric = f" in {h.metric}" if h.metric else ""
     if h.is_difference:
         if h.ci and h.ci[0] <= 0 <= h.ci[1]:
-            s = f"{h.a} and {h.b} do not differ{metric} within noise: difference {_fmt(h.value)}{ci}."
+            s = f"{h.a} and {h.b} do not differ{metric} within noise: difference {fmt(h.value)}{ci}."
         elif h.value == 0:
             s = f"{h.a} and {h.b} score the same{metric}{ci}."
         else:
             better = (h.value > 0) == h.higher_is_better
             word = "higher" if h.value > 0 else "lower"
-            s = (f"{h.a} is {word} than {h.b}{metric} by {_fmt(abs(h.value))}{ci}"
+            s = (f"{h.a} is {word} than {h.b}{metric} by {fmt(abs(h.value))}{ci}"
                  f"{'' if better else ', i.e. worse'}.")
         return s + flagged
     ref = ""
     if h.reference is not None:
-        ref = f"; {h.reference.kind} is {_fmt(h.reference.value)}"
-    return f"{h.label}: {_fmt(h.value)}{ci}{ref}.{flagged}"
+        ref = f"; {h.reference.kind} is {fmt(h.reference.value)}"
+    return f"{h.label}: {fmt(h.value)}{ci}{ref}.{flagged}"
