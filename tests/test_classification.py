@@ -59,3 +59,56 @@ def test_train_subsample_is_stratified_and_deterministic(dataset):
     a = classification.classify(_kv(12), dataset, max_train=20)
     b = classification.classify(_kv(12), dataset, max_train=20)
     assert a == b and a["train_texts"] == 20
+
+
+def _unbalanced(n: int = 50) -> TextClassificationSet:
+    df = _texts(3, n)
+    df.loc[df.index[:12], "label"] = "sport"          # 31 sport vs 19 food: majority share 0.62
+    df.loc[df.index[:12], "text"] = "goal team the"
+    return TextClassificationSet(df.iloc[:40].reset_index(drop=True), df.iloc[40:].reset_index(drop=True),
+                                 "toy-cv", "en", ["food", "sport"])
+
+
+def test_cross_validation_folds_majority_row_and_items():
+    ds = _unbalanced()
+    scores, preds = classification.cross_validate({"kv": _kv(12), "zero": _zero_kv(12)}, ds, folds=5,
+                                                  compressed_dim=4)
+    assert sorted(set(scores["fold"])) == [0, 1, 2, 3, 4]
+    assert set(zip(scores["embedding"], scores["variant"])) == {
+        (classification.MAJORITY, "-"), ("kv", "full"), ("kv", "svd-4"), ("zero", "full"), ("zero", "svd-4")}
+    for _, p in preds.groupby(["embedding", "variant"]):     # every pooled text is held out exactly once
+        assert sorted(p["item"]) == list(range(50))
+    maj = preds[preds["embedding"] == classification.MAJORITY]
+    assert (maj["predicted"] == "sport").all() and maj["correct"].mean() == pytest.approx(31 / 50)
+    # stratified: every held-out fold has 6 or 7 of the 31 sport texts
+    assert set(maj.groupby("fold")["correct"].sum()) <= {6, 7}
+    summary = classification.cv_summary(scores, preds).set_index(["embedding", "variant"])
+    assert summary.loc[("kv", "full"), "accuracy"] > 0.9 > summary.loc[(classification.MAJORITY, "-"), "accuracy"]
+    assert summary.loc[("zero", "full"), "accuracy"] == pytest.approx(31 / 50)   # no signal: majority
+    lo, hi = summary.loc[("kv", "full"), ["accuracy_lo", "accuracy_hi"]]
+    assert lo <= summary.loc[("kv", "full"), "accuracy"] <= hi and summary.loc[("kv", "full"), "n"] == 50
+
+
+def test_cross_validation_fits_svd_on_training_folds_only(monkeypatch):
+    from sklearn.decomposition import TruncatedSVD
+
+    seen = []
+    original = TruncatedSVD.fit_transform
+
+    def spy(self, x, y=None):
+        seen.append(len(x))
+        return original(self, x, y)
+
+    monkeypatch.setattr(TruncatedSVD, "fit_transform", spy)
+    scores, _ = classification.cross_validate({"kv": _kv(12)}, _unbalanced(), folds=5, compressed_dim=4,
+                                              majority=False)
+    svd = scores[scores["variant"] == "svd-4"]
+    assert seen == svd["train_texts"].tolist() and all(n == 40 for n in seen)
+    with pytest.raises(ValueError, match="fewer than folds=30"):
+        classification.cross_validate({"kv": _kv(12)}, _unbalanced(), folds=30)
+
+
+def _zero_kv(dim: int) -> KeyedVectors:
+    kv = KeyedVectors(dim)
+    kv.add_vectors(SPORT + FOOD + ["the", "and"], np.zeros((10, dim), np.float32))
+    return kv

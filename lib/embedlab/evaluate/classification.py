@@ -1,10 +1,12 @@
 """Text classification over static embeddings: multinomial logistic regression on each text's mean word
 vector, with the full embedding and with the embedding table compressed by truncated SVD (the Marathi
-paper's "compressed" 768 -> 300 dimensions). Accuracy and macro-F1 on the test split.
+paper's "compressed" 768 -> 300 dimensions). Accuracy and macro-F1 on the test split; or, as the paper,
+stratified 5-fold cross-validation with the SVD fitted on the training folds only and a majority-class row
+(:func:`cross_validate`, :func:`cv_summary`).
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,8 +36,8 @@ def compress(kv: KeyedVectors, dim: int = 300, seed: int = 0) -> KeyedVectors | 
 
 
 def tokenize_texts(texts: Sequence[str], language: str) -> list[list[str]]:
-    """Texts as lower-cased word lists (:func:`embedlab.corpora.tokenize`, the corpora's own tokenizer)."""
-    from embedlab.corpora import tokenize
+    """Texts as lower-cased word lists (:func:`embedlab.text.tokenize`, the corpora's own tokenizer)."""
+    from embedlab.text import tokenize
 
     lang = language.split("-")[0]
     return [tokenize(str(t), lang) for t in texts]
@@ -113,4 +115,112 @@ def evaluate_many(embeddings: Mapping[str, KeyedVectors], dataset, compressed_di
         if small is not None:
             rows.append({"task": dataset.name, "embedding": name, "variant": f"svd-{compressed_dim}",
                          **fit_score(small, prepared, seed)})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- k-fold cross-validation
+
+MAJORITY = "majority class"
+
+
+def _pooled(dataset, max_texts: int | None, seed: int) -> pd.DataFrame:
+    """All labelled texts of a TextClassificationSet (train, dev, test), stratified-subsampled to ``max_texts``."""
+    parts = [dataset.train, dataset.test] + ([dataset.dev] if dataset.dev is not None else [])
+    df = pd.concat([p[["text", "label"]] for p in parts], ignore_index=True)
+    return _subsample(df, max_texts, seed)
+
+
+def _svd_components(compressed_dim: int, n_train: int, dims: int) -> int:
+    return max(1, min(compressed_dim, n_train - 1, dims - 1))
+
+
+def cross_validate(embeddings: Mapping[str, KeyedVectors], dataset, folds: int = 5, compressed_dim: int | None = 300,
+                   seed: int = 0, max_texts: int | None = None, C: float = 1.0, max_iter: int = 1000,
+                   majority: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified ``folds``-fold cross-validation, as the Marathi paper (5 folds), over all labelled texts.
+
+    The texts of every split of ``dataset`` are pooled (subsampled, stratified, to ``max_texts``) and cut by
+    ``StratifiedKFold(folds, shuffle=True, random_state=seed)``; every embedding sees the same folds. Per
+    fold and embedding, a scikit-learn Pipeline is fitted on the training folds only and scored on the
+    held-out fold:
+
+    * ``full``: StandardScaler -> multinomial LogisticRegression on each text's mean word vector;
+    * ``svd-<compressed_dim>`` (embeddings with more dimensions): TruncatedSVD -> StandardScaler ->
+      LogisticRegression, so the projection is fitted on the training fold's texts only (never on the
+      held-out one); its size is capped at ``n_train - 1``;
+    * with ``majority``, a ``majority class`` row (DummyClassifier ``most_frequent``) on the same folds: the
+      reference level every table shows.
+
+    Returns ``(scores, predictions)``: ``scores`` one row per embedding, variant and fold (accuracy, macro_f1,
+    token_coverage, train_texts, test_texts, dims); ``predictions`` one row per held-out text (``item`` is the
+    text's row in the pooled frame, the same for every embedding, so two systems pair up for
+    :func:`embedlab.stats.paired_mean_diff_ci` on ``correct``). :func:`cv_summary` gives means and intervals.
+    """
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.dummy import DummyClassifier
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import Pipeline
+    from threadpoolctl import threadpool_limits
+
+    if folds < 2:
+        raise ValueError(f"folds must be >= 2; got {folds}")
+    df = _pooled(dataset, max_texts, seed)
+    smallest = df["label"].value_counts().min()
+    if smallest < folds:
+        raise ValueError(f"{dataset.name}: the smallest class has {smallest} texts, fewer than folds={folds}; "
+                         f"use fewer folds or drop the class")
+    docs = tokenize_texts(df["text"].tolist(), dataset.language)
+    y = df["label"].to_numpy()
+    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    systems: list[tuple[str, str, np.ndarray, float, Any]] = []
+    if majority:
+        systems.append((MAJORITY, "-", np.zeros((len(y), 1), np.float32), float("nan"), None))
+    for name, kv in embeddings.items():
+        x, cov = mean_vectors(kv, docs)
+        systems.append((name, "full", x, cov, None))
+        if compressed_dim and kv.vector_size > compressed_dim:
+            systems.append((name, f"svd-{compressed_dim}", x, cov, compressed_dim))
+    score_rows, pred_rows = [], []
+    with threadpool_limits(1):                      # small matrices: BLAS threads only add overhead
+        for name, variant, x, cov, svd_dim in systems:
+            for fold, (tr, te) in enumerate(splits):
+                if name == MAJORITY and variant == "-":
+                    model = DummyClassifier(strategy="most_frequent")
+                    dims = 0
+                else:
+                    steps = [("scale", StandardScaler()),
+                             ("lr", LogisticRegression(C=C, max_iter=max_iter, random_state=seed))]
+                    dims = x.shape[1]
+                    if svd_dim:
+                        dims = _svd_components(svd_dim, len(tr), x.shape[1])
+                        steps.insert(0, ("svd", TruncatedSVD(dims, random_state=seed)))
+                    model = Pipeline(steps)
+                model.fit(x[tr], y[tr])
+                pred = model.predict(x[te])
+                score_rows.append({"task": dataset.name, "embedding": name, "variant": variant, "fold": fold,
+                                   "accuracy": float(accuracy_score(y[te], pred)),
+                                   "macro_f1": float(f1_score(y[te], pred, average="macro", zero_division=0)),
+                                   "token_coverage": cov, "train_texts": len(tr), "test_texts": len(te),
+                                   "dims": dims})
+                pred_rows.append(pd.DataFrame({"task": dataset.name, "embedding": name, "variant": variant,
+                                               "fold": fold, "item": te, "label": y[te], "predicted": pred,
+                                               "correct": pred == y[te]}))
+    return pd.DataFrame(score_rows), pd.concat(pred_rows, ignore_index=True)
+
+
+def cv_summary(scores: pd.DataFrame, predictions: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Per embedding and variant: folds, mean and standard deviation of fold accuracy and macro-F1, and a 95%
+    bootstrap interval of accuracy over the held-out texts (:func:`embedlab.stats.mean_ci`; n = texts)."""
+    from .. import stats
+
+    rows = []
+    for (task, emb, var), g in scores.groupby(["task", "embedding", "variant"], sort=False):
+        p = predictions[(predictions["task"] == task) & (predictions["embedding"] == emb)
+                        & (predictions["variant"] == var)]
+        lo, hi = stats.mean_ci(p["correct"].astype(float), seed=seed)
+        rows.append({"task": task, "embedding": emb, "variant": var, "folds": len(g), "n": len(p),
+                     "accuracy": float(p["correct"].mean()), "accuracy_lo": lo, "accuracy_hi": hi,
+                     "fold_accuracy_sd": float(g["accuracy"].std(ddof=1)) if len(g) > 1 else float("nan"),
+                     "macro_f1": float(g["macro_f1"].mean()), "dims": int(g["dims"].iloc[0]),
+                     "token_coverage": float(g["token_coverage"].iloc[0])})
     return pd.DataFrame(rows)
