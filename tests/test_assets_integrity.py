@@ -377,3 +377,38 @@ def test_unwritable_cache_names_embedlab_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda *a, **k: False)  # root can write anywhere; pretend it cannot
     with pytest.raises(assets.CacheError, match="(?s)not writable.*EMBEDLAB_CACHE"):
         assets.cache_dir()
+
+
+# --------------------------------------------------------------------------- download progress: terminal only
+
+
+class _Stream:
+    headers = {"content-length": str(3 * 65536)}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def raise_for_status(self):
+        pass
+
+    def iter_content(self, size):
+        return iter([b"x" * 65536] * 3)
+
+
+@pytest.mark.parametrize("kernel_env", [None, "EMBEDLAB_RUN_DIR", "EMBEDLAB_PROGRESS_LOG"])
+def test_download_progress_goes_to_the_terminal_never_into_a_report_kernel(tmp_path, monkeypatch, capsys, kernel_env):
+    import requests
+
+    monkeypatch.delenv("EMBEDLAB_RUN_DIR", raising=False)
+    monkeypatch.delenv("EMBEDLAB_PROGRESS_LOG", raising=False)
+    if kernel_env:
+        monkeypatch.setenv(kernel_env, str(tmp_path / "run"))
+    monkeypatch.setattr(requests, "get", lambda url, **kw: _Stream())
+    assets._download("https://example.org/big.bin", tmp_path / "big.bin", progress=True)
+    assert (tmp_path / "big.bin").stat().st_size == 3 * 65536
+    out = capsys.readouterr()
+    assert "big.bin" not in out.out
+    assert ("big.bin" in out.err) == (kernel_env is None)

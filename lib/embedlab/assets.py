@@ -649,8 +649,10 @@ class _NoBar:
 
 
 def _progress_bar(total: int | None, desc: str, enabled: bool):
-    """A terminal progress bar on stderr; none inside a report kernel (``$EMBEDLAB_RUN_DIR``) or when off."""
-    if not enabled or os.environ.get("EMBEDLAB_RUN_DIR"):
+    """A terminal progress bar on stderr; none inside a report kernel (``$EMBEDLAB_RUN_DIR`` or
+    ``$EMBEDLAB_PROGRESS_LOG`` set by the runner), so that no bar lands in a notebook, or when off.
+    (``embedlab.progress`` shares this floor, so it is not imported here.)"""
+    if not enabled or os.environ.get("EMBEDLAB_RUN_DIR") or os.environ.get("EMBEDLAB_PROGRESS_LOG"):
         return _NoBar()
     from tqdm import tqdm  # the plain (terminal) tqdm, never notebook widgets
 
