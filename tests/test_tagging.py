@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
+from embedlab import evalsets
 from embedlab.evalsets import TaggingSet
 from embedlab.evaluate import tagging
 
@@ -60,3 +61,44 @@ def test_sweep_has_one_row_per_embedding_and_hidden_size(toy_set):
     assert len(df) == 4 and set(df["hidden_size"]) == {1, 4} and set(df["task"]) == {"toy-pos"}
     with pytest.raises(ValueError, match="hidden_size and epochs must be >= 1"):
         tagging.train_tagger(_kv(True), toy_set, hidden_size=0)
+
+
+def test_majority_tag_baseline_by_hand():
+    train = [(["the", "saw", "saw"], ["DET", "NOUN", "VERB"]), (["a", "saw"], ["DET", "NOUN"]),
+             (["dogs", "run"], ["NOUN", "VERB"])]
+    test = [(["The", "saw", "cats"], ["DET", "VERB", "NOUN"]), (["run", "zzz"], ["VERB", "VERB"])]
+    ts = TaggingSet("toy", "en", "toy", train, train[:1], test)
+    res = tagging.majority_tag_baseline(ts, per_token=True)
+    # the->DET (case folded), saw->NOUN (2 of 3), cats/zzz unseen -> global majority NOUN (3 of 7), run->VERB
+    assert res["per_token"]["predicted"].tolist() == ["DET", "NOUN", "NOUN", "VERB", "NOUN"]
+    assert res["accuracy"] == pytest.approx(3 / 5) and res["unseen_rate"] == pytest.approx(2 / 5)
+    assert np.isnan(res["oov_rate"]) and res["per_token"]["position"].tolist() == [0, 1, 2, 0, 1]
+    sent = tagging.sentence_accuracy(res["per_token"])
+    assert sent["tokens"].tolist() == [3, 2] and sent["correct"].tolist() == [2, 1]
+
+
+def test_sweep_majority_row_and_per_token_agree_with_accuracy(toy_set):
+    table, tokens = tagging.hidden_size_sweep({"good": _kv(True)}, toy_set, [4], progress=False, epochs=2,
+                                              majority=True, per_token=True)
+    assert table["embedding"].tolist() == [tagging.MAJORITY, "good"] and table["hidden_size"].tolist() == [0, 4]
+    for (emb, _), g in tokens.groupby(["embedding", "hidden_size"]):
+        row = table[table["embedding"] == emb].iloc[0]
+        assert len(g) == row["test_tokens"] and g["correct"].mean() == pytest.approx(row["accuracy"])
+    # the toy words are unambiguous: the majority-tag reference is perfect, all test words seen in training
+    maj = table.iloc[0]
+    assert maj["accuracy"] == 1.0 and maj["unseen_rate"] == 0.0
+
+
+def test_held_out_sentences_and_mask():
+    train = [(["Ev", "güzel", "."], ["NOUN", "ADJ", "PUNCT"])]
+    test = [(["Kedi", "evde", "uyudu", "."], ["NOUN", "NOUN", "VERB", "PUNCT"]), (["Evet"], ["INTJ"])]
+    ts = TaggingSet("pos-toy", "tr", "toy", train, train, test,
+                    sources={"test": [("s7", "Kedi evde uyudu."), ("s8", "Evet")], "dev": [("s1", "Ev güzel.")]})
+    held = evalsets.held_out_sentences(ts, ["test"])
+    assert held["sent_id"].tolist() == ["s7", "s8"] and held["tokens"].iloc[0] == ("kedi", "evde", "uyudu")
+    corpus = [["kedi", "evde", "uyudu"], ["evet"], ["ev", "güzel"], ["başka", "bir", "cümle"]]
+    assert evalsets.held_out_mask(corpus, held).tolist() == [True, False, False, False]   # "evet": too short
+    ids = ["x", "s8", "s1", "y"]
+    assert evalsets.held_out_mask(corpus, held, sent_ids=ids).tolist() == [True, True, False, False]
+    no_src = TaggingSet("pos-toy", "tr", "toy", train, train, test)
+    assert evalsets.held_out_sentences(no_src)["text"].tolist()[-2:] == ["Kedi evde uyudu .", "Evet"]

@@ -13,7 +13,8 @@ refuses to return an empty set.
   redistributable: supply a file);
 * similarity (:mod:`.similarity`): :class:`SimilaritySet`, :func:`wordsim353`, :func:`simlex999`,
   :func:`read_similarity`, :func:`marathi_gloss_synonyms`;
-* tagging (:mod:`.tagging`): :class:`TaggingSet`, :func:`pos_tagging`, :func:`ner_tagging`;
+* tagging (:mod:`.tagging`): :class:`TaggingSet`, :func:`pos_tagging`, :func:`ner_tagging`,
+  :func:`held_out_sentences` / :func:`pos_test_texts` / :func:`held_out_mask` (keep test sentences out of a corpus);
 * Bible verses (:mod:`.bible`): :func:`bible_verses`, :func:`book_code`, :data:`BIBLE_EVAL_BOOKS`;
 * classification (:mod:`.classification`): :class:`TextClassificationSet`, :func:`ataturk_kind`,
   :func:`bible_testament`, :func:`bible_genre`, :func:`mahasent`, :func:`mahanews`;
@@ -40,8 +41,8 @@ from .analogies import (DEFAULT_NORMALIZE, DEFAULT_RELATIONS, PAPER_ANALOGY_LANG
                         read_questions_words, treebank_analogies, treebank_sentences)
 from .similarity import (SimilaritySet, english_testsets, marathi_gloss_synonyms, read_similarity, simlex999,
                          wordsim353)
-from .tagging import (NER_LANGUAGES, NER_SCHEMES, POS_LANGUAGES, Tagged, TaggingSet, mahaner, ner_tagging,
-                      pos_tagging)
+from .tagging import (NER_LANGUAGES, NER_SCHEMES, POS_LANGUAGES, Tagged, TaggingSet, held_out_mask,
+                      held_out_sentences, mahaner, ner_tagging, pos_tagging, pos_test_texts)
 from .bible import BIBLE_EVAL_BOOKS, HUNGARIAN_BIBLE_VERSIONS, bible_verses, book_code
 from .classification import (CLASSIFICATION_ASSETS, MAHASENT_VARIANTS, TextClassificationSet, ataturk_kind,
                              bible_genre, bible_testament, classification_set, mahanews, mahasent)

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
 
 from embedlab import assets
 from ._common import _bucket, _check_choice, _nonempty, _read_tsv
@@ -24,6 +27,8 @@ class TaggingSet:
     dev: list[Tagged]
     test: list[Tagged]
     notes: str = ""
+    #: per split, the sentences' ids and texts (``(sent_id, text)``, aligned with the split) where known
+    sources: dict[str, list[tuple[str, str]]] | None = None
 
     def __post_init__(self) -> None:
         for split in ("train", "dev", "test"):
@@ -67,13 +72,63 @@ def pos_tagging(language: str) -> TaggingSet:
         conv = lambda ss: [(s.forms, s.tags) for s in ss]  # noqa: E731
         return TaggingSet("pos-tr", language, TR_TREEBANK_TAGSET, conv(train), conv(dev), conv(test),
                           notes="turkish-treebanks web+wiki; inflectional groups merged into surface words, "
-                                "POS of the last IG; no official split: 80/10/10 by sha1(sent_id)")
+                                "POS of the last IG; no official split: 80/10/10 by sha1(sent_id)",
+                          sources=_sources(train=train, dev=dev, test=test))
     asset = POS_LANGUAGES[language]
     splits = ud_treebank(asset)
     conv = lambda ss: [(s.forms, s.tags) for s in ss]  # noqa: E731
     return TaggingSet(f"pos-{language}", language, UD_UPOS, conv(splits["train"]), conv(splits["dev"]),
                       conv(splits["test"]), notes=f"{asset}: UPOS of syntactic words (multiword tokens "
-                                                  f"split), official train/dev/test")
+                                                  f"split), official train/dev/test",
+                      sources=_sources(**{k: splits[k] for k in ("train", "dev", "test")}))
+
+
+def _sources(**splits) -> dict[str, list[tuple[str, str]]]:
+    return {k: [(s.sent_id, s.text or s.detokenize()) for s in ss] for k, ss in splits.items()}
+
+
+def held_out_sentences(tagging_set: TaggingSet, splits: Sequence[str] = ("dev", "test")) -> pd.DataFrame:
+    """The sentences of ``splits`` (default dev and test) of a tagging set: columns ``split``, ``sent_id``
+    (empty where unknown), ``text`` (the treebank's ``# text``, else the tokens joined by spaces) and
+    ``tokens`` (the lowercased word tokens of :func:`embedlab.corpora.tokenize`, the corpora's tokenizer).
+
+    For removing them from a training corpus that contains the same treebank (the Turkish default corpus
+    holds the turkish-treebanks sentences): see :func:`held_out_mask`.
+    """
+    from embedlab.corpora import tokenize
+
+    rows = []
+    lang = tagging_set.language.split("-")[0]
+    for split in splits:
+        _check_choice("tagging split", split, ("train", "dev", "test"))
+        data = getattr(tagging_set, split)
+        src = (tagging_set.sources or {}).get(split) or [("", " ".join(toks)) for toks, _ in data]
+        for sent_id, text in src:
+            rows.append({"split": split, "sent_id": sent_id, "text": text, "tokens": tuple(tokenize(text, lang))})
+    return pd.DataFrame(rows, columns=["split", "sent_id", "text", "tokens"])
+
+
+def pos_test_texts(language: str, splits: Sequence[str] = ("dev", "test")) -> pd.DataFrame:
+    """:func:`held_out_sentences` of :func:`pos_tagging` ``(language)``: what a study removes from its corpus."""
+    return held_out_sentences(pos_tagging(language), splits)
+
+
+def held_out_mask(sentences: Sequence[Sequence[str]], held_out: pd.DataFrame, sent_ids: Sequence[str] | None = None,
+                  min_tokens: int = 3) -> np.ndarray:
+    """Boolean mask of corpus ``sentences`` (token lists) that are held-out evaluation sentences.
+
+    A corpus sentence matches when its ``sent_ids`` entry (e.g. a corpus' ``meta["sent_id"]``) is among the
+    held-out ids, or when its tokens equal a held-out sentence's ``tokens`` (sentences of fewer than
+    ``min_tokens`` tokens are matched by id only: a one-word sentence is no leak worth dropping everywhere).
+    """
+    ids = {i for i in held_out["sent_id"] if i}
+    keys = {t for t in held_out["tokens"] if len(t) >= min_tokens}
+    mask = np.array([tuple(s) in keys for s in sentences], dtype=bool)
+    if sent_ids is not None:
+        if len(sent_ids) != len(sentences):
+            raise ValueError(f"{len(sent_ids)} sentence ids for {len(sentences)} sentences")
+        mask |= np.array([str(i) in ids for i in sent_ids], dtype=bool)
+    return mask
 
 
 NER_LANGUAGES = ("mr",)

@@ -6,6 +6,12 @@ lowercased with the language's rules to match the embeddings' vocabulary; a word
 gets the zero vector (the paper's code draws a random one, which lets the tagger memorise OOV words
 and blurs the comparison between embeddings). Metrics on the test split: token accuracy and
 macro-F1 over tags (scikit-learn). Deterministic for a given seed and thread count.
+
+Reference level: :func:`majority_tag_baseline` (each word's most frequent training tag, else the global
+majority tag), as a row of :func:`hidden_size_sweep` with ``majority=True``. Every row reports ``oov_rate`` (test
+tokens without a vector; NaN for the baseline) and ``unseen_rate`` (test tokens never seen in training). With
+``per_token=True`` the per-token correctness (``sentence``, ``position``, ``gold``, ``predicted``,
+``correct``) comes back too, for bootstrap intervals over sentences and paired differences.
 """
 from __future__ import annotations
 
@@ -19,6 +25,8 @@ from sklearn.metrics import f1_score
 from torch import nn
 
 HIDDEN_SIZES = (1, 2, 4, 8, 16, 32, 64)
+#: the ``embedding`` name of the majority-tag baseline rows
+MAJORITY = "majority tag"
 
 
 class BiLSTMTagger(nn.Module):
@@ -40,7 +48,7 @@ class BiLSTMTagger(nn.Module):
 
 
 def _lower(language: str):
-    from embedlab.corpora import lowercase
+    from embedlab.text import lowercase
 
     lang = language.split("-")[0]
     return lambda w: lowercase(w, lang)
@@ -73,8 +81,10 @@ def _pad(seqs: list[torch.Tensor], value: int) -> torch.Tensor:
 
 def train_tagger(kv: KeyedVectors, tagging_set, hidden_size: int, epochs: int = 5, batch_size: int = 32,
                  lr: float = 1e-3, dropout: float = 0.5, max_train_sentences: int | None = None, seed: int = 0,
-                 threads: int = 1) -> dict:
-    """Train the BiLSTM tagger on ``tagging_set.train`` and score ``tagging_set.test``: accuracy, macro-F1, OOV rate.
+                 threads: int = 1, per_token: bool = False) -> dict:
+    """Train the BiLSTM tagger on ``tagging_set.train`` and score ``tagging_set.test``: accuracy, macro-F1, OOV
+    rate (no vector), unseen rate (not in the training sentences). With ``per_token`` the dict also holds
+    ``"per_token"``, a DataFrame of the test tokens (see :func:`token_frame`).
 
     Runs on ``threads`` torch threads (one is several times faster than two for these small matrices).
     """
@@ -83,9 +93,13 @@ def train_tagger(kv: KeyedVectors, tagging_set, hidden_size: int, epochs: int = 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _train_tagger(kv, tagging_set, hidden_size, epochs, batch_size, lr, dropout, max_train_sentences, seed)
+        out = _train_tagger(kv, tagging_set, hidden_size, epochs, batch_size, lr, dropout, max_train_sentences, seed)
     finally:
         torch.set_num_threads(before)
+    tokens = out.pop("_tokens")
+    if per_token:
+        out["per_token"] = tokens
+    return out
 
 
 def _train_tagger(kv, tagging_set, hidden_size, epochs, batch_size, lr, dropout, max_train_sentences, seed) -> dict:
@@ -123,23 +137,104 @@ def _train_tagger(kv, tagging_set, hidden_size, epochs, batch_size, lr, dropout,
             for row, i in enumerate(b):
                 pred.append(out[row, :test_len[i]].numpy())
                 gold.append(y_test[i].numpy())
+    sent = np.concatenate([np.full(len(g), i) for i, g in enumerate(gold)])
     pred, gold = np.concatenate(pred), np.concatenate(gold)
     return {"accuracy": float((pred == gold).mean()),
             "macro_f1": float(f1_score(gold, pred, labels=sorted(set(gold.tolist()) - {-100}), average="macro",
                                        zero_division=0)),
-            "oov_rate": oov, "train_sentences": len(train), "test_tokens": int(len(gold))}
+            "oov_rate": oov, "unseen_rate": _unseen_rate(train, tagging_set.test, tagging_set.language),
+            "train_sentences": len(train), "test_tokens": int(len(gold)),
+            "_tokens": token_frame(sent, [tags[i] if i >= 0 else "?" for i in gold],
+                                   [tags[i] for i in pred])}
+
+
+def token_frame(sentence: np.ndarray, gold: Sequence[str], predicted: Sequence[str]) -> pd.DataFrame:
+    """Per test token: ``sentence`` (index in the test split), ``position``, ``gold``, ``predicted``, ``correct``."""
+    sentence = np.asarray(sentence)
+    pos = np.zeros(len(sentence), dtype=np.int64)
+    if len(sentence):
+        starts = np.r_[0, np.flatnonzero(np.diff(sentence)) + 1]
+        lengths = np.diff(np.r_[starts, len(sentence)])
+        pos = np.arange(len(sentence)) - np.repeat(starts, lengths)
+    gold, predicted = np.asarray(gold, dtype=object), np.asarray(predicted, dtype=object)
+    return pd.DataFrame({"sentence": sentence, "position": pos, "gold": gold, "predicted": predicted,
+                         "correct": gold == predicted})
+
+
+def sentence_accuracy(per_token: pd.DataFrame) -> pd.DataFrame:
+    """Per test sentence: ``tokens`` and ``correct`` counts (resample these rows for a sentence-level bootstrap:
+    accuracy = sum(correct) / sum(tokens))."""
+    g = per_token.groupby("sentence")["correct"]
+    return pd.DataFrame({"tokens": g.size(), "correct": g.sum()}).reset_index()
+
+
+def _unseen_rate(train, test, language: str) -> float:
+    low = _lower(language)
+    seen = {low(w) for toks, _ in train for w in toks}
+    n = sum(len(t) for t, _ in test)
+    return sum(low(w) not in seen for toks, _ in test for w in toks) / max(n, 1)
+
+
+def majority_tag_baseline(tagging_set, max_train_sentences: int | None = None, seed: int = 0,
+                          per_token: bool = False) -> dict:
+    """The reference level: each test word gets its most frequent tag in the training sentences (words
+    lowercased with the language's rules; ties: the tag first in sorted order), a word never seen in
+    training the globally most frequent tag. Same keys as :func:`train_tagger` (``oov_rate`` is NaN: no
+    vectors); ``max_train_sentences`` draws the same training subsample as :func:`train_tagger` for a seed."""
+    from collections import Counter, defaultdict
+
+    low = _lower(tagging_set.language)
+    train = list(tagging_set.train)
+    if max_train_sentences and len(train) > max_train_sentences:
+        rng = np.random.default_rng(seed)
+        train = [train[i] for i in sorted(rng.choice(len(train), max_train_sentences, replace=False))]
+    by_word: dict[str, Counter] = defaultdict(Counter)
+    overall: Counter = Counter()
+    for toks, tags in train:
+        for w, t in zip(toks, tags):
+            by_word[low(w)][t] += 1
+            overall[t] += 1
+    top = lambda c: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]  # noqa: E731
+    default = top(overall)
+    best = {w: top(c) for w, c in by_word.items()}
+    sent, gold, pred = [], [], []
+    for i, (toks, tags) in enumerate(tagging_set.test):
+        sent += [i] * len(toks)
+        gold += list(tags)
+        pred += [best.get(low(w), default) for w in toks]
+    frame = token_frame(np.array(sent, dtype=np.int64), gold, pred)
+    out = {"accuracy": float(frame["correct"].mean()),
+           "macro_f1": float(f1_score(frame["gold"].astype(str), frame["predicted"].astype(str),
+                                      labels=sorted(set(gold)), average="macro", zero_division=0)),
+           "oov_rate": float("nan"), "unseen_rate": _unseen_rate(train, tagging_set.test, tagging_set.language),
+           "train_sentences": len(train), "test_tokens": len(frame)}
+    if per_token:
+        out["per_token"] = frame
+    return out
 
 
 def hidden_size_sweep(embeddings: Mapping[str, KeyedVectors], tagging_set, hidden_sizes: Sequence[int] = HIDDEN_SIZES,
-                      progress: bool = True, **train_kw) -> pd.DataFrame:
-    """:func:`train_tagger` for every embedding and hidden size: one row each (task, embedding, hidden_size, metrics)."""
+                      progress: bool = True, majority: bool = False, per_token: bool = False, **train_kw):
+    """:func:`train_tagger` for every embedding and hidden size: one row each (task, embedding, hidden_size, metrics).
+
+    ``majority=True`` adds the :func:`majority_tag_baseline` row (``embedding`` = :data:`MAJORITY`,
+    ``hidden_size`` 0) as the table's reference level. ``per_token=True`` returns ``(table, per_token)``, the
+    per-token frames of every row stacked with columns ``embedding`` and ``hidden_size``.
+    """
     from tqdm.auto import tqdm
 
     if not hidden_sizes:
         raise ValueError(f"no hidden sizes given; e.g. {list(HIDDEN_SIZES)}")
     jobs = [(name, h) for name in embeddings for h in hidden_sizes]
-    rows = []
+    rows, tokens = [], []
+    if majority:
+        base = majority_tag_baseline(tagging_set, train_kw.get("max_train_sentences"), train_kw.get("seed", 0),
+                                     per_token=True)
+        tokens.append(base.pop("per_token").assign(embedding=MAJORITY, hidden_size=0))
+        rows.append({"task": tagging_set.name, "embedding": MAJORITY, "hidden_size": 0, **base})
     for name, h in tqdm(jobs, desc=f"tagging {tagging_set.name}", disable=not progress, leave=False):
-        rows.append({"task": tagging_set.name, "embedding": name, "hidden_size": h,
-                     **train_tagger(embeddings[name], tagging_set, h, **train_kw)})
-    return pd.DataFrame(rows)
+        res = train_tagger(embeddings[name], tagging_set, h, per_token=True, **train_kw)
+        tokens.append(res.pop("per_token").assign(embedding=name, hidden_size=h))
+        rows.append({"task": tagging_set.name, "embedding": name, "hidden_size": h, **res})
+    table = pd.DataFrame(rows)
+    return (table, pd.concat(tokens, ignore_index=True)) if per_token else table
