@@ -82,8 +82,9 @@ def marathi_gloss_synonyms(seed: int = 0) -> SimilaritySet:
 
     Positive pairs (score 1): two different one-word Marathi glosses of the same English headword (e.g.
     ``abattoir`` -> कत्तलखाना, खाटीकखाना). Negative pairs (score 0): as many seeded random pairs of the same
-    words glossing no common headword. Spearman against these binary scores is the rank-biserial
-    correlation (a monotone function of ROC AUC). In the ``mr-glosses`` corpus each gloss is its own
+    words glossing no common headword. The scores are binary, so the metric is ROC-AUC of the cosine
+    (:func:`embedlab.evaluate.similarity.word_similarity` adds ``roc_auc`` and its bootstrap interval for such
+    sets; :func:`~embedlab.evaluate.similarity.primary_metric` says so), not a rank correlation. In the ``mr-glosses`` corpus each gloss is its own
     sentence, so a one-word gloss never shares a context with its synonym there.
     """
     corpus = corpora.marathi_glosses()
