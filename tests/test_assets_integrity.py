@@ -412,3 +412,5 @@ def test_download_progress_goes_to_the_terminal_never_into_a_report_kernel(tmp_p
     out = capsys.readouterr()
     assert "big.bin" not in out.out
     assert ("big.bin" in out.err) == (kernel_env is None)
+    if kernel_env == "EMBEDLAB_PROGRESS_LOG":  # the runner shows these lines in its terminal
+        assert "download big.bin: done" in (tmp_path / "run").read_text()

@@ -41,8 +41,10 @@ from typing import Any
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-REGISTRY_PATH = PROJECT_ROOT / "data" / "assets.yaml"
+from . import paths, progress
+
+PROJECT_ROOT = paths.ROOT
+REGISTRY_PATH = paths.ASSET_REGISTRY
 KINDS = ("pypi", "url", "huggingface")
 _RAW_GITHUB = "https://raw.githubusercontent.com/"
 PYPI_JSON = "https://pypi.org/pypi"
@@ -648,11 +650,34 @@ class _NoBar:
         pass
 
 
+class _LogBar(_NoBar):
+    """Download progress as lines in the runner's progress log (what its terminal shows)."""
+
+    def __init__(self, total: int | None, desc: str):
+        import time
+
+        self.total, self.desc, self.done, self._time, self._last = total, desc, 0, time.monotonic, 0.0
+        progress.log(f"download {desc}: start ({(total or 0) / 2**20:.1f} MiB)")
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self._time() - self._last >= 2.0:
+            self._last = self._time()
+            of = f" of {self.total / 2**20:.1f}" if self.total else ""
+            progress.log(f"download {self.desc}: {self.done / 2**20:.1f}{of} MiB")
+
+    def close(self) -> None:
+        progress.log(f"download {self.desc}: done {self.done / 2**20:.1f} MiB")
+
+
 def _progress_bar(total: int | None, desc: str, enabled: bool):
-    """A terminal progress bar on stderr; none inside a report kernel (``$EMBEDLAB_RUN_DIR`` or
-    ``$EMBEDLAB_PROGRESS_LOG`` set by the runner), so that no bar lands in a notebook, or when off.
-    (``embedlab.progress`` shares this floor, so it is not imported here.)"""
-    if not enabled or os.environ.get("EMBEDLAB_RUN_DIR") or os.environ.get("EMBEDLAB_PROGRESS_LOG"):
+    """A terminal progress bar on stderr; inside a report kernel (``$EMBEDLAB_PROGRESS_LOG`` set by the runner)
+    lines in the runner's log instead, so that no bar lands in a notebook; nothing when off."""
+    if not enabled:
+        return _NoBar()
+    if os.environ.get("EMBEDLAB_PROGRESS_LOG"):
+        return _LogBar(total, desc)
+    if os.environ.get("EMBEDLAB_RUN_DIR"):
         return _NoBar()
     from tqdm import tqdm  # the plain (terminal) tqdm, never notebook widgets
 
