@@ -6,7 +6,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from tqdm.auto import tqdm
+
+from embedlab import progress as _progress
 
 from .alignment import comparable_words, cross_similarity, self_retrieval
 from .training import SliceModels, Slices, TrainingConfig, check_slices, train_all
@@ -86,7 +87,7 @@ def overlap_sweep(sentences: Sequence[Sequence[str]], shared_fractions: Sequence
     frequent_b = {w for w, n in counts["B"].items() if n >= config.min_count}
     rest = list(rng.permutation(sorted(frequent_b - set(probes))))
     rows = []
-    for frac in tqdm(shared_fractions, desc="vocabulary-overlap sweep", disable=not progress):
+    for frac in (_progress.bar(shared_fractions, desc="vocabulary-overlap sweep") if progress else shared_fractions):
         hidden = set(probes) | set(rest[:int(round((1 - frac) * len(rest)))])
         slices = {"A": a, "B": rename_types(b, hidden)}
         models = train_all(slices, config, progress=False, threads=threads)
@@ -153,28 +154,81 @@ def cbow_loglik(inputs: np.ndarray, outputs: np.ndarray, contexts: Sequence[Sequ
     return out
 
 
-def heldout_loglik(cade: SliceModels, independent: SliceModels, test: Slices, max_positions: int = 10000,
-                   seed: int = 0) -> pd.DataFrame:
-    """Mean held-out log-likelihood per token of each slice's text under the compass, its CADE slice model and
-    its independent word2vec, with the softmax over the words all three know (TWEC's comparison)."""
-    if cade.compass is None or independent.models is None:
-        raise ValueError("heldout_loglik needs CADE models (with their compass) and independent models (with their gensim models)")
-    compass = cade.compass
-    rows = []
-    for name, sents in test.items():
-        own = independent.models[name]
-        words = [w for w in own.wv.index_to_key if w in compass.wv.key_to_index and w in cade.vectors[name].key_to_index]
-        index = {w: i for i, w in enumerate(words)}
-        contexts, targets = _contexts(sents, index, cade.config.window)
-        if not len(targets):
+def full_inputs(models: SliceModels, name: str) -> np.ndarray:
+    """A CADE slice's input matrix over the whole compass vocabulary, as its trainer left it: words absent from
+    the slice never move from their start vector (seeded per word, or the compass's with ``init="compass"``)."""
+    from .training import word_seeded_vectors
+
+    compass, cfg = models.compass, models.config
+    if cfg.init == "compass":
+        syn0 = compass.wv.vectors.astype(np.float32, copy=True)
+    else:
+        syn0 = word_seeded_vectors(compass.wv.index_to_key, cfg.vector_size, cfg.seed)
+    kv = models.vectors[name]
+    syn0[[compass.wv.key_to_index[w] for w in kv.index_to_key]] = kv.vectors
+    return syn0
+
+
+def twec_heldout(cade_hs: SliceModels, test: Slices) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """TWEC's held-out evaluation (Di Carlo et al. 2019, ``TWEC.evaluate``) of hierarchical-softmax CADE models.
+
+    For each slice's held-out sentences, gensim's ``Word2Vec.score`` (CBOW, hierarchical softmax) gives each
+    sentence's log-likelihood under every slice model (all share the compass vocabulary and its frozen tree).
+    *Posterior log probability* (MPLP) = log of the mean over the sentences of the posterior probability, under a
+    uniform prior, of the slice the sentence came from (chance: log 1/#slices). *Normalised log-likelihood* (NLL) =
+    the sentences' summed log-likelihood under their own slice's model / the number of in-vocabulary words. The
+    static compass's NLL on the same sentences is the reference a slice model should beat.
+
+    Returns the per-slice table and, per slice, the per-sentence frame (``n_words``, ``ll_<model>`` for every slice
+    model and the compass, ``posterior``) from which bootstrap intervals are drawn.
+    """
+    from .training import score_sentences
+
+    compass = cade_hs.compass
+    if compass is None or not compass.hs:
+        raise ValueError("twec_heldout needs CADE models trained with hierarchical softmax (hs=True) and their compass")
+    names = cade_hs.slices
+    index = compass.wv.key_to_index
+    full = {n: full_inputs(cade_hs, n) for n in names}
+    rows, per_sentence = [], {}
+    for i, name in enumerate(names):
+        sents = [s for s in test.get(name, []) if any(t in index for t in s)]
+        if not sents:
             continue
-        pick = np.sort(np.random.default_rng(seed).permutation(len(targets))[:max_positions])
-        contexts, targets = [contexts[i] for i in pick], targets[pick]
-        models = {"compass (static)": (compass.wv[words], compass.syn1neg[[compass.wv.key_to_index[w] for w in words]]),
-                  "CADE slice": (cade.vectors[name][words], compass.syn1neg[[compass.wv.key_to_index[w] for w in words]]),
-                  "independent": (own.wv[words], own.syn1neg[[own.wv.key_to_index[w] for w in words]])}
-        for model, (inputs, outputs) in models.items():
-            ll = cbow_loglik(inputs, outputs, contexts, targets)
-            rows.append({"slice": name, "model": model, "loglik_per_token": float(ll.mean()),
-                         "n_tokens": len(targets), "softmax_vocab": len(words)})
+        cols = {}
+        for n in names:
+            cols[f"ll_{n}"], n_words = score_sentences(full[n], compass, sents)
+        cols["ll_compass"], _ = score_sentences(compass.wv.vectors, compass, sents)
+        df = pd.DataFrame(cols)
+        df.insert(0, "n_words", n_words)
+        ll = df[[f"ll_{n}" for n in names]].to_numpy()
+        post = np.exp(ll - ll.max(axis=1, keepdims=True))
+        post /= post.sum(axis=1, keepdims=True)
+        df["posterior"] = post[:, i]
+        per_sentence[name] = df
+        rows.append({"slice": name, "sentences": len(df), "words": int(df["n_words"].sum()),
+                     "posterior_log_probability": float(np.log(df["posterior"].mean())),
+                     "chance_log_probability": float(np.log(1 / len(names))),
+                     "nll_cade": float(df[f"ll_{name}"].sum() / df["n_words"].sum()),
+                     "nll_compass": float(df["ll_compass"].sum() / df["n_words"].sum())})
+    return pd.DataFrame(rows), per_sentence
+
+
+def anisotropy(models: SliceModels, n_words: int = 1000, n_pairs: int = 20000, seed: int = 0) -> pd.DataFrame:
+    """Per slice: mean cosine between random pairs of its ``n_words`` most frequent words (vectors that all point one
+    way make any alignment score high and every neighbourhood alike) and the norm of the mean unit vector."""
+    from .alignment import unit_rows
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s, kv in models.vectors.items():
+        words = [w for w, _ in models.counts[s].most_common() if w in kv.key_to_index][:n_words]
+        if len(words) < 2:
+            continue
+        x = unit_rows(kv[words])
+        i, j = rng.integers(0, len(words), n_pairs), rng.integers(0, len(words), n_pairs)
+        keep = i != j
+        rows.append({"method": models.method, "slice": s, "n_words": len(words),
+                     "mean_pair_cosine": float((x[i[keep]] * x[j[keep]]).sum(axis=1).mean()),
+                     "mean_direction_norm": float(np.linalg.norm(x.mean(axis=0)))})
     return pd.DataFrame(rows)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from .shift import MEASURES, shift_scores
+from .shift import K_LNCS, K_NN, MEASURES, shift_scores
 from .training import SliceModels, Slices, slice_counts
 
 
@@ -101,13 +101,33 @@ def ranking_quality(scores: pd.Series, positives: Sequence[str], k: int | None =
             "n_planted": int(y.sum()), "n_controls": int((~y).sum()), "chance_ap": float(y.mean())}
 
 
-def evaluate_planted(models: Mapping[str, SliceModels], planted: PlantedShift, k_neighbours: int = 25,
-                     min_count: int | None = None) -> pd.DataFrame:
-    """AP and recall@k of every method x measure at ranking the planted targets above the controls."""
-    rows = []
+def planted_scores(models: Mapping[str, SliceModels], planted: PlantedShift, k: int = K_LNCS, k_nn: int = K_NN,
+                   min_count: int | None = None) -> pd.DataFrame:
+    """Per candidate word (planted targets and controls scored by every method): ``planted`` (0/1) and one column
+    ``<method>/<measure>`` per score, the per-item table that AP and its paired bootstrap intervals need.
+    Neighbourhoods are searched among all comparable words, not only the candidates."""
     candidates = planted.targets + planted.controls
+    cols = {}
     for method, m in models.items():
-        scores = shift_scores(m, planted.reference, planted.slice, words=candidates, min_count=min_count, k=k_neighbours)
+        scores = shift_scores(m, planted.reference, planted.slice, min_count=min_count, k=k, k_nn=k_nn)
+        scores = scores.loc[[w for w in candidates if w in scores.index]]
         for measure in MEASURES:
-            rows.append({"method": method, "measure": measure, **ranking_quality(scores[measure], planted.targets)})
+            cols[f"{method}/{measure}"] = scores[measure]
+    df = pd.DataFrame(cols).dropna()
+    df.insert(0, "planted", df.index.isin(planted.targets).astype(int))
+    df.index.name = "word"
+    return df
+
+
+def evaluate_planted(models: Mapping[str, SliceModels], planted: PlantedShift, k: int = K_LNCS, k_nn: int = K_NN,
+                     min_count: int | None = None, scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """AP and recall@k of every method x measure at ranking the planted targets above the controls (words scored
+    by every method)."""
+    scores = planted_scores(models, planted, k, k_nn, min_count) if scores is None else scores
+    positives = scores.index[scores["planted"] == 1]
+    rows = []
+    for method in models:
+        for measure in MEASURES:
+            rows.append({"method": method, "measure": measure,
+                         **ranking_quality(scores[f"{method}/{measure}"], positives)})
     return pd.DataFrame(rows)

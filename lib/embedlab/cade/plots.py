@@ -21,12 +21,25 @@ def grouped_bars(ax, table: pd.DataFrame, group: str, series: str, value: str, c
 
 
 def planted_ap(table: pd.DataFrame) -> plt.Figure:
-    """Average precision of each method x shift measure at finding the planted words (chance as a dashed line)."""
-    fig, ax = plt.subplots(figsize=(7.5, 4))
-    grouped_bars(ax, table, "measure", "method", "ap", COLORS)
-    ax.axhline(table["chance_ap"].iloc[0], ls="--", c="k", lw=1, label="chance")
+    """Average precision of each method x shift measure at finding the planted words, with 95% bootstrap
+    intervals, and chance (the planted words' share) as a dashed line."""
+    from .shift import LABELS
+
+    t = table.assign(measure=table["measure"].map(lambda m: LABELS.get(m, m)))
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    grouped_bars(ax, t, "measure", "method", "ap", COLORS)
+    if {"ap_ci_low", "ap_ci_high"} <= set(t.columns):
+        groups, names = list(dict.fromkeys(t["measure"])), list(dict.fromkeys(t["method"]))
+        width = 0.8 / len(names)
+        for i, name in enumerate(names):
+            sub = t[t["method"] == name].set_index("measure").reindex(groups)
+            x = np.arange(len(groups)) + (i - (len(names) - 1) / 2) * width
+            ax.errorbar(x, sub["ap"], yerr=[sub["ap"] - sub["ap_ci_low"], sub["ap_ci_high"] - sub["ap"]], fmt="none",
+                        ecolor="k", capsize=3, lw=1)
+    ax.axhline(t["chance_ap"].iloc[0], ls="--", c="k", lw=1, label=f"chance ({t['chance_ap'].iloc[0]:.3f})")
+    n = int(t["n_planted"].iloc[0] + t["n_controls"].iloc[0])
     ax.set_ylabel("average precision"); ax.set_ylim(0, 1)
-    ax.set_title("Planted shift: ranking the planted words above same-frequency controls")
+    ax.set_title(f"Planted shift: planted words ranked above same-frequency controls (n={n}, 95% CI)")
     ax.legend()
     return fig
 
@@ -79,13 +92,20 @@ def trajectories(tables: dict[str, pd.DataFrame], years: dict[str, float] | None
     return fig
 
 
-def heldout_loglik(table: pd.DataFrame) -> plt.Figure:
-    """Held-out log-likelihood per token of each slice's text under each model (one line per model)."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    slices = list(dict.fromkeys(table["slice"]))
-    for model, sub in table.groupby("model", sort=False):
-        ax.plot(range(len(slices)), sub.set_index("slice").reindex(slices)["loglik_per_token"], marker="o", label=model)
-    ax.set_xticks(range(len(slices)), slices)
-    ax.set_ylabel("mean log p(word | context), nats"); ax.grid(alpha=0.3); ax.legend(fontsize=8)
-    ax.set_title("Held-out likelihood of each slice's text (higher is better)")
+def twec_heldout(table: pd.DataFrame) -> plt.Figure:
+    """TWEC's held-out measures per slice: posterior log probability of the right slice (chance dashed) and the
+    normalised log-likelihood of the CADE slice model and the static compass."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    x = np.arange(len(table))
+    axes[0].bar(x, table["posterior_log_probability"], color=COLORS["cade"])
+    axes[0].axhline(table["chance_log_probability"].iloc[0], ls="--", c="k", lw=1,
+                    label=f"chance (log 1/{len(table)})")
+    axes[0].set_ylabel("posterior log probability"); axes[0].legend(fontsize=8)
+    axes[1].plot(x, table["nll_cade"], marker="o", label="CADE slice", color=COLORS["cade"])
+    axes[1].plot(x, table["nll_compass"], marker="s", label="static compass", color="tab:green")
+    axes[1].set_ylabel("normalised log-likelihood (nats/word)"); axes[1].legend(fontsize=8)
+    for ax in axes:
+        ax.set_xticks(x, [f"{s}\n(n={n:,})" for s, n in zip(table["slice"], table["sentences"])]); ax.grid(alpha=0.3)
+    fig.suptitle("TWEC's held-out evaluation (hierarchical-softmax models; higher is better)")
+    fig.tight_layout()
     return fig

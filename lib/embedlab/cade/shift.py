@@ -1,8 +1,9 @@
 """Semantic-shift measures between two slices: cosine distance, LNCS and nearest-neighbour intersection.
 
-All three are distances (higher = more shift). Cosine needs aligned spaces; LNCS (Hamilton et al. 2016,
-"Cultural shift or linguistic drift?") and neighbour intersection (Gonen et al. 2020) compare each word's
-neighbourhood within its own slice, so they need no alignment (and are the same for Procrustes and unaligned).
+All three are distances (higher = more shift). Cosine distance needs aligned spaces; LNCS (Hamilton et al. 2016,
+"Cultural shift or linguistic drift?", k = 25 neighbours) and neighbour intersection (Gonen et al. 2020, k = 1000)
+compare each word's neighbourhood within its own slice, so they need no alignment (and are the same for Procrustes
+and unaligned). Both k are capped to the number of comparable words minus one.
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pandas as pd
 from .alignment import check_pair, comparable_words, cross_similarity, pair_vectors
 from .training import SliceModels
 
-MEASURES = ("cosine", "lncs", "nn_overlap")
+MEASURES = ("cosine_distance", "lncs", "nn_intersection")
+LABELS = {"cosine_distance": "cosine distance", "lncs": "LNCS distance", "nn_intersection": "NN-intersection distance"}
+K_LNCS, K_NN = 25, 1000   # Hamilton et al. 2016; Gonen et al. 2020
 
 
 def top_k_neighbours(x: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
@@ -48,29 +51,62 @@ def nn_overlap_distance(na: np.ndarray, nb: np.ndarray) -> np.ndarray:
     return np.array([1.0 - len(np.intersect1d(p, q, assume_unique=True)) / k for p, q in zip(na, nb)])
 
 
+def effective_k(k: int, n_words: int) -> int:
+    """``k`` capped to the other comparable words (a word's neighbours exclude itself)."""
+    return max(1, min(k, n_words - 1))
+
+
 def shift_scores(models: SliceModels, a: str, b: str, words: Sequence[str] | None = None,
-                 min_count: int | None = None, k: int = 25) -> pd.DataFrame:
+                 min_count: int | None = None, k: int = K_LNCS, k_nn: int = K_NN) -> pd.DataFrame:
     """Every measure for the words comparable between ``a`` and ``b`` (neighbours searched among those words).
 
-    Returns a frame indexed by word with one column per measure plus each slice's count.
+    Returns a frame indexed by word with one column per measure plus each slice's count; ``attrs`` holds the
+    neighbourhood sizes actually used (``k_lncs``, ``k_nn``: capped to the vocabulary).
     """
     check_pair(models, a, b)
-    if k < 1:
-        raise ValueError(f"k (neighbours) must be >= 1, got {k}")
+    if k < 1 or k_nn < 1:
+        raise ValueError(f"neighbourhood sizes must be >= 1, got k={k}, k_nn={k_nn}")
     vocab = comparable_words(models, a, b, min_count)
     if len(vocab) < 2:
         raise ValueError(f"slices {a!r} and {b!r} share {len(vocab)} word(s) with enough occurrences; need at least 2")
     xa, xb = pair_vectors(models, a, b, vocab)
-    na, nb = top_k_neighbours(xa, k), top_k_neighbours(xb, k)
-    df = pd.DataFrame({"cosine": 1.0 - (xa * xb).sum(axis=1), "lncs": lncs(xa, xb, na, nb),
-                       "nn_overlap": nn_overlap_distance(na, nb),
+    kl, kn = effective_k(k, len(vocab)), effective_k(k_nn, len(vocab))
+    na, nb = top_k_neighbours(xa, max(kl, kn)), top_k_neighbours(xb, max(kl, kn))
+    df = pd.DataFrame({"cosine_distance": 1.0 - (xa * xb).sum(axis=1), "lncs": lncs(xa, xb, na[:, :kl], nb[:, :kl]),
+                       "nn_intersection": nn_overlap_distance(na[:, :kn], nb[:, :kn]),
                        f"count_{a}": [models.counts[a][w] for w in vocab],
                        f"count_{b}": [models.counts[b][w] for w in vocab]}, index=pd.Index(vocab, name="word"))
+    df.attrs.update(k_lncs=kl, k_nn=kn, n_comparable=len(vocab))
     if words is not None:
         missing = [w for w in words if w not in df.index]
         df = df.loc[[w for w in words if w in df.index]]
         df.attrs["missing"] = missing
     return df
+
+
+def full_ranking(by_method: dict, a: str, b: str, min_count: int | None = None, k: int = K_LNCS,
+                 k_nn: int = K_NN) -> pd.DataFrame:
+    """Every comparable word of a slice pair with every measure of every method and its count in each slice,
+    ranked by the first method's cosine distance (what a user checks known changes against).
+
+    ``by_method`` maps a label (e.g. ``"cade"``, ``"procrustes"``) to its models; LNCS and neighbour intersection
+    are given once for Procrustes/unaligned (they need no alignment and agree)."""
+    parts, counts = [], None
+    seen_free = False
+    for label, models in by_method.items():
+        sc = shift_scores(models, a, b, min_count=min_count, k=k, k_nn=k_nn)
+        cols = ["cosine_distance"]
+        free = models.method in ("procrustes", "unaligned")
+        if not (free and seen_free):
+            cols += ["lncs", "nn_intersection"]
+        seen_free |= free
+        parts.append(sc[cols].rename(columns={c: f"{label} {LABELS[c]}" for c in cols}))
+        counts = sc[[f"count_{a}", f"count_{b}"]] if counts is None else counts.combine_first(sc[[f"count_{a}", f"count_{b}"]])
+    out = pd.concat([counts, *parts], axis=1)
+    first = parts[0].columns[0]
+    out = out.sort_values(first, ascending=False, kind="stable")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
 
 
 def neighbours(models: SliceModels, slice_name: str, word: str, topn: int = 5, min_count: int | None = None) -> list[str]:
@@ -89,7 +125,7 @@ def neighbours(models: SliceModels, slice_name: str, word: str, topn: int = 5, m
     return out
 
 
-def top_shifted(models: SliceModels, a: str, b: str, n: int = 10, measure: str = "cosine", k: int = 25,
+def top_shifted(models: SliceModels, a: str, b: str, n: int = 10, measure: str = "cosine_distance", k: int = K_LNCS,
                 topn_neighbours: int = 5, min_count: int | None = None, rank_min_count: int = 0,
                 scores: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ``n`` most shifted words between ``a`` and ``b`` by ``measure``, with their neighbours in each slice.
@@ -98,11 +134,11 @@ def top_shifted(models: SliceModels, a: str, b: str, n: int = 10, measure: str =
     """
     if measure not in MEASURES:
         raise ValueError(f"unknown shift measure {measure!r}; allowed: {', '.join(MEASURES)}")
-    scores = shift_scores(models, a, b, min_count=min_count, k=k) if scores is None else scores
+    scores = shift_scores(models, a, b, min_count=min_count, k=k, k_nn=k) if scores is None else scores
     frequent = (scores[f"count_{a}"] >= rank_min_count) & (scores[f"count_{b}"] >= rank_min_count)
     top = scores[frequent].sort_values(measure, ascending=False, kind="stable").head(n)
     return pd.DataFrame({
-        "word": top.index, measure: top[measure].round(3).to_numpy(),
+        "word": top.index, LABELS[measure]: top[measure].round(3).to_numpy(),
         f"count_{a}": top[f"count_{a}"].to_numpy(), f"count_{b}": top[f"count_{b}"].to_numpy(),
         f"neighbours in {a}": [", ".join(neighbours(models, a, w, topn_neighbours, min_count)) for w in top.index],
         f"neighbours in {b}": [", ".join(neighbours(models, b, w, topn_neighbours, min_count)) for w in top.index]})

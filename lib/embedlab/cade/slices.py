@@ -15,7 +15,8 @@ TREEBANK_SLICE = "modern"
 def bible_slices(versions: Sequence[str], books: Sequence | str | None = None) -> dict[str, list[list[str]]]:
     """One slice per English translation (keyed by version code, in the order given), optionally some books only.
 
-    ``books`` may be ``"OT"``/``"NT"`` or anything :func:`embedlab.corpora.english_bible` accepts.
+    ``books`` may be ``"shared"`` (the books every given translation covers: Tyndale, for one, has 33 of 66),
+    ``"OT"``/``"NT"`` or anything :func:`embedlab.corpora.english_bible` accepts.
     """
     if isinstance(versions, str):
         raise ValueError(f"versions must be a list of version codes, got the string {versions!r}")
@@ -23,14 +24,32 @@ def bible_slices(versions: Sequence[str], books: Sequence | str | None = None) -
     if bad:
         raise ValueError(f"unknown Bible version(s) {bad}; allowed: {', '.join(corpora.BIBLE_VERSIONS)}")
     out = {}
+    full = {v: corpora.english_bible(v) for v in versions}
+    if books == "shared":
+        shared = set.intersection(*(set(c.meta["book_num"]) for c in full.values()))
+        return {v: c.subset(c.meta["book_num"].isin(shared).to_numpy()).sentences for v, c in full.items()}
     for v in versions:
-        c = corpora.english_bible(v)
+        c = full[v]
         if books in ("OT", "NT"):
             c = c.subset((c.meta["testament"] == books).to_numpy())
         elif books is not None:
             c = corpora.english_bible(v, books)
         out[v] = c.sentences
     return out
+
+
+def bible_coverage(versions: Sequence[str]) -> pd.DataFrame:
+    """Per translation: year, books, verses and tokens it holds, and whether it covers every book the others do."""
+    rows, books = [], {}
+    for v in versions:
+        c = corpora.english_bible(v)
+        books[v] = set(c.meta["book_num"])
+        rows.append({"version": v, "name": corpora.BIBLE_VERSIONS[v][0], "year": corpora.BIBLE_VERSIONS[v][1],
+                     "books": len(books[v]), "verses": len(c.sentences), "tokens": sum(map(len, c.sentences))})
+    shared = set.intersection(*books.values()) if books else set()
+    df = pd.DataFrame(rows)
+    df["books_shared_by_all"] = len(shared)
+    return df
 
 
 def turkish_slices(periods: Sequence[Sequence[int]], treebank: bool = True) -> dict[str, list[list[str]]]:

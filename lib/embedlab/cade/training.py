@@ -16,11 +16,15 @@ from typing import Mapping, Sequence
 import numba
 import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
-from tqdm.auto import tqdm
+
+from embedlab import progress as _progress
 
 Slices = Mapping[str, Sequence[Sequence[str]]]
 INITS = ("random", "compass")
 _EXP_TABLE_SIZE, _MAX_EXP = 1000, 6.0
+# gensim's table index is ``(x + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2)`` evaluated in C integer arithmetic:
+# (1000 / 6) / 2 = 83, not 83.3 (so x is read slightly low); we use the same factor for training and scoring.
+_TABLE_SCALE = float((_EXP_TABLE_SIZE // int(_MAX_EXP)) // 2)
 _MODULO = np.uint64(281474976710655)
 _MULT, _INC = np.uint64(25214903917), np.uint64(11)
 
@@ -39,14 +43,17 @@ class TrainingConfig:
     min_count: int = 5
     sample: float = 1e-3
     ns_exponent: float = 0.75
-    init: str = "random"       # slice input vectors: "random" (as the reference) or "compass"
+    init: str = "random"       # slice input vectors: "random" (seeded per word, as the reference) or "compass"
+    hs: bool = False           # hierarchical softmax instead of negative sampling (TWEC's likelihood needs it)
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("vector_size", "window", "negative", "epochs", "slice_epochs", "min_count"):
+        for name in ("vector_size", "window", "epochs", "slice_epochs", "min_count"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"training parameter {name} must be a positive integer, got {value!r}")
+        if not isinstance(self.negative, (int, np.integer)) or self.negative < (0 if self.hs else 1):
+            raise ValueError(f"training parameter negative must be a positive integer (0 allowed with hs), got {self.negative!r}")
         if not 0 < self.alpha <= 1 or not 0 <= self.min_alpha <= self.alpha:
             raise ValueError(f"need 0 < min_alpha <= alpha <= 1, got alpha={self.alpha!r}, min_alpha={self.min_alpha!r}")
         if self.sample < 0:
@@ -85,10 +92,13 @@ def check_slices(slices: Slices, min_count: int = 1) -> dict[str, Counter]:
 
 def train_word2vec(sentences: Sequence[Sequence[str]], config: TrainingConfig, seed: int) -> Word2Vec:
     """A gensim 4 CBOW negative-sampling word2vec with ``config``'s settings (one worker: deterministic)."""
-    return Word2Vec(sentences=[list(s) for s in sentences], vector_size=config.vector_size, window=config.window,
-                    negative=config.negative, epochs=config.epochs, alpha=config.alpha, min_alpha=config.min_alpha,
-                    min_count=config.min_count, sample=config.sample, ns_exponent=config.ns_exponent, sg=0,
-                    cbow_mean=1, hs=0, workers=1, seed=seed)
+    kwargs = dict(vector_size=config.vector_size, window=config.window, negative=config.negative,
+                  epochs=config.epochs, alpha=config.alpha, min_alpha=config.min_alpha, min_count=config.min_count,
+                  sample=config.sample, ns_exponent=config.ns_exponent, sg=0, cbow_mean=1, hs=int(config.hs),
+                  workers=1, seed=seed)
+    if config.hs:
+        kwargs["negative"] = 0
+    return Word2Vec(sentences=[list(s) for s in sentences], **kwargs)
 
 
 def train_compass(slices: Slices, config: TrainingConfig) -> Word2Vec:
@@ -132,9 +142,11 @@ def _exp_table() -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _cbow_frozen(syn0, syn1neg, corpus, offsets, sample_int, cum_table, exp_table, window, negative, epochs,
-                 alpha0, min_alpha, next_random):  # pragma: no cover - compiled
-    """CBOW negative sampling over ``epochs`` passes, updating ``syn0`` only (``syn1neg`` is read-only)."""
+def _cbow_frozen(syn0, syn1, corpus, offsets, sample_int, cum_table, codes, points, code_starts, exp_table, window,
+                 negative, hs, epochs, alpha0, min_alpha, next_random):  # pragma: no cover - compiled
+    """CBOW over ``epochs`` passes, updating ``syn0`` only (``syn1`` is read-only): negative sampling against
+    ``syn1`` as ``syn1neg``, or (``hs``) hierarchical softmax against ``syn1`` as gensim's ``syn1`` with the
+    compass's Huffman ``codes``/``points`` (word w's path is ``code_starts[w]:code_starts[w + 1]``)."""
     size = syn0.shape[1]
     n_sent = offsets.shape[0] - 1
     max_len = 0
@@ -145,7 +157,7 @@ def _cbow_frozen(syn0, syn1neg, corpus, offsets, sample_int, cum_table, exp_tabl
     work = np.empty(size, dtype=np.float32)
     cum_last = np.uint64(cum_table[cum_table.shape[0] - 1])
     total = float(corpus.shape[0]) * epochs
-    scale = np.float32(_EXP_TABLE_SIZE / _MAX_EXP / 2)
+    scale = np.float32(_TABLE_SCALE)
     done = 0
     trained = 0
     for _ in range(epochs):
@@ -183,27 +195,40 @@ def _cbow_frozen(syn0, syn1neg, corpus, offsets, sample_int, cum_table, exp_tabl
                     neu1[d] *= inv
                 work[:] = 0.0
                 word = buf[i]
-                for neg in range(negative + 1):
-                    if neg == 0:
-                        target = word
-                        label = np.float32(1.0)
-                    else:
-                        x = (next_random >> np.uint64(16)) % cum_last
-                        target = np.searchsorted(cum_table, np.uint32(x), side="right")
-                        next_random = (next_random * _MULT + _INC) & _MODULO
-                        if target == word:
+                if hs:
+                    for c in range(code_starts[word], code_starts[word + 1]):
+                        out = syn1[points[c]]
+                        f_dot = np.float32(0.0)
+                        for d in range(size):
+                            f_dot += neu1[d] * out[d]
+                        if f_dot <= -_MAX_EXP or f_dot >= _MAX_EXP:
                             continue
-                        label = np.float32(0.0)
-                    out = syn1neg[target]
-                    f_dot = np.float32(0.0)
-                    for d in range(size):
-                        f_dot += neu1[d] * out[d]
-                    if f_dot <= -_MAX_EXP or f_dot >= _MAX_EXP:
-                        continue
-                    f = exp_table[int((f_dot + _MAX_EXP) * scale)]
-                    g = (label - f) * alpha32
-                    for d in range(size):
-                        work[d] += g * out[d]
+                        f = exp_table[int((f_dot + _MAX_EXP) * scale)]
+                        g = (np.float32(1.0) - np.float32(codes[c]) - f) * alpha32
+                        for d in range(size):
+                            work[d] += g * out[d]
+                else:
+                    for neg in range(negative + 1):
+                        if neg == 0:
+                            target = word
+                            label = np.float32(1.0)
+                        else:
+                            x = (next_random >> np.uint64(16)) % cum_last
+                            target = np.searchsorted(cum_table, np.uint32(x), side="right")
+                            next_random = (next_random * _MULT + _INC) & _MODULO
+                            if target == word:
+                                continue
+                            label = np.float32(0.0)
+                        out = syn1[target]
+                        f_dot = np.float32(0.0)
+                        for d in range(size):
+                            f_dot += neu1[d] * out[d]
+                        if f_dot <= -_MAX_EXP or f_dot >= _MAX_EXP:
+                            continue
+                        f = exp_table[int((f_dot + _MAX_EXP) * scale)]
+                        g = (label - f) * alpha32
+                        for d in range(size):
+                            work[d] += g * out[d]
                 for m in range(j, k):
                     if m != i:
                         row = syn0[buf[m]]
@@ -212,20 +237,122 @@ def _cbow_frozen(syn0, syn1neg, corpus, offsets, sample_int, cum_table, exp_tabl
     return trained
 
 
+@numba.njit(cache=True, nogil=True)
+def _score_cbow_hs(syn0, syn1, corpus, offsets, codes, points, code_starts, log_table, window,
+                   max_len):  # pragma: no cover - compiled
+    """Per sentence, gensim's ``score_sentence_cbow``: the sum over positions of log p(word | mean of the full
+    window) under hierarchical softmax (no subsampling, no reduced window, path terms beyond |x| >= 6 skipped,
+    sentences cut at ``max_len`` in-vocabulary words)."""
+    size = syn0.shape[1]
+    n_sent = offsets.shape[0] - 1
+    out = np.zeros(n_sent, dtype=np.float64)
+    neu1 = np.empty(size, dtype=np.float32)
+    scale = np.float32(_TABLE_SCALE)
+    for s in range(n_sent):
+        start = offsets[s]
+        n = min(offsets[s + 1] - start, max_len)
+        score = np.float32(0.0)
+        for i in range(n):
+            word = corpus[start + i]
+            j = max(0, i - window)
+            k = min(n, i + window + 1)
+            count = np.float32(0.0)
+            neu1[:] = 0.0
+            for m in range(j, k):
+                if m != i:
+                    count += np.float32(1.0)
+                    row = syn0[corpus[start + m]]
+                    for d in range(size):
+                        neu1[d] += row[d]
+            if count > np.float32(0.5):
+                inv = np.float32(1.0) / count
+                for d in range(size):
+                    neu1[d] *= inv
+            for c in range(code_starts[word], code_starts[word + 1]):
+                row = syn1[points[c]]
+                f = np.float32(0.0)
+                for d in range(size):
+                    f += neu1[d] * row[d]
+                if codes[c]:
+                    f = -f
+                if f <= -_MAX_EXP or f >= _MAX_EXP:
+                    continue
+                score += log_table[int((f + _MAX_EXP) * scale)]
+        out[s] = score
+    return out
+
+
+def huffman_tables(model: Word2Vec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A hierarchical-softmax model's Huffman codes and inner-node points, flattened (word w: ``starts[w]:starts[w+1]``)."""
+    if not model.hs:
+        raise ValueError("the model was not trained with hierarchical softmax (hs=1): it has no Huffman tree")
+    codes = model.wv.expandos["code"]
+    points = model.wv.expandos["point"]
+    starts = np.zeros(len(codes) + 1, dtype=np.int64)
+    starts[1:] = np.cumsum([len(c) for c in codes])
+    return (np.concatenate(codes).astype(np.uint8), np.concatenate(points).astype(np.int64), starts)
+
+
+_NO_CODES = (np.zeros(1, dtype=np.uint8), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
+
+
+def output_matrix(model: Word2Vec) -> np.ndarray:
+    """The context (output) matrix a slice trains against: ``syn1`` (hierarchical softmax) or ``syn1neg``."""
+    return model.syn1 if model.hs else model.syn1neg
+
+
+def score_sentences(inputs: np.ndarray, model: Word2Vec, sentences: Sequence[Sequence[str]],
+                    syn1: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """gensim's ``Word2Vec.score`` for CBOW + hierarchical softmax with input vectors ``inputs`` (rows in the
+    order of ``model``'s vocabulary) and ``model``'s tree and ``syn1`` (or the given one): per-sentence log
+    probability and the number of in-vocabulary words scored in each sentence."""
+    corpus, offsets = encode(sentences, model.wv.key_to_index)
+    codes, points, starts = huffman_tables(model)
+    syn1 = model.syn1 if syn1 is None else syn1
+    log_table = np.log(_exp_table()).astype(np.float32)
+    scores = _score_cbow_hs(np.ascontiguousarray(inputs, dtype=np.float32), np.ascontiguousarray(syn1, dtype=np.float32),
+                            corpus, offsets, codes, points, starts, log_table, model.window, 10000)
+    return scores, np.minimum(np.diff(offsets), 10000)
+
+
 def initial_vectors(n_words: int, size: int, seed: int) -> np.ndarray:
-    """gensim's input-vector initialisation: uniform in [-1/size, 1/size) from ``default_rng(seed)``."""
+    """gensim 4's input-vector initialisation: uniform in [-1/size, 1/size) from ``default_rng(seed)``."""
     v = np.random.default_rng(seed).random((n_words, size), dtype=np.float32)
     return (v * 2.0 - 1.0) / size
 
 
-def train_frozen_context(syn0: np.ndarray, syn1neg: np.ndarray, sentences: Sequence[Sequence[str]],
-                         key_to_index: Mapping[str, int], config: TrainingConfig, seed: int) -> int:
-    """Train input vectors ``syn0`` in place against the frozen context matrix ``syn1neg``; returns words trained.
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
-    Negative samples and subsampling follow the slice's own counts (as the reference's per-slice gensim model).
-    """
+
+def word_seeded_vectors(words: Sequence[str], size: int, seed: int) -> np.ndarray:
+    """Start vectors seeded by each word and ``seed`` alone (uniform in [-1/size, 1/size)), so a word starts from
+    the same vector in every slice, as gensim 3 (``seeded_vector(word + str(seed))``, used by TWEC/CADE) did."""
+    import hashlib
+
+    keys = np.array([int.from_bytes(hashlib.blake2b(f"{w}\x00{seed}".encode("utf-8"), digest_size=8).digest(), "little")
+                     for w in words], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        grid = keys[:, None] + np.arange(size, dtype=np.uint64)[None, :] * np.uint64(0xD1B54A32D192ED03)
+        bits = _splitmix64(grid) >> np.uint64(40)                      # 24 random bits per coordinate
+    u = bits.astype(np.float32) / np.float32(1 << 24)
+    return ((u * 2.0 - 1.0) / size).astype(np.float32)
+
+
+def train_frozen_context(syn0: np.ndarray, syn1neg: np.ndarray, sentences: Sequence[Sequence[str]],
+                         key_to_index: Mapping[str, int], config: TrainingConfig, seed: int,
+                         huffman: tuple | None = None) -> int:
+    """Train input vectors ``syn0`` in place against the frozen context matrix ``syn1neg`` (with ``huffman``, the
+    compass's (codes, points, starts) from :func:`huffman_tables`: its hierarchical-softmax ``syn1``); returns
+    words trained. Negative samples and subsampling follow the slice's own counts (as the reference's per-slice
+    gensim model)."""
     if syn0.shape != syn1neg.shape or syn0.dtype != np.float32 or not syn0.flags.c_contiguous:
         raise ValueError(f"syn0 must be C-contiguous float32 with syn1neg's shape {syn1neg.shape}, got {syn0.shape} {syn0.dtype}")
+    if config.hs and huffman is None:
+        raise ValueError("hierarchical softmax (hs=True) needs the compass's Huffman tables (huffman=...)")
     corpus, offsets = encode(sentences, key_to_index)
     if corpus.size == 0:
         raise ValueError("the slice has no word of the compass vocabulary: nothing to train")
@@ -233,19 +360,26 @@ def train_frozen_context(syn0: np.ndarray, syn1neg: np.ndarray, sentences: Seque
     sample_int, cum_table = sampling_tables(counts, config.sample, config.ns_exponent)
     frozen = np.ascontiguousarray(syn1neg, dtype=np.float32).view()
     frozen.flags.writeable = False        # numba types it read-only: the kernel cannot write it
+    codes, points, starts = huffman if config.hs else _NO_CODES
     start = np.uint64(seed) * np.uint64(2654435761) + np.uint64(1)
-    return int(_cbow_frozen(syn0, frozen, corpus, offsets, sample_int, cum_table, _exp_table(), config.window,
-                            config.negative, config.slice_epochs, config.alpha, config.min_alpha, start & _MODULO))
+    return int(_cbow_frozen(syn0, frozen, corpus, offsets, sample_int, cum_table, codes, points, starts, _exp_table(),
+                            config.window, config.negative, bool(config.hs), config.slice_epochs, config.alpha,
+                            config.min_alpha, start & _MODULO))
 
 
 def train_slice(sentences: Sequence[Sequence[str]], compass: Word2Vec, config: TrainingConfig, seed: int) -> KeyedVectors:
-    """One CADE slice: input vectors for the compass words that occur in the slice, trained on the frozen compass."""
+    """One CADE slice: input vectors for the compass words that occur in the slice, trained on the frozen compass.
+
+    Start vectors: the compass's own (``init="compass"``) or seeded per word by ``config.seed`` (``"random"``), so
+    every slice starts a word from the same vector, as gensim 3 did for TWEC/CADE; ``seed`` drives the slice's
+    sampling (subsampling, windows, negatives)."""
     vocab = compass.wv.key_to_index
     if config.init == "compass":
         syn0 = compass.wv.vectors.astype(np.float32, copy=True)
     else:
-        syn0 = initial_vectors(len(vocab), config.vector_size, seed)
-    train_frozen_context(syn0, compass.syn1neg, sentences, vocab, config, seed)
+        syn0 = word_seeded_vectors(compass.wv.index_to_key, config.vector_size, config.seed)
+    huffman = huffman_tables(compass) if config.hs else None
+    train_frozen_context(syn0, output_matrix(compass), sentences, vocab, config, seed, huffman=huffman)
     present = slice_counts(sentences)
     keep = [w for w in compass.wv.index_to_key if present.get(w, 0) > 0]
     kv = KeyedVectors(config.vector_size, dtype=np.float32)
@@ -313,8 +447,9 @@ def train_all(slices: Slices, config: TrainingConfig = TrainingConfig(), progres
     want_cade = "cade" in methods
     want_indep = any(m != "cade" for m in methods)
     total = (1 + len(names)) * want_cade + len(names) * want_indep
-    with ThreadPoolExecutor(max_workers=threads) as pool, \
-            tqdm(total=total, desc="training compass, slices, baselines", disable=not progress) as bar:
+    bar = _Counter(total, "training compass, slices, baselines" + (" (hierarchical softmax)" if config.hs else ""),
+                   progress)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         submit = lambda fn, *args: _tracked(pool.submit(fn, *args), bar)
         compass_job = submit(train_compass, slices, config) if want_cade else None
         indep_jobs = {n: submit(train_word2vec, slices[n], config, config.seed + 1 + i)
@@ -329,6 +464,18 @@ def train_all(slices: Slices, config: TrainingConfig = TrainingConfig(), progres
             independent = SliceModels("unaligned", {n: m.wv for n, m in models.items()}, counts, config, models=models)
             out.update({m: independent.as_method(m) for m in methods if m != "cade"})
     return {m: out[m] for m in methods}
+
+
+class _Counter:
+    """Finished-model count for the runner's progress log (never drawn in a report)."""
+
+    def __init__(self, total: int, desc: str, on: bool):
+        self.total, self.desc, self.on, self.done = total, desc, on, 0
+
+    def update(self) -> None:
+        self.done += 1
+        if self.on:
+            _progress.log(f"{self.desc}: {self.done}/{self.total} models")
 
 
 def _tracked(job: Future, bar) -> Future:
