@@ -149,7 +149,7 @@ def test_shift_measures_rank_a_moved_word_first():
     y = x + 0.05 * rng.normal(size=x.shape).astype(np.float32)
     y[7] = x[42] + 0.05 * rng.normal(size=20)                # w7 takes w42's place
     models = models_from({"a": x, "b": y}, words)
-    scores = cade.shift_scores(models, "a", "b", k=10)
+    scores = cade.shift_scores(models, "a", "b", k=10, k_nn=10)
     for measure in cade.MEASURES:
         assert scores[measure].idxmax() == "w7", measure
     top = cade.top_shifted(models, "a", "b", n=3, k=10)
@@ -161,9 +161,26 @@ def test_shift_measures_rank_a_moved_word_first():
 def test_lncs_and_neighbour_overlap_ignore_rotations():
     words, x, x_rotated = rotated_pair(80, 12, seed=2)
     models = models_from({"a": x, "b": x_rotated}, words, method="unaligned")
-    scores = cade.shift_scores(models, "a", "b", k=8)
-    assert np.allclose(scores["lncs"], 0, atol=1e-5) and np.allclose(scores["nn_overlap"], 0)
-    assert scores["cosine"].mean() > 0.5                   # cosine needs the alignment
+    scores = cade.shift_scores(models, "a", "b", k=8, k_nn=20)
+    assert np.allclose(scores["lncs"], 0, atol=1e-5) and np.allclose(scores["nn_intersection"], 0)
+    assert scores["cosine_distance"].mean() > 0.5          # cosine needs the alignment
+
+
+def test_neighbourhood_sizes_are_capped_to_the_vocabulary_and_the_full_ranking_has_every_word():
+    words, x, x_rotated = rotated_pair(80, 12, seed=2)
+    models = models_from({"a": x, "b": x_rotated}, words, method="unaligned")
+    scores = cade.shift_scores(models, "a", "b")           # defaults: LNCS k=25, NN k=1000 > 79 other words
+    assert scores.attrs["k_lncs"] == 25 and scores.attrs["k_nn"] == 79
+    assert np.allclose(scores["nn_intersection"], 0)      # all other words are everyone's neighbours
+    cade_like = dataclasses.replace(models, method="cade")
+    full = cade.full_ranking({"cade": cade_like, "procrustes": models.as_method("procrustes")}, "a", "b", k=5, k_nn=10)
+    assert len(full) == 80 and full["rank"].tolist() == list(range(1, 81))
+    assert list(full.columns) == ["rank", "count_a", "count_b", "cade cosine distance", "cade LNCS distance",
+                                  "cade NN-intersection distance", "procrustes cosine distance",
+                                  "procrustes LNCS distance", "procrustes NN-intersection distance"]
+    assert full["cade cosine distance"].is_monotonic_decreasing
+    top = cade.top_shifted(cade_like, "a", "b", n=3)
+    assert "cosine distance" in top.columns and "cosine" not in top.columns
 
 
 def test_trajectories_cover_every_slice_and_mark_rare_words():
@@ -211,9 +228,9 @@ def test_planted_words_are_found_by_cade():
     planted_slices, planted = cade.plant_shift({"ref": ref, "new": new}, into="new", reference="ref", n_words=4,
                                                rate=0.8, seed=1, min_count=20, max_count=10_000)
     models = cade.train_all(planted_slices, SMALL, progress=False, threads=2)
-    table = cade.evaluate_planted(models, planted, k_neighbours=8).set_index(["method", "measure"])
-    assert table.loc[("cade", "cosine"), "ap"] > 0.8
-    assert table.loc[("cade", "cosine"), "ap"] > table.loc[("unaligned", "cosine"), "ap"]
+    table = cade.evaluate_planted(models, planted, k=8, k_nn=20).set_index(["method", "measure"])
+    assert table.loc[("cade", "cosine_distance"), "ap"] > 0.8
+    assert table.loc[("cade", "cosine_distance"), "ap"] > table.loc[("unaligned", "cosine_distance"), "ap"]
 
 
 # --------------------------------------------------------------------------- diagnostics
@@ -228,15 +245,53 @@ def test_cbow_loglik_matches_a_direct_softmax():
         assert np.isclose(g, logits[t] - np.log(np.exp(logits).sum()))
 
 
-def test_heldout_loglik_and_alignment_quality(corpus):
-    train, test = cade.holdout({"a": corpus[:750], "b": corpus[750:]}, 0.2, seed=0)
+def test_our_hierarchical_softmax_score_is_gensims(corpus):
+    cfg = dataclasses.replace(SMALL, hs=True, negative=0)
+    model = cade.train_word2vec(corpus, cfg, seed=0)
+    ours, n_words = cade.score_sentences(model.wv.vectors, model, corpus[:200])
+    theirs = model.score(corpus[:200], total_sentences=200)
+    assert np.allclose(ours, theirs, atol=1e-3) and (n_words == 8).all()
+
+
+def test_hierarchical_softmax_slices_keep_the_compass_tree_and_matrix_and_twec_measures(corpus):
+    cfg = dataclasses.replace(SMALL, hs=True, negative=0)
+    train, test = cade.holdout({"a": corpus[:750], "b": markov_corpus(750)}, 0.2, seed=0)
     assert 100 < len(test["a"]) < 200 and len(train["a"]) + len(test["a"]) == 750
-    models = cade.train_all(train, SMALL, progress=False)
-    ll = cade.heldout_loglik(models["cade"], models["unaligned"], test)
-    assert set(ll["model"]) == {"compass (static)", "CADE slice", "independent"}
-    assert (ll["loglik_per_token"] < 0).all() and (ll["loglik_per_token"] > -np.log(60) - 1).all()
+    train["b"] = train["b"] + corpus[:50]                  # a few shared words so both slices share a compass
+    models = cade.train_cade(train, cfg, progress=False)
+    fresh = cade.train_compass(train, cfg)
+    assert sha(models.compass.syn1) == sha(fresh.syn1)    # the tree's inner vectors did not move
+    table, per = cade.twec_heldout(models, test)
+    t = table.set_index("slice")
+    # each slice's text is far more likely under its own model: the posterior of the right slice is near 1
+    assert (t["posterior_log_probability"] > -0.05).all() and (t["chance_log_probability"] == np.log(0.5)).all()
+    assert (t["nll_cade"] < 0).all() and t.loc["b", "nll_cade"] > t.loc["b", "nll_compass"]
+    assert set(per["a"].columns) >= {"n_words", "ll_a", "ll_b", "ll_compass", "posterior"}
+    # the full input matrix reproduces the slice vectors
+    full = cade.full_inputs(models, "a")
+    kv = models.vectors["a"]
+    assert np.array_equal(full[[models.compass.wv.key_to_index[w] for w in kv.index_to_key]], kv.vectors)
+
+
+def test_slices_start_each_word_from_the_same_vector():
+    a = cade.word_seeded_vectors(["x", "y", "z"], 16, seed=3)
+    b = cade.word_seeded_vectors(["z", "x"], 16, seed=3)
+    assert np.array_equal(a[0], b[1]) and np.array_equal(a[2], b[0])
+    assert not np.array_equal(a[0], cade.word_seeded_vectors(["x"], 16, seed=4)[0])
+    assert np.abs(a).max() <= 1 / 16 and abs(a.mean()) < 0.01
+
+
+def test_alignment_quality_and_anisotropy(corpus):
+    models = cade.train_all({"a": corpus[:750], "b": corpus[750:]}, SMALL, progress=False)
     q = cade.alignment_quality(models, [("a", "b")]).set_index("method")
     assert q.loc["cade", "mean_cosine"] > 0.8 > abs(q.loc["unaligned", "mean_cosine"])
+    geo = cade.anisotropy(models["cade"])
+    assert set(geo["slice"]) == {"a", "b"} and (geo["mean_pair_cosine"] < 0.5).all()
+    same = dataclasses.replace(models["cade"], vectors={s: KeyedVectors(4) for s in "ab"})
+    for s in "ab":                                          # every vector one direction: flagged as degenerate
+        same.vectors[s].add_vectors(models["cade"].vectors[s].index_to_key,
+                                    np.ones((len(models["cade"].vectors[s]), 4), dtype=np.float32))
+    assert (cade.anisotropy(same)["mean_pair_cosine"] > 0.99).all()
 
 
 def test_overlap_sweep_shrinks_the_shared_vocabulary():
@@ -305,3 +360,22 @@ def test_user_slices_from_a_folder(tmp_path):
     assert list(cade.load_slices("user", path=[str(tmp_path), str(extra)])) == ["1990", "2020", "2050"]
     with pytest.raises(ValueError, match="'1990' appears in more than one source"):
         cade.load_slices("user", path=[str(tmp_path), str(tmp_path)])
+
+
+# --------------------------------------------------------------------------- the study's Config
+
+def test_config_checks_slice_names_and_ranges():
+    from embedlab.study import ConfigError
+
+    cfg = cade.Config()
+    assert cfg.slice_names() == ["wyc", "kjv", "ylt", "asv", "web"] and cfg.nn_k == 1000 and cfg.lncs_k == 25
+    assert cfg.training(hs=True, negative=0).hs and cfg.training().negative == 10
+    for given, needle in [(dict(planted_slice="bbe"), "planted_slice"), (dict(planted_slice="kjv"), "other than"),
+                          (dict(planted_min_count=50, planted_max_count=10), "planted_max_count"),
+                          (dict(source="user"), "user_paths"), (dict(bible_versions=["kjv", "nrsv"]), "bible_versions"),
+                          (dict(source="turkish", turkish_periods=[[1930, 1920]]), "turkish_periods")]:
+        with pytest.raises(ConfigError, match=needle):
+            cade.Config.build(**given)
+    tr = cade.Config.build(source="turkish", planted_reference="1906-1922", planted_slice="modern",
+                           overlap_slice="1906-1922", trace_reference="modern")
+    assert tr.slice_names() == ["1906-1922", "1923-1938", "modern"]

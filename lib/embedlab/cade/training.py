@@ -141,6 +141,19 @@ def _exp_table() -> np.ndarray:
     return (x / (x + 1)).astype(np.float32)
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _output_step(neu1, out, work, label, alpha32, exp_table, scale):  # pragma: no cover - compiled
+    """One output unit: the gradient of log sigmoid(+-neu1 . out) added to ``work`` (``out`` is never written)."""
+    f_dot = np.float32(0.0)
+    for d in range(neu1.shape[0]):
+        f_dot += neu1[d] * out[d]
+    if f_dot <= -_MAX_EXP or f_dot >= _MAX_EXP:
+        return
+    g = (label - exp_table[int((f_dot + _MAX_EXP) * scale)]) * alpha32
+    for d in range(neu1.shape[0]):
+        work[d] += g * out[d]
+
+
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _cbow_frozen(syn0, syn1, corpus, offsets, sample_int, cum_table, codes, points, code_starts, exp_table, window,
                  negative, hs, epochs, alpha0, min_alpha, next_random):  # pragma: no cover - compiled
@@ -197,16 +210,8 @@ def _cbow_frozen(syn0, syn1, corpus, offsets, sample_int, cum_table, codes, poin
                 word = buf[i]
                 if hs:
                     for c in range(code_starts[word], code_starts[word + 1]):
-                        out = syn1[points[c]]
-                        f_dot = np.float32(0.0)
-                        for d in range(size):
-                            f_dot += neu1[d] * out[d]
-                        if f_dot <= -_MAX_EXP or f_dot >= _MAX_EXP:
-                            continue
-                        f = exp_table[int((f_dot + _MAX_EXP) * scale)]
-                        g = (np.float32(1.0) - np.float32(codes[c]) - f) * alpha32
-                        for d in range(size):
-                            work[d] += g * out[d]
+                        _output_step(neu1, syn1[points[c]], work, np.float32(1.0) - np.float32(codes[c]), alpha32,
+                                     exp_table, scale)
                 else:
                     for neg in range(negative + 1):
                         if neg == 0:
@@ -219,16 +224,7 @@ def _cbow_frozen(syn0, syn1, corpus, offsets, sample_int, cum_table, codes, poin
                             if target == word:
                                 continue
                             label = np.float32(0.0)
-                        out = syn1[target]
-                        f_dot = np.float32(0.0)
-                        for d in range(size):
-                            f_dot += neu1[d] * out[d]
-                        if f_dot <= -_MAX_EXP or f_dot >= _MAX_EXP:
-                            continue
-                        f = exp_table[int((f_dot + _MAX_EXP) * scale)]
-                        g = (label - f) * alpha32
-                        for d in range(size):
-                            work[d] += g * out[d]
+                        _output_step(neu1, syn1[target], work, label, alpha32, exp_table, scale)
                 for m in range(j, k):
                     if m != i:
                         row = syn0[buf[m]]
