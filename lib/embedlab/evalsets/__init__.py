@@ -22,7 +22,13 @@ refuses to return an empty set.
   :func:`mahasts`, :func:`stsb_mr`, :func:`bible_paraphrases`, :func:`bible_paraphrase_split`;
 * dictionaries (:mod:`.dictionaries`): :class:`Dictionary`, :func:`wordnet_definitions`,
   :func:`definition_pairs`;
-* :func:`load_evalset` (:mod:`.dispatch`) dispatches on ``(kind, name)``.
+* the Turkish paper's sets: :func:`turkish_paper_analogies` (groups verb / noun / derivational / mixed /
+  semantic), :func:`turkish_paper_similarity` (WordSimTr, AnlamVer): URL assets, internet once;
+* :func:`bible_morph_analogies` (:mod:`.bible_morph`): Hungarian case/plural analogies mined offline from
+  the Hungarian Bible;
+* the registry (:mod:`.dispatch`): :data:`REGISTRY` ``(kind, name)`` -> :class:`EvalSetSpec`,
+  :func:`load_evalset`, :func:`try_load` (a set or an ``Unavailable`` record), :func:`evalsets_for`,
+  :func:`availability`, :func:`describe_registry`.
 
 Every name is re-exported here: ``from embedlab.evalsets import X`` and ``evalsets.X`` work as they
 did when this was one module. Submodules import one way only: ``_common`` <- ``conllu`` <-
@@ -37,10 +43,11 @@ from .conllu import (TR_TREEBANK_TAGSET, UD_SPLITS, UD_TREEBANKS, UD_UPOS, Sente
                      merge_inflectional_groups, parse_conllu, read_conllu, turkish_treebank_sentences,
                      ud_treebank)
 from .analogies import (DEFAULT_NORMALIZE, DEFAULT_RELATIONS, PAPER_ANALOGY_LANGUAGES, TREEBANK_ANALOGY_LANGUAGES,
-                        AnalogySet, Relation, english_analogies, mine_analogies, paper_analogies,
-                        read_questions_words, treebank_analogies, treebank_sentences)
-from .similarity import (SimilaritySet, english_testsets, marathi_gloss_synonyms, read_similarity, simlex999,
-                         wordsim353)
+                        TURKISH_PAPER_GROUPS, TURKISH_PAPER_REPORTED, AnalogySet, Relation, english_analogies,
+                        mine_analogies, paper_analogies, read_analogy_file, read_questions_words,
+                        read_relation_folder, treebank_analogies, treebank_sentences, turkish_paper_analogies)
+from .similarity import (TURKISH_PAPER_SIMILARITY, SimilaritySet, english_testsets, marathi_gloss_synonyms,
+                         read_similarity, simlex999, turkish_paper_similarity, wordsim353)
 from .tagging import (NER_LANGUAGES, NER_SCHEMES, POS_LANGUAGES, Tagged, TaggingSet, held_out_mask,
                       held_out_sentences, mahaner, ner_tagging, pos_tagging, pos_test_texts)
 from .bible import BIBLE_EVAL_BOOKS, HUNGARIAN_BIBLE_VERSIONS, bible_verses, book_code
@@ -50,7 +57,9 @@ from .sts import (MAHASTS_SPLITS, SICK_SPLITS, STS_SETS, STSB_SPLITS, STSSet, bi
                   bible_paraphrases, mahasts, sick, sts_pairs, stsb, stsb_mr, stsb_tr)
 from .dictionaries import (DEFINITION_ASSETS, DEFINITION_SPLITS, WORDNET_FILES, WORDNET_POS, Dictionary,
                            definition_pairs, wordnet_definitions)
-from .dispatch import EVALSETS, load_evalset
+from .bible_morph import bible_morph_analogies, mine_bible_morph
+from .dispatch import (EVALSETS, REGISTRY, EvalSetSpec, availability, describe_registry, evalsets_for, get_spec,
+                       load_evalset, register, try_load)
 
 # The single-file module's own imports were reachable as attributes (``evalsets.assets``,
 # ``evalsets.pd`` ...); kept so that code written against it still finds them.

@@ -54,11 +54,13 @@ class AnalogySet:
 
 
 def read_questions_words(path: Path | str, language: str = "en", lowercase: bool = True,
-                         name: str | None = None) -> AnalogySet:
+                         name: str | None = None, default_section: str | None = None) -> AnalogySet:
     """Read a Mikolov-format analogy file: ``: section`` headers, then ``a b c d`` per line.
 
     Words are lowercased with the language's rules (Turkish ``I``->``ı``, ``İ``->``i``) unless
-    ``lowercase=False``. This is also the way to load the Turkish and Hungarian papers' sets.
+    ``lowercase=False``. Questions before any header belong to ``default_section`` (when given; the
+    Turkish paper's files have no header and one relation per file: pass the file name); without it such a
+    question is an error. This is also the way to load the Turkish and Hungarian papers' sets.
     """
     path = Path(path)
     if not path.exists():
@@ -74,13 +76,85 @@ def read_questions_words(path: Path | str, language: str = "en", lowercase: bool
         words = line.split()
         if len(words) != 4:
             raise ValueError(f"{path} line {lineno}: expected 4 words, got {len(words)}: {line!r}")
-        if section is None:
+        if section is None and default_section is None:
             raise ValueError(f"{path} line {lineno}: question before any ': section' header")
         if lowercase:
             words = [_lowercase(w, language) for w in words]
-        rows.append((*words, section))
+        rows.append((*words, default_section if section is None else section))
     df = pd.DataFrame(rows, columns=["a", "b", "c", "d", "category"])
     return AnalogySet(_nonempty(df, f"analogy file {path}"), name or path.stem, language, str(path))
+
+
+def read_analogy_file(path: Path | str, language: str, name: str | None = None, lowercase: bool = True
+                      ) -> AnalogySet:
+    """A user's analogy file (the ``file:`` sets): questions-words format, where questions before any
+    ``: section`` header (or a file with no header at all, ``a b c d`` per line) take the file name as
+    their category. ``name`` defaults to ``file:<path>`` (make it a file name with
+    :func:`embedlab.report.safe_name` before using it as one)."""
+    path = Path(path)
+    return read_questions_words(path, language, lowercase, name or f"file:{path}", default_section=path.stem)
+
+
+# ---------------------------------------------------------------------------- the Turkish paper's sets
+
+#: group -> asset of the Turkish paper's analogy sets (Sarıtaş, Öz & Güngör 2024; the authors' repository at
+#: 225a37d): Güngör et al.'s verb conjugation, noun inflection, derivational and mixed suffixes, Kurt's semantic set
+TURKISH_PAPER_GROUPS = {"verb": "tr-paper-verb", "noun": "tr-paper-noun", "derivational": "tr-paper-derivational",
+                        "mixed": "tr-paper-mixed", "semantic": "tr-paper-semantic"}
+#: the groups with a column in the paper's results (verb, noun and semantic MRR)
+TURKISH_PAPER_REPORTED = ("verb", "noun", "semantic")
+
+
+def read_relation_folder(folder: Path | str, language: str, group: str, lowercase: bool = True,
+                         files: Sequence[str] | None = None) -> pd.DataFrame:
+    """Questions of a folder of header-less analogy files, one relation per file (``a b c d`` per line, the
+    relation = the file name without ``.txt``): columns a, b, c, d, category (relation), group."""
+    folder = Path(folder)
+    paths = [folder / f for f in files] if files is not None else sorted(folder.glob("*.txt"))
+    if not paths:
+        raise ValueError(f"no analogy files (*.txt) in {folder}")
+    frames = []
+    for p in paths:
+        q = read_questions_words(p, language, lowercase, default_section=p.stem).questions
+        frames.append(q.assign(group=group))
+    return pd.concat(frames, ignore_index=True)
+
+
+def turkish_paper_analogies(groups: Sequence[str] | str = ("verb", "noun", "derivational", "mixed", "semantic"),
+                            root: Path | str | None = None) -> AnalogySet:
+    """The Turkish paper's analogy sets by group: ``verb`` (fiil çekim ekleri, 13 relations), ``noun`` (isim
+    çekim ekleri, 14), ``derivational`` (yapım ekleri, 6), ``mixed`` (yapım-çekim ekleri karışık, 1) and
+    ``semantic`` (Kurt: family, synonyms, currency, city-region, antonyms, country-capital; 6).
+
+    Each relation is one file of ``a b c d`` lines with no header; the relation is the file name
+    (``category``), the group its folder (``group``). The files are URL assets (:data:`TURKISH_PAPER_GROUPS`)
+    pinned to the authors' commit with sha256: not in the offline mirror, so they need internet once (or
+    the cache); without it :class:`EvalSetUnavailable` says so. ``root`` reads ``<root>/<group>/*.txt``
+    instead (files laid out by group). The paper reports MRR over the top 10 per group
+    (:func:`embedlab.evaluate.analogy.summarize` with ``by="group"``).
+    """
+    from embedlab import assets
+
+    groups = [groups] if isinstance(groups, str) else list(groups)
+    if not groups:
+        raise ValueError(f"no groups given; allowed: {', '.join(TURKISH_PAPER_GROUPS)}")
+    frames = []
+    for g in groups:
+        _check_choice("Turkish paper analogy group", g, TURKISH_PAPER_GROUPS)
+        if root is not None:
+            folder = Path(root) / g
+        else:
+            try:
+                folder = assets.fetch(TURKISH_PAPER_GROUPS[g], progress=False)
+            except assets.AssetUnavailable as exc:
+                raise EvalSetUnavailable(f"the Turkish paper's {g!r} analogies ({TURKISH_PAPER_GROUPS[g]}) need "
+                                         f"internet once (not in the offline mirror): {exc}") from exc
+        frames.append(read_relation_folder(folder, "tr", g))
+    df = pd.concat(frames, ignore_index=True)
+    return AnalogySet(df, "tr-paper" if len(groups) > 1 else f"tr-paper-{groups[0]}", "tr",
+                      str(root) if root is not None else ", ".join(TURKISH_PAPER_GROUPS[g] for g in groups),
+                      notes=f"Turkish paper's sets (authors' repository @225a37d), groups {', '.join(groups)}; "
+                            f"{df['category'].nunique()} relations")
 
 
 def english_analogies() -> AnalogySet:

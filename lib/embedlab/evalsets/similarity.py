@@ -114,3 +114,29 @@ def marathi_gloss_synonyms(seed: int = 0) -> SimilaritySet:
 def english_testsets() -> dict[str, Any]:
     """The ``gensim-testdata`` asset's three sets: questions-words, wordsim353, simlex999."""
     return {"questions-words": english_analogies(), "wordsim353": wordsim353(), "simlex999": simlex999()}
+
+
+#: name -> asset of the Turkish paper's similarity sets (authors' repository at 225a37d)
+TURKISH_PAPER_SIMILARITY = {"wordsimtr": "tr-wordsimtr", "anlamver": "tr-anlamver"}
+
+
+def turkish_paper_similarity(name: str = "anlamver", path: Path | str | None = None) -> SimilaritySet:
+    """The Turkish paper's similarity sets: ``wordsimtr`` (WordSimTr, 140 pairs; the repository's
+    ``similarity/syntactic.txt``) and ``anlamver`` (AnlamVer, 500 pairs; ``similarity/semantic.txt``), one
+    ``word word score`` line each (whitespace-separated, no header, scores 0-10). URL assets pinned to the
+    authors' commit (not in the offline mirror: internet once, or the cache); ``path`` reads a local copy."""
+    from embedlab import assets
+    from ._common import EvalSetUnavailable, _check_choice
+
+    _check_choice("Turkish paper similarity set", name, TURKISH_PAPER_SIMILARITY)
+    asset = TURKISH_PAPER_SIMILARITY[name]
+    if path is None:
+        try:
+            folder = assets.fetch(asset, progress=False)
+        except assets.AssetUnavailable as exc:
+            raise EvalSetUnavailable(f"{name} ({asset}) needs internet once (not in the offline mirror): {exc}") \
+                from exc
+        path = folder / assets._url_basename(assets.get(asset).files[0]["url"])
+    s = read_similarity(path, "tr", sep=None, name=f"tr-{name}")
+    s.source = f"{asset}:{Path(path).name}"
+    return s

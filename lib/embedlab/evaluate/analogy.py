@@ -100,8 +100,13 @@ def _chunk_pass(sims, start, a, b, c, wa, wb, wc, wd, target, cosmul, eps, best,
         above[q] += cnt
 
 
-def _norms(vectors: np.ndarray) -> np.ndarray:
-    return np.maximum(np.linalg.norm(vectors, axis=1), 1e-12).astype(np.float32)
+def _norms(vectors: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    """Row norms (at least 1e-12), block by block: ``np.linalg.norm`` on the whole table would make a squared
+    copy of it (2.4 GB for 2M x 300 float32)."""
+    out = np.empty(len(vectors), dtype=np.float32)
+    for s in range(0, len(vectors), block):
+        out[s:s + block] = np.linalg.norm(np.asarray(vectors[s:s + block], dtype=np.float32), axis=1)
+    return np.maximum(out, np.float32(1e-12))
 
 
 def _unit_rows(vectors: np.ndarray, rows, norms: np.ndarray) -> np.ndarray:
@@ -134,7 +139,7 @@ def search(vectors: np.ndarray, wa, wb, wc, wd, methods: Sequence[str] = ANALOGY
     methods = check_methods(methods)
     wa, wb, wc, wd = (np.asarray(x, dtype=np.int64) for x in (wa, wb, wc, wd))
     vocab = len(vectors)
-    norms = _norms(np.asarray(vectors))
+    norms = _norms(vectors)
     words = np.unique(np.concatenate([wa, wb, wc]))
     where = np.full(vocab, -1, dtype=np.int64)
     where[words] = np.arange(len(words))
