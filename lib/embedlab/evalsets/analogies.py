@@ -98,9 +98,10 @@ def read_analogy_file(path: Path | str, language: str, name: str | None = None, 
 # ---------------------------------------------------------------------------- the Turkish paper's sets
 
 #: group -> asset of the Turkish paper's analogy sets (Sarıtaş, Öz & Güngör 2024; the authors' repository at
-#: 225a37d): Güngör et al.'s verb conjugation, noun inflection, derivational and mixed suffixes, Kurt's semantic set
+#: 225a37d): Güngör et al.'s verb conjugation, noun inflection, derivational and mixed suffixes, Kurt's semantic set,
+#: and the repository's ``tasks/analogy.txt`` sample (``sample``; not among the default groups)
 TURKISH_PAPER_GROUPS = {"verb": "tr-paper-verb", "noun": "tr-paper-noun", "derivational": "tr-paper-derivational",
-                        "mixed": "tr-paper-mixed", "semantic": "tr-paper-semantic"}
+                        "mixed": "tr-paper-mixed", "semantic": "tr-paper-semantic", "sample": "tr-paper-analogy-sample"}
 #: the groups with a column in the paper's results (verb, noun and semantic MRR)
 TURKISH_PAPER_REPORTED = ("verb", "noun", "semantic")
 
