@@ -259,3 +259,19 @@ def test_turkish_casing_rules_for_encoder_input_and_evaluation_words(tiny_cased)
     got = extract.static_embeddings(tiny_cased, ["IŞIK", "ışık"], ["decontext-mean"], [2], progress=False,
                                     lowercase=True, language="tr")["tinycased/decontext-mean@2"]
     np.testing.assert_allclose(got["IŞIK"], got["ışık"])
+
+
+def test_context_pass_precision_bfloat16_stays_close_to_float32(tiny):
+    kw = dict(max_contexts=3, progress=False)
+    exact = extract.static_embeddings(tiny, WORDS, ["aggregate-subword"], [3], SENTENCES, **kw)
+    diag = {}
+    low = extract.static_embeddings(tiny, WORDS, ["aggregate-subword"], [3], SENTENCES, precision="bfloat16",
+                                    diagnostics=diag, **kw)
+    assert diag["precision"] == "bfloat16"
+    a, b = exact["tiny/aggregate-subword@3"].vectors, low["tiny/aggregate-subword@3"].vectors
+    assert not np.array_equal(a, b)                              # it did run in bfloat16
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > 0.999
+    assert extract.resolve_precision(tiny, "auto") in ("bfloat16", "float32")
+    with pytest.raises(ValueError, match="unknown precision.*allowed: float32, bfloat16"):
+        extract.resolve_precision(tiny, "int8")

@@ -296,6 +296,32 @@ def context_summary(per_word: pd.Series, cap: int | None) -> dict:
             "share_at_cap": float((c >= cap).mean()) if len(c) and cap is not None else None, "cap": cap}
 
 
+PRECISIONS = ("float32", "bfloat16", "float16", "auto")
+
+
+def resolve_precision(encoder: Encoder, precision: str = "float32") -> str:
+    """The precision a context pass runs in: ``float32``; ``bfloat16`` / ``float16`` (``torch.autocast`` on the
+    encoder's device: weights stay float32, matmuls and attention run in the lower precision, outputs of
+    LayerNorm come back float32); ``auto`` = ``bfloat16`` where the device has fast bfloat16 (a CUDA GPU that
+    supports it, a CPU with AVX512-BF16/AMX through oneDNN), ``float16`` on other GPUs, else ``float32``."""
+    check_names("precision", [precision], PRECISIONS, nonempty=True)
+    if precision != "auto":
+        return precision
+    kind = encoder.device.type
+    if kind == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    if kind == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return "bfloat16"
+    return "float32"
+
+
+def _autocast(encoder: Encoder, precision: str):
+    """A context manager running the encoder's forward passes in ``precision`` (resolved)."""
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=encoder.device.type, dtype=getattr(torch, precision))
+
+
 @dataclasses.dataclass
 class ContextStates:
     """Sums over contexts from one pass: per layer, word sums of pooled subwords and of sentence [CLS]
@@ -312,7 +338,7 @@ class ContextStates:
 
 def encode_contexts(encoder: Encoder, sample: ContextSample, layers: Sequence[int], batch_size: int = 32,
                     max_length: int = 128, progress: bool = True, sentence_means: bool | np.ndarray = True,
-                    lowercase: bool = False, language: str = "en") -> ContextStates:
+                    lowercase: bool = False, language: str = "en", precision: str = "float32") -> ContextStates:
     """Encode the sample's sentences once (batched, length-sorted, every layer from one forward pass); pool all
     their sampled context words and, when ``sentence_means`` is not False, each sentence's mean token vector
     (special tokens included, as X2Static's reference) from that pass.
@@ -320,6 +346,9 @@ def encode_contexts(encoder: Encoder, sample: ContextSample, layers: Sequence[in
     ``sentence_means``: True keeps the means in a ``[L, S, H]`` tensor; an array (e.g. an ``np.memmap``
     ``[L, S, H]`` float32) receives them; False skips them and encodes only sentences with sampled contexts.
     ``lowercase`` lower-cases the encoder's input with ``language``'s rules (positions are unchanged).
+    ``precision`` (:func:`resolve_precision`): ``bfloat16`` runs the pass under ``torch.autocast`` (about 2.2x
+    faster for e5-small on an AVX512-BF16 CPU, sentence means within cosine 0.99999 of float32; X2Static's
+    reference runs its teacher in half precision).
     """
     layers = resolve_layers(encoder, layers)
     if not sample.sentences:
@@ -337,16 +366,25 @@ def encode_contexts(encoder: Encoder, sample: ContextSample, layers: Sequence[in
         if tuple(means.shape) != (n_l, n_s, dim):
             raise ValueError(f"sentence_means array has shape {tuple(means.shape)}; need {(n_l, n_s, dim)}")
     todo = np.arange(n_s) if means is not None else np.array([s for s in range(n_s) if sample.occurrences[s]])
-    n_tokens = 0
     if len(todo) == 0:
         return ContextStates(layers, sub, cls, counts, means, 0)
     inputs = _encoder_text([sample.sentences[s] for s in todo], lowercase, language)
-    for idx, batch, states in hidden_state_batches(encoder, inputs, layers, batch_size, max_length,
-                                                   split_into_words=True, progress=progress, desc="contexts"):
+    passes = hidden_state_batches(encoder, inputs, layers, batch_size, max_length, split_into_words=True,
+                                  progress=progress, desc="contexts")
+    with _autocast(encoder, resolve_precision(encoder, precision)):
+        n_tokens = _pool_contexts(passes, todo, sample, means, sub, cls, counts)
+    return ContextStates(layers, sub, cls, counts, means, n_tokens)
+
+
+def _pool_contexts(passes, todo, sample, means, sub, cls, counts) -> int:
+    """Pool the sampled contexts (and sentence means) of every batch of the pass into the running sums; returns
+    the number of (non-padding) tokens encoded."""
+    n_tokens = 0
+    for idx, batch, states in passes:
+        n_tokens += int(batch["attention_mask"].sum())
         states = states.float()
         rows = todo[idx]
-        n_b, n_t = states.shape[1], states.shape[2]
-        n_tokens += int(batch["attention_mask"].sum())
+        n_l, n_b, n_t, dim = states.shape
         if means is not None:
             pooled = pool(states, batch["attention_mask"], "mean")
             if isinstance(means, torch.Tensor):
@@ -377,7 +415,7 @@ def encode_contexts(encoder: Encoder, sample: ContextSample, layers: Sequence[in
         sub.index_add_(1, torch.tensor(tok_word), flat[:, tok_rows] * weight)
         cls.index_add_(1, torch.tensor(occ_word), states[:, occ_rows, 0])
         counts.index_add_(0, torch.tensor(occ_word), torch.ones(len(occ_word)))
-    return ContextStates(layers, sub, cls, counts, means, n_tokens)
+    return n_tokens
 
 
 # --------------------------------------------------------------------------- X2Static
@@ -556,7 +594,7 @@ def static_embeddings(encoder: Encoder, words: Sequence[str], methods: Sequence[
                       max_sentences: int | None = None, x2static: Mapping | None = None, seed: int = 0,
                       batch_size: int = 32, progress: bool = True, *, lowercase: bool | None = None,
                       language: str = "en", max_length: int = 128, cache_dir: str | os.PathLike | None = None,
-                      diagnostics: dict | None = None) -> dict[str, KeyedVectors]:
+                      precision: str = "float32", diagnostics: dict | None = None) -> dict[str, KeyedVectors]:
     """Static embeddings of ``words`` from ``encoder`` for every method x layer, named by
     :func:`embedding_name`. ``sentences`` (tokenized, e.g. ``Corpus.sentences``) are needed by the
     aggregate methods and X2Static; ``x2static`` overrides :data:`X2STATIC_DEFAULTS`.
@@ -573,10 +611,14 @@ def static_embeddings(encoder: Encoder, words: Sequence[str], methods: Sequence[
     * ``lowercase``: whether the encoder's input (words and sentences) is lower-cased with ``language``'s rules
       (Turkish dotted/dotless i); None takes it from the tokenizer (:func:`encoder_lowercases`): cased encoders
       see the text as given. The vectors stay keyed by ``words`` as given.
+    * ``precision`` of the context pass (aggregate + X2Static teacher; :func:`resolve_precision`): ``float32``
+      (exact), or ``bfloat16`` / ``auto`` for a pass about 2x faster on a CPU with AVX512-BF16 (the reference
+      runs its X2Static teacher in half precision). Words alone (decontextualized) always run in float32.
 
     ``diagnostics`` (a dict, filled in place): ``"lowercase"`` (bool used), ``"contexts_per_word"`` (Series of
     contexts each aggregate vector averages, after truncation), ``"contexts_summary"`` (:func:`context_summary`),
-    ``"x2static"`` ({embedding name: :class:`X2StaticStats`}), ``"teacher_tokens"`` (tokens encoded).
+    ``"x2static"`` ({embedding name: :class:`X2StaticStats`}), ``"teacher_tokens"`` (tokens encoded),
+    ``"precision"`` (the context pass's, resolved), ``"teacher_cached"`` (X2Static's means read from ``cache_dir``).
     A word without a usable vector (no context, no subword tokens, no X2Static update) is left out of that
     embedding; :func:`embedlab.static.restrict_all` then keeps the words all embeddings share.
     """
@@ -627,12 +669,14 @@ def static_embeddings(encoder: Encoder, words: Sequence[str], methods: Sequence[
                 means = np.memmap(path, dtype=np.float32, mode="w+", shape=shape)
         states = encode_contexts(encoder, sample, layers, batch_size=batch_size, max_length=max_length,
                                  progress=progress, sentence_means=False if cached else means, lowercase=lower,
-                                 language=language)
+                                 language=language, precision=precision)
         if want_x2 and not cached:
             means.flush()
             if cache_dir is not None:
                 done.write_text(json.dumps({"shape": list(shape), "encoder": encoder.name, "layers": list(layers)}))
         diag["teacher_tokens"] = states.n_tokens
+        diag["precision"] = resolve_precision(encoder, precision)
+        diag["teacher_cached"] = cached
         n = states.counts.clamp(min=1).unsqueeze(-1)
         covered = (states.counts > 0).numpy()
         if {"aggregate-cls", "aggregate-subword"} & set(methods):
