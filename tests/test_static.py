@@ -1,11 +1,10 @@
-"""Trained static models (gensim word2vec/fastText, official fastText), the shared vocabulary, and the
-study's parameter checks."""
+"""Trained static models (gensim word2vec/fastText, official fastText) and the shared vocabulary (the study's
+own tests are in tests/test_static_vs_contextual.py)."""
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from embedlab import assets, evalsets, static
-from embedlab import static_vs_contextual as svc
+from embedlab import static
 
 ANIMALS, TOOLS = [f"cat{i}" for i in range(40)], [f"saw{i}" for i in range(40)]
 
@@ -76,63 +75,3 @@ def test_restrict_all_keeps_the_common_words_in_vocabulary_order(toy_corpus):
     assert oov.index_to_key == ["cat1", "unseenword"]
     with pytest.raises(ValueError, match="lacks 1 of the 2"):
         static.restrict(kv, ["cat1", "saw1"], "kv")
-
-
-def _cfg(**kw):
-    base = dict(language="tr", corpora=["tr-treebank"], encoders=["minilm"], methods=["decontext-cls"], layers=[-1])
-    return svc.StudyConfig(**{**base, **kw})
-
-
-def test_study_parameters_are_checked_before_any_work():
-    assert _cfg().language == "tr"
-    cases = [({"language": "de"}, "unknown language 'de'; allowed: tr, hu, mr, en"),
-             ({"encoders": ["bert"]}, "unknown encoder.*allowed: e5-small, minilm"),
-             ({"methods": ["mean"]}, "unknown extraction method.*allowed: decontext-cls"),
-             ({"corpora": ["wiki"]}, "unknown corpus.*allowed: bible-kjv"),
-             ({"corpora": []}, "no corpus given"),
-             ({"static_models": ["glove"]}, "unknown static model"),
-             ({"tagging_tasks": ["chunking"]}, "unknown tagging task.*allowed: pos, ner"),
-             ({"language": "en", "analogy_sets": ["treebank"]}, "no treebank for analogy mining in language 'en'"),
-             ({"classification_sets": ["mahanews"]}, "'mahanews' is not in language 'tr'"),
-             ({"hidden_sizes": [0, 4]}, "hidden sizes must be >= 1"),
-             ({"similarity_sets": ["mr-gloss-synonyms"]}, "'mr-gloss-synonyms' is Marathi; the study language is 'tr'")]
-    for kw, message in cases:
-        with pytest.raises(ValueError, match=message):
-            _cfg(**kw)
-
-
-def test_unavailable_evaluation_sets_are_skipped_and_reported_or_fail(monkeypatch):
-    def offline(*args, **kwargs):
-        raise assets.AssetUnavailable("could not download https://example.org/ud.conllu: ConnectionError")
-
-    monkeypatch.setattr(evalsets, "pos_tagging", offline)
-    monkeypatch.setattr(evalsets, "treebank_analogies", offline)
-    cfg = _cfg(language="hu", corpora=["bible-hu"], analogy_sets=["treebank"], tagging_tasks=["pos"],
-               classification_sets=["bible-testament"])
-    with pytest.warns(UserWarning, match="tagging set 'pos' skipped: could not download"):
-        sets = svc.evaluation_sets(cfg)
-    assert sets["analogy"] == {} and sets["tagging"] == {}
-    assert list(sets["classification"]) == ["bible-testament"]          # the offline set is still there
-    assert set(sets["unavailable"]) == {"analogy:treebank", "tagging:pos"}
-    table = svc.describe_sets(sets)
-    skipped = table[table["size"] == "unavailable"]
-    assert sorted(skipped["set"]) == ["pos", "treebank"]
-    assert skipped["notes"].str.contains("EMBEDLAB_MIRROR").all()
-    with pytest.raises(assets.AssetUnavailable, match="could not download"):
-        svc.evaluation_sets(_cfg(language="hu", corpora=["bible-hu"], tagging_tasks=["pos"], missing_sets="fail"))
-    with pytest.raises(ValueError, match="unknown missing_sets 'ignore'; allowed: skip, fail"):
-        _cfg(missing_sets="ignore")
-
-
-def test_tsne_words_fall_back_to_each_labels_characteristic_words():
-    import pandas as pd
-
-    from embedlab.evalsets.classification import TextClassificationSet
-
-    train = pd.DataFrame({"text": ["lion roars at the tiger"] * 6 + ["the ship sails the sea"] * 6 + ["the lion"],
-                          "label": ["animals"] * 6 + ["sea"] * 6 + ["sea"]})
-    ds = TextClassificationSet(train, train.head(2), "toy", "en", ["animals", "sea"])
-    sets = {"analogy": {}, "tagging": {}, "classification": {"toy": ds}}
-    words = svc.tsne_words(sets, ["lion", "roars", "tiger", "ship", "sails", "sea", "the", "at"], per_category=2)
-    # 'the' is everywhere and 'lion' also occurs under 'sea': neither characterises a label; ties go alphabetically
-    assert words == {"at": "animals", "roars": "animals", "sails": "sea", "sea": "sea"}

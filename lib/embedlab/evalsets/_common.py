@@ -38,7 +38,7 @@ def _bucket(key: str, n: int = 10) -> int:
 
 def _lowercase(text: str, language: str) -> str:
     """Language-aware lowercasing (Turkish dotted/dotless i) from :mod:`embedlab.corpora`."""
-    from embedlab.corpora import lowercase
+    from embedlab.text import lowercase
 
     return lowercase(text, _base_language(language))
 

@@ -122,3 +122,54 @@ def tsne_grid(embeddings: Mapping[str, KeyedVectors], words: Mapping[str, str], 
     fig.legend(handles=handles, loc="lower center", ncol=min(4, len(cats)), fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.04 + 0.025 * math.ceil(len(cats) / 4), 1, 1))
     return fig
+
+
+def interval_dots(df: pd.DataFrame, value: str = "value", lo: str = "ci_lo", hi: str = "ci_hi",
+                  label: str = "embedding", title: str = "", xlabel: str = "", reference: float | None = None,
+                  reference_label: str = ""):
+    """One dot per row with its 95% interval (horizontal), sorted by value; a dashed line at the reference level."""
+    d = df.sort_values(value, na_position="first").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.28 * len(d)))
+    y = np.arange(len(d))
+    err = np.vstack([(d[value] - d[lo]).clip(lower=0).fillna(0), (d[hi] - d[value]).clip(lower=0).fillna(0)])
+    colors = ["#1f77b4" if str(k) == "trained static" else "#d62728" if str(k) == "from encoder" else "#7f7f7f"
+              for k in d.get("kind", ["" for _ in range(len(d))])]
+    ax.errorbar(d[value], y, xerr=err, fmt="none", ecolor="#999999", capsize=2)
+    ax.scatter(d[value], y, c=colors, zorder=3, s=22)
+    ax.set_yticks(y, d[label], fontsize=7)
+    if reference is not None and np.isfinite(reference):
+        ax.axvline(reference, ls="--", color="k", lw=1, label=reference_label or "reference")
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_xlabel(xlabel or value)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curve(table: pd.DataFrame, set_name: str, title: str = ""):
+    """Accuracy (95% interval) against corpus tokens (log axis) for the growing models; encoder-only methods,
+    which need no corpus, as flat dashed lines."""
+    d = table[(table["set"] == set_name) & table["accuracy"].notna()]
+    if d.empty or d["n"].max() == 0:
+        fig, ax = plt.subplots(figsize=(6, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{set_name}: no question answerable by every embedding (n = 0)", ha="center", va="center")
+        return fig
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    growing = d[d["kind"] != "encoder-only"]
+    names = list(dict.fromkeys(growing["embedding"]))
+    for name, color in zip(names, _colors(len(names))):
+        g = growing[growing["embedding"] == name].sort_values("tokens")
+        ax.errorbar(g["tokens"], g["accuracy"], yerr=[g["accuracy"] - g["ci_lo"], g["ci_hi"] - g["accuracy"]],
+                    marker="o", capsize=2, label=name, color=color)
+    flat = d[d["kind"] == "encoder-only"]
+    for (name, g), ls in zip(flat.groupby("embedding", sort=False), ["--", ":", "-."] * 5):
+        ax.axhline(float(g["accuracy"].iloc[0]), ls=ls, color="#555555", lw=1, label=f"{name} (no corpus needed)")
+    ax.set_xscale("log")
+    ax.set_xlabel("training tokens (log scale)")
+    ax.set_ylabel("accuracy (a missing word counts as a miss)")
+    n = int(d["n"].max()) if len(d) else 0
+    ax.set_title(title or f"{set_name}: accuracy vs corpus size (n={n} questions)", fontsize=9)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig

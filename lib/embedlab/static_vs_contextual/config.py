@@ -1,0 +1,118 @@
+"""The static-vs-contextual study's parameters: the single home of every default.
+
+The notebook's ``parameters`` cell lists exactly these fields with these defaults (tests/test_study_contract.py);
+the defaults are the default profile's Turkish run. Every value is checked when the Config is built: a bad
+value is a :class:`~embedlab.study.ConfigError` naming the parameter, what was given and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from .. import corpora as _corpora
+from ..evalsets import dispatch as _sets
+from ..study import Bool, Choice, Config as _Base, ConfigError, Float, Int, ListOf, Optional, Str, param
+
+LANGUAGES = ("tr", "hu", "mr", "en")
+#: corpus names (see :func:`embedlab.corpora.load_corpus`); ``slices:<path-or-asset>`` is accepted too
+CORPORA = tuple(_corpora.CORPUS_NAMES)
+STATIC_MODELS = ("w2v-cbow", "w2v-sg", "fasttext", "fasttext-official")
+METHODS = ("decontext-cls", "decontext-mean", "aggregate-cls", "aggregate-subword", "input-layer", "x2static")
+ANALOGY_METHODS = ("3cosadd", "3cosmul")
+MISSING_SETS = ("skip", "fail")
+_NEEDS_PATH = ("file", "paper")  # registry entries that take a user file (given here as file:<path>)
+
+
+def registered(kind: str) -> tuple[str, ...]:
+    """The evaluation-set registry's names of one kind (:mod:`embedlab.evalsets.dispatch`), file entries aside."""
+    return tuple(n for k, n in _sets.REGISTRY if k == kind and n not in _NEEDS_PATH)
+
+
+#: evaluation sets by kind, from the one registry (analogy and similarity also take ``file:<path>``)
+ANALOGY_SETS = registered("analogy")
+SIMILARITY_SETS = registered("similarity")
+TAGGING_TASKS = registered("tagging")
+CLASSIFICATION_SETS = registered("classification")
+
+
+@dataclasses.dataclass
+class Config(_Base):
+    """Every parameter of a static-vs-contextual run (defaults: the default profile's Turkish run)."""
+
+    study = "static_vs_contextual"
+
+    language: str = param("tr", Choice(*LANGUAGES), "study language")
+    corpora: list = param(["tr-wiki-s", "tr-treebank", "ataturk"],
+                          ListOf(Choice(*CORPORA, prefixes=("slices:",)), unique=True),
+                          "training corpora, joined (all in the study language)")
+    max_tokens: int = param(300_000, Int(min=1), "tokens of the training corpus (seeded random sentence order)")
+    vocab_size: int = param(5000, Int(min=1), "most frequent corpus words in the shared vocabulary")
+    min_count: int = param(3, Int(min=1), "minimum corpus count of a vocabulary word")
+    max_eval_words: int = param(3000, Int(min=0), "evaluation words added to the shared vocabulary")
+    static_models: list = param(["w2v-cbow", "w2v-sg", "fasttext", "fasttext-official"],
+                                ListOf(Choice(*STATIC_MODELS), min_len=0, unique=True), "trained static models")
+    static_dim: int = param(100, Int(min=1), "dimensions of the trained static models")
+    static_epochs: int = param(10, Int(min=1), "epochs of the trained static models")
+    encoders: list = param(["e5-small"], ListOf(Str(), min_len=0, unique=True),
+                           "encoders: offline aliases, registry names or Hugging Face ids (owner/model)")
+    methods: list = param(["decontext-cls", "decontext-mean", "aggregate-cls", "aggregate-subword", "input-layer",
+                           "x2static"], ListOf(Choice(*METHODS), unique=True), "static vectors from each encoder")
+    layers: list = param([-1], ListOf(Int(), unique=True), "encoder layers (negative: from the top)")
+    max_contexts: int = param(3, Int(min=1), "contexts per word for the aggregate methods")
+    max_context_sentences: object = param(1000, Optional(Int(min=1)),
+                                          "sentences sampled for the aggregate methods' contexts (None: all)")
+    x2static_epochs: int = param(5, Int(min=1), "X2Static epochs over the training corpus")
+    analogy_sets: list = param(["treebank"], ListOf(Choice(*ANALOGY_SETS, prefixes=("file:",)), min_len=0,
+                                                    unique=True), "analogy sets (file:<path> for a questions-words file)")
+    analogy_methods: list = param(["3cosadd", "3cosmul"], ListOf(Choice(*ANALOGY_METHODS), unique=True),
+                                  "analogy scoring; the first is the headline's")
+    analogy_max_per_relation: int = param(300, Int(min=1), "questions drawn per mined relation")
+    same_questions: bool = param(True, Bool(), "score every embedding on the questions all of them can answer")
+    similarity_sets: list = param([], ListOf(Choice(*SIMILARITY_SETS, prefixes=("file:",)), min_len=0, unique=True),
+                                  "word-similarity sets (file:<path> for 'word word score' lines)")
+    tagging_tasks: list = param(["pos"], ListOf(Choice(*TAGGING_TASKS), min_len=0, unique=True), "tagging tasks")
+    hidden_sizes: list = param([2, 8, 32], ListOf(Int(min=1), unique=True), "BiLSTM hidden sizes")
+    tagger_epochs: int = param(5, Int(min=1), "BiLSTM tagger epochs")
+    tagger_lr: float = param(0.005, Float(min=0, min_open=True), "BiLSTM tagger learning rate")
+    max_tagging_train: object = param(600, Optional(Int(min=1)), "training sentences of the tagger (None: all)")
+    classification_sets: list = param(["ataturk-kind"], ListOf(Choice(*CLASSIFICATION_SETS), min_len=0, unique=True),
+                                      "text classification sets")
+    compressed_dim: int = param(300, Int(min=1), "SVD dimensions of the compressed variant")
+    max_classification_train: object = param(3000, Optional(Int(min=1)), "training texts (None: all)")
+    max_classification_test: object = param(2000, Optional(Int(min=1)), "test texts (None: all)")
+    curve_fractions: list = param([0.1, 0.3], ListOf(Float(min=0, max=1, min_open=True), min_len=0, unique=True),
+                                  "corpus fractions for the learning curve besides the whole corpus ([]: none)")
+    missing_sets: str = param("skip", Choice(*MISSING_SETS),
+                              "an evaluation set whose asset cannot be had: skip it (listed) or fail")
+    tsne_per_category: int = param(12, Int(min=1), "words per category in the t-SNE maps")
+    seed: int = param(0, Int(min=0), "seed of every random choice")
+    threads: int = param(2, Int(min=1), "CPU threads")
+
+    def validate(self) -> None:
+        lang = self.language
+        if not self.static_models and not self.encoders:
+            raise ConfigError("parameters 'static_models' and 'encoders': both empty; allowed: at least one model "
+                              "to compare")
+        from .. import encoders as _enc
+
+        known = _enc.known_encoders()
+        bad = [e for e in self.encoders if e not in known and "/" not in e]
+        if bad:
+            raise ConfigError(f"parameter 'encoders': given {bad!r}; allowed: {', '.join(known)}, or a Hugging Face "
+                              "id such as 'dbmdz/bert-base-turkish-cased'")
+        for field, kind in (("analogy_sets", "analogy"), ("similarity_sets", "similarity"),
+                            ("tagging_tasks", "tagging"), ("classification_sets", "classification")):
+            for name in getattr(self, field):
+                if name.startswith("file:"):
+                    continue
+                langs = _sets.REGISTRY[(kind, name)].languages
+                if lang not in langs and "*" not in langs:
+                    raise ConfigError(f"parameter {field!r}: given {name!r} for language {lang!r}; allowed: "
+                                      f"{name!r} exists for {', '.join(langs)}; for {lang!r}: "
+                                      f"{', '.join(n for n in registered(kind) if lang in _sets.REGISTRY[(kind, n)].languages) or 'none'}")
+        if 1.0 in self.curve_fractions:
+            raise ConfigError("parameter 'curve_fractions': given 1.0; allowed: fractions below 1 (the whole corpus "
+                              "is always a point of the curve)")
+
+
+__all__ = ["Config", "ConfigError", "LANGUAGES", "CORPORA", "STATIC_MODELS", "METHODS", "ANALOGY_SETS",
+           "SIMILARITY_SETS", "TAGGING_TASKS", "CLASSIFICATION_SETS", "registered"]

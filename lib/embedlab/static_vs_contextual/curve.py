@@ -1,0 +1,132 @@
+"""Corpus-size learning curve: trained static models and X2Static at growing fractions of the run's corpus, against
+the encoder-only methods (which need no corpus), on the same analogy questions.
+
+Every point scores the questions of the main comparison (those all full-corpus embeddings answer); a question whose
+words a smaller-corpus model lacks counts as a miss, so the points are comparable along a line and with the flat
+encoder-only lines. The candidate words are the shared vocabulary (less what a smaller model lacks).
+
+The crossing sentence is an **extrapolation**: a straight line through a model's points in log10(tokens), carried
+to where it would meet the best encoder-only method. It says what the papers' ordering (static above encoder-only)
+would need in this setting if the trend held, nothing more.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from gensim.models import KeyedVectors
+
+from .. import progress, stats
+from ..study import Results, metric_key
+from .config import Config
+
+ENCODER_ONLY = ("decontext-cls", "decontext-mean", "input-layer")
+
+
+def _family(name: str) -> str:
+    return name.split("/")[-1].split("@")[0]
+
+
+def _within(kv: KeyedVectors, words: list[str]) -> KeyedVectors:
+    keep = [w for w in words if w in kv.key_to_index]
+    out = KeyedVectors(vector_size=kv.vector_size)
+    out.add_vectors(keep, np.stack([kv[w] for w in keep]).astype(np.float32))
+    return out
+
+
+def learning_curve(r: Results, cfg: Config, inputs, embs, info: pd.DataFrame, items) -> pd.DataFrame:
+    """Points (set, embedding, fraction, tokens, accuracy with its interval) into ``r.tables['learning_curve']``,
+    the crossing sentences into ``r.extra['curve_sentences']``."""
+    from .study import analogy_items, encoder_embeddings, take_tokens, train_static_models, FROM_ENCODER, TRAINED
+
+    words = list(next(iter(embs.values())).index_to_key)
+    kinds = dict(zip(info["embedding"], info["kind"]))
+    growing = [e for e in embs if kinds[e] == TRAINED or _family(e) == "x2static"]
+    flat = [e for e in embs if kinds[e] == FROM_ENCODER and _family(e) in ENCODER_ONLY]
+    if not growing:
+        return pd.DataFrame()
+    method = cfg.analogy_methods[0]
+    n_full = inputs.corpus.n_tokens
+    rows = []
+
+    def score(set_name, name, kv_items, fraction, tokens):
+        g = kv_items[(kv_items["method"] == method) & kv_items["in_scope"] & (kv_items["embedding"] == name)]
+        correct = (g["correct"] & g["answered"]).to_numpy(float)
+        lo, hi = stats.mean_ci(correct)
+        rows.append({"set": set_name, "embedding": name, "family": _family(name),
+                     "kind": "encoder-only" if name in flat else kinds.get(name, ""), "fraction": fraction,
+                     "tokens": tokens, "accuracy": correct.mean() if len(correct) else np.nan, "ci_lo": lo,
+                     "ci_hi": hi, "n": len(correct), "answered": int(g["answered"].sum())})
+
+    for set_name, it in items.items():
+        for name in growing + flat:
+            score(set_name, name, it, 1.0, n_full)
+    x2_methods = ["x2static"] if "x2static" in cfg.methods else []
+    for frac in sorted(cfg.curve_fractions):
+        sub = take_tokens(inputs.corpus, max(1, int(frac * n_full)), cfg.seed)
+        progress.step(f"learning curve: {frac:.0%} of the corpus ({sub.n_tokens:,} tokens) ...")
+        got = train_static_models(sub.sentences, cfg)
+        if x2_methods and inputs.encoders:
+            got.update(encoder_embeddings(inputs.encoders, words, sub.sentences, cfg, methods=x2_methods))
+        got = {k: _within(v, words) for k, v in got.items() if k in growing}
+        for set_name, aset in inputs.sets["analogy"].items():
+            scope = items[set_name]
+            first = scope[(scope["method"] == method) & (scope["embedding"] == scope["embedding"].iloc[0])]
+            mask = first["in_scope"].to_numpy(bool)
+            it = analogy_items(got, aset, cfg, restrict=mask)
+            for name in got:
+                score(set_name, name, it, frac, sub.n_tokens)
+    table = pd.DataFrame(rows).sort_values(["set", "kind", "embedding", "tokens"]).reset_index(drop=True)
+    r.add_table("learning_curve", table)
+    r.extra["curve_sentences"] = crossing_sentences(table, r)
+    for row in table.itertuples():
+        r.metrics[metric_key(f"curve.{row.set}.{row.fraction:g}", row.embedding.replace("/", ":"), "acc")] = \
+            float(row.accuracy)
+    return table
+
+
+def fit_log_linear(tokens, values) -> tuple[float, float]:
+    """Least-squares ``value = a + b log10(tokens)``; (a, b)."""
+    x = np.log10(np.asarray(tokens, float))
+    y = np.asarray(values, float)
+    b, a = np.polyfit(x, y, 1)
+    return float(a), float(b)
+
+
+def crossing_sentences(table: pd.DataFrame, r: Results | None = None) -> list[str]:
+    """Per set and growing model: where its fitted line in log corpus size would meet the best encoder-only method
+    (an extrapolation, labelled as one), or why no crossing can be read."""
+    out = []
+    for set_name, g in table.groupby("set", sort=False):
+        enc = g[(g["kind"] == "encoder-only") & g["accuracy"].notna()]
+        if enc.empty:
+            out.append(f"{set_name}: no encoder-only method scored a question, so no crossing can be read.")
+            continue
+        best = enc.loc[enc["accuracy"].idxmax()]
+        target = float(best["accuracy"])
+        for name, h in g[g["kind"] != "encoder-only"].groupby("embedding", sort=False):
+            h = h[h["accuracy"].notna()].sort_values("tokens")
+            if len(h) < 2:
+                continue
+            a, b = fit_log_linear(h["tokens"], h["accuracy"])
+            last = h.iloc[-1]
+            where = f"{set_name}: {name}"
+            if last["accuracy"] >= target:
+                out.append(f"{where} is already at or above the best encoder-only method ({best['embedding']}, "
+                           f"{target:.3f}) at {int(last['tokens']):,} tokens ({last['accuracy']:.3f}).")
+                continue
+            if b <= 1e-6:
+                out.append(f"{where}: accuracy does not rise with corpus size here (fitted slope {b:+.3f} per "
+                           f"tenfold more text), so no crossing with {best['embedding']} ({target:.3f}) can be "
+                           "extrapolated.")
+                continue
+            log_cross = (target - a) / b
+            times = 10 ** log_cross / float(last["tokens"])
+            msg = (f"Extrapolation, not a measurement: a straight line through {name}'s {len(h)} points in log corpus "
+                   f"size (slope {b:+.3f} accuracy per tenfold more text) would reach {best['embedding']} "
+                   f"({target:.3f}) on {set_name} at about {10 ** log_cross:.2g} tokens, {times:.3g}x this corpus.")
+            out.append(msg)
+            if r is not None and math.isfinite(log_cross):
+                r.metrics[metric_key(f"curve.{set_name}", name.replace("/", ":"), "crossing-log10-tokens")] = log_cross
+    return out

@@ -1,0 +1,181 @@
+"""The static-vs-contextual study: its Config, unavailable sets, headline comparisons with paired intervals and
+flags, majority baselines, the learning curve's extrapolation sentence, and set labels safe for file names."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from gensim.models import KeyedVectors
+
+from embedlab import assets, corpora, report
+from embedlab import static_vs_contextual as svc
+from embedlab.evalsets import AnalogySet, dispatch
+from embedlab.static_vs_contextual import curve, results as res
+from embedlab.study import ConfigError, Results
+
+
+def _cfg(**kw):
+    base = dict(language="tr", corpora=["tr-treebank"], encoders=["minilm"], methods=["decontext-cls"])
+    return svc.Config.build(**{**base, **kw})
+
+
+@pytest.mark.parametrize("given,needle", [
+    (dict(max_tokens=-5), "parameter 'max_tokens': given -5; allowed: an integer >= 1"),
+    (dict(corpora=[1, 2]), "parameter 'corpora': given [1, 2]"),
+    (dict(corpora=[]), "parameter 'corpora': given []; allowed: a list of at least 1"),
+    (dict(language="de"), "parameter 'language': given 'de'; allowed: one of 'tr', 'hu', 'mr', 'en'"),
+    (dict(encoders=["bert"]), "parameter 'encoders': given ['bert']; allowed: e5-small"),
+    (dict(methods=["mean"]), "parameter 'methods': given ['mean']"),
+    (dict(methods=[]), "parameter 'methods': given []"),
+    (dict(static_models=["glove"]), "parameter 'static_models'"),
+    (dict(hidden_sizes=[0, 4]), "parameter 'hidden_sizes'"),
+    (dict(tagging_tasks=["chunking"]), "parameter 'tagging_tasks'"),
+    (dict(language="en", analogy_sets=["treebank"]), "'treebank' for language 'en'; allowed: 'treebank' exists for"),
+    (dict(classification_sets=["mahanews"]), "'mahanews' for language 'tr'"),
+    (dict(similarity_sets=["mr-gloss-synonyms"]), "'mr-gloss-synonyms' for language 'tr'"),
+    (dict(curve_fractions=[1.0]), "parameter 'curve_fractions': given 1.0"),
+    (dict(curve_fractions=[0.0]), "parameter 'curve_fractions'"),
+    (dict(missing_sets="ignore"), "parameter 'missing_sets': given 'ignore'; allowed: one of 'skip', 'fail'"),
+    (dict(static_models=[], encoders=[]), "both empty"),
+    (dict(max_sentences=-5), "unknown parameter(s) 'max_sentences'"),
+])
+def test_bad_parameters_are_config_errors_naming_what_was_given_and_allowed(given, needle):
+    with pytest.raises(ConfigError) as e:
+        _cfg(**given)
+    assert needle in str(e.value)
+
+
+def test_file_sets_and_defaults_validate():
+    cfg = _cfg(analogy_sets=["treebank", "file:/tmp/x y/verb conj.txt"], similarity_sets=["file:/tmp/s.txt"])
+    assert cfg.params["analogy_sets"][1].startswith("file:")
+    assert svc.Config().params == svc.Config.defaults()
+    assert res.set_label("file:/tmp/x y/verb conj.txt") == "file-verb conj"
+    assert report.safe_name(f"analogy_{res.set_label('file:/a/b/verb.txt')}") == "analogy_file-verb"
+
+
+def test_unavailable_sets_are_marked_in_the_results_or_fail(monkeypatch):
+    real = dispatch.load_evalset
+
+    def offline(kind, name, **kw):
+        if (kind, name) in (("analogy", "treebank"), ("tagging", "pos")):
+            raise assets.AssetUnavailable("could not download https://example.org/ud.conllu: ConnectionError")
+        return real(kind, name, **kw)
+
+    monkeypatch.setattr(dispatch, "load_evalset", offline)
+    cfg = _cfg(language="hu", corpora=["bible-hu"], analogy_sets=["treebank"], tagging_tasks=["pos"],
+               classification_sets=["bible-testament"])
+    r = Results("static_vs_contextual")
+    sets = svc.evaluation_sets(cfg, None, r)
+    assert sets["analogy"] == {} and sets["tagging"] == {}
+    assert list(sets["classification"]) == ["bible-testament"]          # the offline set is still there
+    assert {(u.kind, u.name) for u in r.unavailable} == {("analogy", "treebank"), ("tagging", "pos")}
+    assert r.status == "partial"
+    table = svc.describe_sets(sets, r)
+    assert sorted(table.loc[table["size"] == "unavailable", "set"]) == ["pos", "treebank"]
+    with pytest.raises(assets.AssetUnavailable, match="could not download"):
+        svc.evaluation_sets(cfg.replace(missing_sets="fail"), None, Results("x"))
+
+
+def _analogy_world(n_pairs=40, dim=24, seed=0):
+    """Words x_i and their 'plural' x_i + r: a perfect embedding answers every a:b::c:d, a noisy one few."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(n_pairs, dim))
+    r = rng.normal(size=dim) * 2
+    words = [f"w{i}" for i in range(n_pairs)] + [f"w{i}s" for i in range(n_pairs)]
+    good = KeyedVectors(dim)
+    good.add_vectors(words, np.vstack([base, base + r]).astype(np.float32))
+    noisy = KeyedVectors(dim)
+    noisy.add_vectors(words, np.vstack([base, base + r]).astype(np.float32) + rng.normal(size=(2 * n_pairs, dim)).astype(np.float32) * 3)
+    q = [(f"w{i}", f"w{i}s", f"w{j}", f"w{j}s", "plural") for i in range(n_pairs) for j in range(n_pairs) if i != j]
+    questions = pd.DataFrame(q[::7], columns=["a", "b", "c", "d", "category"])
+    return {"w2v-sg": good, "e5/decontext-cls@-1": noisy}, AnalogySet(questions, "toy", "xx", "test")
+
+
+def test_analogy_headlines_compare_best_static_with_best_encoder_with_a_paired_interval():
+    embs, aset = _analogy_world()
+    cfg = _cfg(analogy_methods=["3cosadd"])
+    items = svc.study.analogy_items(embs, aset, cfg)
+    info = pd.DataFrame({"embedding": list(embs), "kind": [res.TRAINED, res.FROM_ENCODER]})
+    inputs = svc.Inputs(None, {"analogy": {"toy": aset}, "similarity": {}, "tagging": {}, "classification": {}},
+                        list(embs["w2v-sg"].index_to_key), {})
+    r = Results("static_vs_contextual")
+    r.extra["embeddings"] = embs
+    res.fill(r, cfg, inputs, info, {"toy": items}, {}, pd.DataFrame(), pd.DataFrame())
+    diff = next(h for h in r.headlines if h.key == "analogy.toy/best-static-minus-best-encoder/accuracy")
+    g = items[items["method"] == "3cosadd"]
+    acc = g.groupby("embedding")["correct"].mean()
+    assert acc["w2v-sg"] > 0.97 and acc["e5/decontext-cls@-1"] < 0.8
+    assert diff.value == pytest.approx(acc["w2v-sg"] - acc["e5/decontext-cls@-1"])
+    assert diff.ci[0] > 0 and diff.n == len(aset)
+    assert r.findings()[1].startswith("w2v-sg is higher than e5/decontext-cls@-1")
+    best = next(h for h in r.headlines if h.key == "analogy.toy/best/acc")
+    assert any("at ceiling" in f for f in best.flags)                 # a perfect score is flagged, not celebrated
+    table = r.tables["results"]
+    row = table[(table["embedding"] == "w2v-sg") & (table["metric"] == "3cosadd acc")].iloc[0]
+    assert row["n"] == len(aset) and row["coverage"] == 1.0 and row["ci_lo"] <= row["value"] <= row["ci_hi"]
+    assert r.metrics["analogy.toy/e5:decontext-cls@-1/3cosadd-acc"] == pytest.approx(acc["e5/decontext-cls@-1"])
+
+
+def test_majority_baselines():
+    from embedlab.evalsets.tagging import TaggingSet
+    from embedlab.evalsets.classification import TextClassificationSet
+
+    ts = TaggingSet("toy", "tr", "x", train=[(["a", "b", "c"], ["N", "N", "V"])], dev=[(["a"], ["V"])],
+                    test=[(["a", "b"], ["N", "V"]), (["c"], ["N"])])
+    assert svc.majority_tag(ts) == {"tag": "N", "accuracy": pytest.approx(2 / 3), "tokens": 3}
+    train = pd.DataFrame({"text": ["x"] * 4, "label": ["a", "a", "a", "b"]})
+    test = pd.DataFrame({"text": ["x"] * 4, "label": ["a", "b", "b", "b"]})
+    ds = TextClassificationSet(train, test, "toy", "en", ["a", "b"])
+    assert svc.majority_class(ds) == {"label": "a", "accuracy": 0.25, "texts": 4}
+
+
+def _curve_table(static_acc, enc_acc=0.4):
+    tokens = [10_000, 30_000, 100_000]
+    rows = [{"set": "s", "embedding": "fasttext", "kind": res.TRAINED, "tokens": t, "accuracy": a, "n": 100}
+            for t, a in zip(tokens, static_acc)]
+    rows.append({"set": "s", "embedding": "e5/decontext-mean@-1", "kind": "encoder-only", "tokens": 100_000,
+                 "accuracy": enc_acc, "n": 100})
+    return pd.DataFrame(rows)
+
+
+def test_crossing_sentence_is_an_extrapolation_from_the_log_linear_fit():
+    table = _curve_table([0.1, 0.15, 0.2])
+    a, b = curve.fit_log_linear([10_000, 30_000, 100_000], [0.1, 0.15, 0.2])
+    expected = 10 ** ((0.4 - a) / b)
+    (sentence,) = curve.crossing_sentences(table)
+    assert sentence.startswith("Extrapolation, not a measurement")
+    assert f"{expected:.2g} tokens" in sentence and "e5/decontext-mean@-1 (0.400)" in sentence
+    assert "does not rise" in curve.crossing_sentences(_curve_table([0.2, 0.2, 0.19]))[0]
+    assert "already at or above" in curve.crossing_sentences(_curve_table([0.3, 0.4, 0.5]))[0]
+
+
+def test_growing_corpus_samples_are_nested():
+    c = corpora.Corpus("toy", "en", [[f"w{i}"] * (1 + i % 5) for i in range(200)],
+                       pd.DataFrame({"text": [""] * 200}))
+    small, big = svc.take_tokens(c, 100, seed=3), svc.take_tokens(c, 400, seed=3)
+    assert small.n_tokens <= 100 < big.n_tokens <= 400
+    assert {tuple(s) for s in small.sentences} <= {tuple(s) for s in big.sentences}
+
+
+def test_tsne_words_fall_back_to_each_labels_characteristic_words():
+    from embedlab.evalsets.classification import TextClassificationSet
+
+    train = pd.DataFrame({"text": ["lion roars at the tiger"] * 6 + ["the ship sails the sea"] * 6 + ["the lion"],
+                          "label": ["animals"] * 6 + ["sea"] * 6 + ["sea"]})
+    ds = TextClassificationSet(train, train.head(2), "toy", "en", ["animals", "sea"])
+    sets = {"analogy": {}, "tagging": {}, "classification": {"toy": ds}}
+    words = svc.tsne_words(sets, ["lion", "roars", "tiger", "ship", "sails", "sea", "the", "at"], per_category=2)
+    # 'the' is everywhere and 'lion' also occurs under 'sea': neither characterises a label; ties go alphabetically
+    assert words == {"at": "animals", "roars": "animals", "sails": "sea", "sea": "sea"}
+
+
+def test_papers_panel_has_the_schema_and_says_plainly_when_there_is_none():
+    cfg_en = _cfg(language="en", corpora=["bible-kjv"], analogy_sets=[], tagging_tasks=[], classification_sets=[])
+    r = Results("static_vs_contextual")
+    res.published(r, cfg_en)
+    assert r.published is None and "No published numbers for the English control" in r.published_note
+    doc = report.paper_figures("static_vs_contextual")
+    for col in ("paper", "source", "commit", "setting", "differs", "task", "metric", "value", "language"):
+        assert col in doc.columns, col
+    assert set(doc["language"]) >= {"tr", "hu"}
+    assert doc["value"].map(lambda v: isinstance(v, (int, float)) and math.isfinite(v)).all()
