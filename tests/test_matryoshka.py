@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 from embedlab import encoders
@@ -31,8 +32,12 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def st_model(tiny):
-    """The tiny encoder as a SentenceTransformer, loaded once; tests train deep copies."""
-    return M.sentence_transformer(tiny, "mean", max_length=16).to("cpu").eval()
+    """A copy of the tiny encoder's model (in eval mode: no dropout noise); tests train deep copies."""
+    return copy.deepcopy(tiny.model).to("cpu").eval()
+
+
+def _feats(tiny, texts):
+    return M.training._features(tiny.tokenizer, texts, 16, "cpu")
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +131,8 @@ def test_bad_inputs_raise_clear_errors(tiny, texts):
         M.PairData("none", [], [])
     with pytest.raises(ValueError, match="unknown variant 'espresso'"):
         M.fine_tune(tiny, M.PairData("p", texts[:4], texts[4:8]), "espresso")
+    with pytest.raises(ValueError, match="unknown KL convention 'hinton'"):
+        M.fine_tune(tiny, M.PairData("p", texts[:4], texts[4:8]), "2dmse", kl_2dmse="hinton")
     with pytest.raises(ValueError, match="CoSENT needs scored pairs"):
         M.fine_tune(tiny, M.PairData("p", texts[:4], texts[4:8]), "baseline", base="cosent")
     with pytest.raises(ValueError, match="unknown layer weighting"):
@@ -155,21 +162,42 @@ def test_length_grouped_batches_cover_the_data_once_and_are_seeded(texts):
     assert not all(np.array_equal(a, b) for a, b in zip(batches, M.length_grouped_batches(pairs, 8, seed=4)))
 
 
-def test_kl_alignment_does_not_move_the_teacher():
+def test_kl_is_the_batch_mean_over_both_columns_as_sentence_transformers():
+    torch.manual_seed(0)
+    s = [torch.randn(4, 8), torch.randn(4, 8)]
+    t = [torch.randn(4, 8), torch.randn(4, 8)]
+    T = 0.3
+    # sentence-transformers' AdaptiveLayerLoss: columns concatenated, softmax(x / T), batchmean, x T, teacher detached
+    expected = F.kl_div(F.log_softmax(torch.cat(s) / T, -1), F.softmax(torch.cat(t) / T, -1), reduction="batchmean") * T
+    assert float(M.kl_term(s, t, "sentence-transformers")) == pytest.approx(float(expected), rel=1e-6)
+    # the old sum over the two columns was twice that
+    summed = sum(F.kl_div(F.log_softmax(a / T, -1), F.softmax(b / T, -1), reduction="batchmean") * T for a, b in zip(s, t))
+    assert float(summed) == pytest.approx(2 * float(expected), rel=1e-6)
+    # Starbucks: no division by T, x 0.3, truncated to the pair's dims; AnglE: T = 1, x T^2 = 1
+    sb = F.kl_div(F.log_softmax(torch.cat(s)[:, :4], -1), F.softmax(torch.cat(t)[:, :4], -1), reduction="batchmean")
+    assert float(M.kl_term(s, t, "starbucks", dim=4)) == pytest.approx(0.3 * float(sb), rel=1e-6)
+    an = F.kl_div(F.log_softmax(torch.cat(s), -1), F.softmax(torch.cat(t), -1), reduction="batchmean")
+    assert float(M.kl_term(s, t, "angle")) == pytest.approx(float(an), rel=1e-6)
+
+
+@pytest.mark.parametrize("convention,teacher_moves", [("sentence-transformers", False), ("angle", True),
+                                                      ("starbucks", True)])
+def test_kl_teacher_detached_only_where_the_reference_detaches(convention, teacher_moves):
     student, teacher = torch.randn(4, 8, requires_grad=True), torch.randn(4, 8, requires_grad=True)
-    M.losses._kl(student, teacher, 0.3).backward()
-    assert teacher.grad is None and student.grad.abs().sum() > 0
+    M.kl_term([student], [teacher], convention).backward()
+    assert (teacher.grad is not None and teacher.grad.abs().sum() > 0) == teacher_moves
+    assert student.grad.abs().sum() > 0
     same = torch.randn(4, 8)
-    assert float(M.losses._kl(same, same, 0.3)) == pytest.approx(0.0, abs=1e-6)
+    assert float(M.kl_term([same], [same], convention)) == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("base", ["cosent", "mnrl"])
 @pytest.mark.parametrize("variant", M.VARIANTS)
-def test_each_loss_is_finite_and_decreases_on_a_toy_batch(st_model, texts, variant, base):
+def test_each_loss_is_finite_and_decreases_on_a_toy_batch(tiny, st_model, texts, variant, base):
     torch.manual_seed(0)
-    model = copy.deepcopy(st_model)  # in eval mode: no dropout noise
+    model = copy.deepcopy(st_model)
     loss_fn = M.build_loss(variant, model, base, dims=[4, 8, 16], seed=0)
-    features = [M.training._features(model, texts[:12]), M.training._features(model, texts[12:24])]
+    features = [_feats(tiny, texts[:12]), _feats(tiny, texts[12:24])]
     labels = torch.tensor(np.random.default_rng(0).random(12), dtype=torch.float32) if base == "cosent" else None
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     values = []
@@ -186,14 +214,17 @@ def test_each_loss_is_finite_and_decreases_on_a_toy_batch(st_model, texts, varia
 
 
 @torch.no_grad()
-def test_variant_losses_use_the_cells_they_promise(st_model, texts):
+def test_variant_losses_use_the_cells_they_promise(tiny, st_model, texts):
     model = st_model
-    features = [M.training._features(model, texts[:8]), M.training._features(model, texts[8:16])]
-    star = M.build_loss("starbucks", model, "mnrl", starbucks_pairs=[(1, 8), (3, 32)], kl_weight=0.0)
-    emb = star.layer_embeddings(features, [1, 3])
-    expected = star.cell(emb[1], 8, None) + star.cell(emb[3], 32, None)
-    assert float(star(features, None)) == pytest.approx(float(expected), rel=1e-5)
-    two = M.build_loss("2dmse", model, "mnrl", dims=[8, 16], kl_weight=0.0, layer_weighting="log")
+    features = [_feats(tiny, texts[:8]), _feats(tiny, texts[8:16])]
+    srl = M.build_loss("srl", model, "mnrl", srl_pairs=[(1, 8), (3, 32)], kl_srl="none")
+    emb = srl.layer_embeddings(features, [1, 3])
+    expected = srl.cell(emb[1], 8, None) + srl.cell(emb[3], 32, None)
+    assert float(srl(features, None)) == pytest.approx(float(expected), rel=1e-5)
+    with_kl = M.build_loss("srl", model, "mnrl", srl_pairs=[(1, 8), (3, 32)])
+    expected_kl = expected + M.kl_term(emb[1], emb[3], "starbucks", dim=8)
+    assert float(with_kl(features, None)) == pytest.approx(float(expected_kl), rel=1e-5)
+    two = M.build_loss("2dmse", model, "mnrl", dims=[8, 16], kl_2dmse="none", layer_weighting="log")
     two.rng = random.Random(5)
     rng = random.Random(5)
     i, d = rng.randint(1, 2), rng.choice([8, 16])
@@ -201,8 +232,77 @@ def test_variant_losses_use_the_cells_they_promise(st_model, texts):
     expected = (two.cell(emb[3], 32, None) + two.cell(emb[3], d, None)
                 + M.layer_weight(i, "log") * (two.cell(emb[i], 32, None) + two.cell(emb[i], d, None)))
     assert float(two(features, None)) == pytest.approx(float(expected), rel=1e-5)
+    assert two.terms["layer"] == i and two.terms["dim"] == d
+    mrl = M.build_loss("mrl", model, "mnrl", dims=[8, 16])
+    last = mrl.layer_embeddings(features, [3])[3]
+    assert float(mrl(features, None)) == pytest.approx(float(sum(mrl.cell(last, k, None) for k in (8, 16, 32))), rel=1e-5)
+    # every variant records the same last-layer full-size term on the same batch (the comparable loss curve)
+    probes = []
+    for v in M.VARIANTS:
+        fn = M.build_loss(v, model, "mnrl", dims=[8, 16], srl_pairs=[(1, 8), (3, 32)])
+        fn(features, None)
+        probes.append(fn.terms["last-full"])
+    assert max(probes) - min(probes) < 1e-5
     with pytest.raises(ValueError, match="Starbucks pairs"):
-        M.build_loss("starbucks", model, "mnrl", starbucks_pairs=[(4, 8)])
+        M.build_loss("srl", model, "mnrl", srl_pairs=[(4, 8)])
+
+
+def test_pooling_is_encoders_pool(tiny, st_model, texts):
+    """Training pools with embedlab.encoders.pool, so a trained cell is the grid's cell."""
+    features = [_feats(tiny, texts[:6])]
+    loss = M.build_loss("baseline", st_model, "mnrl")
+    with torch.no_grad():
+        got = loss.layer_embeddings(features, [2])[2][0].numpy()
+    want = encoders.sentence_embeddings(tiny, texts[:6], [2], "mean", max_length=16, progress=False)[0]
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_config_defaults_and_errors():
+    from embedlab.matryoshka.config import Config
+    from embedlab.study import ConfigError
+
+    assert Config().params["variants"] == ["baseline", "mrl", "2dmse", "srl"]
+    with pytest.raises(ConfigError, match="parameter 'variants': given \\[\\]"):
+        Config.build(variants=[])
+    with pytest.raises(ConfigError, match="'starbucks'"):
+        Config.build(variants=["starbucks"])
+    with pytest.raises(ConfigError, match="headline_task"):
+        Config.build(headline_task="stsb")
+    with pytest.raises(ConfigError, match="kl_2dmse"):
+        Config.build(kl_2dmse="hinton")
+    with pytest.raises(ConfigError, match="base_loss"):
+        Config.build(base_loss="cosent")
+
+
+def test_headlines_compare_each_variant_with_the_baseline():
+    from embedlab.matryoshka import study
+    from embedlab.study import Results
+
+    rng = np.random.default_rng(0)
+    task = M.GridTask("toy", "retrieval", ["a"] * 200, ["b"] * 200)
+    base = 100 / rng.integers(1, 20, 200)
+    items = {"base": {("toy", 1, 8): base, ("toy", 2, 16): base},
+             "baseline": {("toy", 1, 8): base, ("toy", 2, 16): base},
+             "2dmse": {("toy", 1, 8): np.minimum(100, base * 2), ("toy", 2, 16): base}}
+    r = Results("matryoshka")
+    study.declare_headlines(r, task, items, ["base", "baseline", "2dmse"], {"small": (1, 8), "full": (2, 16)})
+    comp = {h.key: h for h in r.headlines if h.is_difference}
+    assert set(comp) == {"toy/2dmse-minus-baseline/mrr@1x8", "toy/2dmse-minus-baseline/mrr@2x16"}
+    small = comp["toy/2dmse-minus-baseline/mrr@1x8"]
+    assert small.value > 0 and small.ci[0] > 0 and small.n == 200
+    assert comp["toy/2dmse-minus-baseline/mrr@2x16"].value == 0
+    assert study.chance_mrr(1) == 100 and study.chance_mrr(2) == pytest.approx(75)
+
+
+def test_fine_tune_follows_embedlab_device_and_leaves_no_model_copy(tiny, texts, monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.setenv("EMBEDLAB_DEVICE", "cpu")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run = M.fine_tune(tiny, M.PairData("p", texts[:8], texts[8:16]), "baseline", batch_size=4, progress=False)
+    assert run.config["device"] == "cpu" and run.encoder.device.type == "cpu"
+    assert list(tmp_path.iterdir()) == []
+    assert run.encoder.model is not tiny.model and len(run.terms) == len(run.losses) == 2
 
 
 @pytest.mark.slow

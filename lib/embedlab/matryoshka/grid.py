@@ -58,20 +58,42 @@ def evaluate_grid(encoder: encoders.Encoder, tasks: Sequence[GridTask], layers: 
 
     Returns a long table: task, metric, layer, dim, value.
     """
+    return evaluate_grid_items(encoder, tasks, layers, dims, (), pooling, batch_size, max_length, progress)[0]
+
+
+def evaluate_grid_items(encoder: encoders.Encoder, tasks: Sequence[GridTask], layers: Sequence[int] | None = None,
+                        dims: Sequence[int] | None = None, cells: Sequence[tuple[int, int]] = (),
+                        pooling: str = "mean", batch_size: int = 64, max_length: int = 64,
+                        progress: bool = True) -> tuple[pd.DataFrame, dict]:
+    """:func:`evaluate_grid` plus per-item scores at ``cells`` for intervals and paired differences:
+    ``{(task, layer, dim): array}`` holding each query's reciprocal rank x100 (retrieval; its mean is the MRR) or
+    each pair's cosine (sts; Spearman against the task's gold)."""
     _check("pooling", pooling, POOLINGS)
     layers, dims = check_cells(encoder, layers, dims)
     if not tasks:
         raise ValueError("no evaluation tasks given")
     index = {t: i for i, t in enumerate(dict.fromkeys(x for task in tasks for x in task.texts_a + task.texts_b))}
     emb = encoders.sentence_embeddings(encoder, list(index), layers, pooling, batch_size, max_length, progress=progress)
-    rows = []
+    rows, items = [], {}
     for task in tasks:
         a = emb[:, [index[t] for t in task.texts_a]]
         b = emb[:, [index[t] for t in task.texts_b]]
         for metric, grid in score_cells(a, b, task, dims).items():
             rows += [(task.name, metric, l, d, float(grid[i, j]))
                      for i, l in enumerate(layers) for j, d in enumerate(dims)]
-    return pd.DataFrame(rows, columns=["task", "metric", "layer", "dim", "value"])
+        for l, d in cells:
+            if l in layers:
+                items[(task.name, l, d)] = item_scores(a[layers.index(l), :, :d], b[layers.index(l), :, :d], task)
+    return pd.DataFrame(rows, columns=["task", "metric", "layer", "dim", "value"]), items
+
+
+def item_scores(emb_a: np.ndarray, emb_b: np.ndarray, task: GridTask) -> np.ndarray:
+    """Per-item scores of one cell: reciprocal rank x100 per query (retrieval) or cosine per pair (sts)."""
+    if task.kind == "retrieval":
+        return 100.0 / retrieval_ranks(emb_a, emb_b)
+    a = emb_a / np.maximum(np.linalg.norm(emb_a, axis=1, keepdims=True), 1e-12)
+    b = emb_b / np.maximum(np.linalg.norm(emb_b, axis=1, keepdims=True), 1e-12)
+    return (a * b).sum(1)
 
 
 def evaluate_models(models: dict[str, encoders.Encoder], tasks: Sequence[GridTask], **kw) -> pd.DataFrame:

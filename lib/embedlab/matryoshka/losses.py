@@ -1,7 +1,31 @@
-"""Training losses: sentence-transformers' base losses, MatryoshkaLoss (MRL), and the 2DMSE and Starbucks
-losses written here on pooled (layer, leading dims) embeddings of one forward pass."""
+"""Training losses on pooled (layer, leading dims) embeddings of one forward pass.
+
+Every variant applies a base loss from sentence-transformers (``CoSENTLoss`` for scored pairs,
+``MultipleNegativesRankingLoss`` for plain pairs; their ``compute_loss_from_embeddings``) to sentence embeddings
+pooled by :func:`embedlab.encoders.pool` (the one pooling implementation) from the hidden states of one forward
+pass per text column:
+
+* ``baseline``: the last layer at full size.
+* ``mrl``: the last layer at every dimension of the ladder, each weighted 1 (as sentence-transformers'
+  ``MatryoshkaLoss`` with its default weights).
+* ``2dmse``: 2D Matryoshka (Li et al. 2024, AnglE's ``AngleTDMSETrainer``): the last layer at full size and at a
+  sampled dimension ``d``, the same two at a sampled shallower layer ``i`` (uniform weight, or ESE's
+  1 / (1 + ln i)), and a KL term pulling layer ``i`` toward the last layer at full size.
+* ``srl``: the Starbucks loss (Zhuang et al. 2024, ``sts/starbucks_loss.py``) *without* its masked-autoencoder
+  pretraining, i.e. what the paper calls BERT-SRL: the base loss at every fixed (layer, dim) pair of the diagonal
+  plus, for every shallower pair, a KL term to the last layer truncated to the same dims.
+
+KL term (:func:`kl_term`): the two text columns are concatenated and the KL divergence is averaged over all rows
+(``batchmean`` over ``2B``), as in sentence-transformers' ``AdaptiveLayerLoss``, Starbucks and AnglE (which encode
+both columns as one batch). Temperature, scaling and whether the teacher is detached follow one of the
+reference implementations (:data:`KL_CONVENTIONS`).
+
+Each loss keeps the terms of its last step in ``self.terms`` (``last-full`` is the base loss of the last layer at
+full size, a quantity every variant computes and which is comparable across steps and variants).
+"""
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from typing import Sequence
@@ -10,12 +34,59 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import encoders
 from .data import _check
 from .grid import dim_ladder
 
-VARIANTS = ("baseline", "mrl", "2dmse", "starbucks")
+VARIANTS = ("baseline", "mrl", "2dmse", "srl")
 BASE_LOSSES = ("cosent", "mnrl")
 LAYER_WEIGHTINGS = ("uniform", "log")
+
+
+@dataclasses.dataclass(frozen=True)
+class KLConvention:
+    """How a reference implementation computes its layer-alignment KL term."""
+
+    name: str
+    temperature: float  # softmax(x / temperature) when ``divide``
+    divide: bool  # divide the embeddings by the temperature before the softmax
+    scale: float  # the KL term is multiplied by this (times the study's kl_weight)
+    detach_teacher: bool
+    source: str
+
+    def describe(self) -> str:
+        soft = f"softmax(x / {self.temperature:g})" if self.divide else "softmax(x)"
+        return (f"{self.name}: KL(teacher || student) of {soft} over dimensions, batch mean over both text columns, "
+                f"x {self.scale:g}, teacher {'detached' if self.detach_teacher else 'not detached'} ({self.source})")
+
+
+KL_CONVENTIONS = {
+    "angle": KLConvention("angle", 1.0, True, 1.0, False,
+                          "AnglE AngleTDMSETrainer: T = 1, x T^2, teacher not detached"),
+    "starbucks": KLConvention("starbucks", 0.3, False, 0.3, False,
+                              "Starbucks starbucks_loss.py: no division by T, x kl_temperature = 0.3, "
+                              "teacher cloned, not detached"),
+    "sentence-transformers": KLConvention("sentence-transformers", 0.3, True, 0.3, True,
+                                          "sentence-transformers AdaptiveLayerLoss: T = 0.3, x T, teacher detached"),
+}
+KL_CHOICES = (*KL_CONVENTIONS, "none")
+
+
+def kl_term(student: Sequence[torch.Tensor], teacher: Sequence[torch.Tensor], convention: str | KLConvention,
+            dim: int | None = None) -> torch.Tensor:
+    """KL(teacher || student) over dimensions for the columns of one step, averaged over all ``2B`` rows.
+
+    ``student``/``teacher``: one ``[B, H]`` tensor per text column; ``dim`` truncates both to the leading dims.
+    """
+    conv = KL_CONVENTIONS[convention] if isinstance(convention, str) else convention
+    s, t = torch.cat(list(student), 0), torch.cat(list(teacher), 0)
+    if dim is not None:
+        s, t = s[:, :dim], t[:, :dim]
+    if conv.detach_teacher:
+        t = t.detach()
+    if conv.divide:
+        s, t = s / conv.temperature, t / conv.temperature
+    return F.kl_div(F.log_softmax(s, dim=-1), F.softmax(t, dim=-1), reduction="batchmean") * conv.scale
 
 
 def layer_weight(layer: int, scheme: str = "uniform") -> float:
@@ -36,121 +107,157 @@ def starbucks_diagonal(n_layers: int, full_dim: int, n_pairs: int = 6, smallest:
     return [(round(k * n_layers / n), d) for k, d in zip(range(1, n + 1), ladder[-n:])]
 
 
-def _kl(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
-    """KL(teacher || student) of softmax(embedding / T) over dimensions, teacher detached, scaled by T
-    (as in sentence-transformers' AdaptiveLayerLoss)."""
-    target = F.softmax(teacher.detach() / temperature, dim=-1)
-    return F.kl_div(F.log_softmax(student / temperature, dim=-1), target, reduction="batchmean") * temperature
+def base_loss(name: str) -> nn.Module:
+    """sentence-transformers' CoSENT or MultipleNegativesRanking loss, used on precomputed embeddings only."""
+    try:
+        from sentence_transformers.sentence_transformer import losses
+    except ImportError:  # sentence-transformers 5
+        from sentence_transformers import losses
+
+    _check("base loss", name, BASE_LOSSES)
+    return losses.CoSENTLoss(None) if name == "cosent" else losses.MultipleNegativesRankingLoss(None)
 
 
 class LayerDimLoss(nn.Module):
-    """A base sentence-transformers loss applied to pooled (layer, leading dims) embeddings of one forward pass."""
+    """A base loss applied to pooled (layer, leading dims) embeddings of one forward pass per text column."""
 
-    def __init__(self, model, loss: nn.Module) -> None:
+    def __init__(self, model: nn.Module, loss: nn.Module, pooling: str = "mean") -> None:
         super().__init__()
         if not hasattr(loss, "compute_loss_from_embeddings"):
             raise ValueError(f"{type(loss).__name__} cannot score precomputed embeddings; use CoSENTLoss or "
                              "MultipleNegativesRankingLoss")
-        self.model, self.loss = model, loss
-        self.n_layers = model[0].auto_model.config.num_hidden_layers
-        self.full_dim = model.get_embedding_dimension()
+        _check("pooling", pooling, encoders.POOLINGS)
+        self.model, self.loss, self.pooling = model, loss, pooling
+        self.n_layers = int(model.config.num_hidden_layers)
+        self.full_dim = int(model.config.hidden_size)
+        self.terms: dict[str, float] = {}
 
     def layer_embeddings(self, sentence_features, layers: Sequence[int]) -> dict[int, list[torch.Tensor]]:
-        """``{layer: [embeddings of each column]}`` pooled by the model's own modules after the Transformer."""
+        """``{layer: [embeddings of each column]}`` pooled by :func:`embedlab.encoders.pool`."""
         out: dict[int, list[torch.Tensor]] = {l: [] for l in layers}
-        for features in sentence_features:
-            inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
-            hidden = self.model[0].auto_model(**inputs, output_hidden_states=True).hidden_states
+        for f in sentence_features:
+            inputs = {k: f[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in f}
+            hidden = self.model(**inputs, output_hidden_states=True).hidden_states
             for l in layers:
-                f = {**features, "token_embeddings": hidden[l]}
-                for module in list(self.model)[1:]:
-                    f = module(f)
-                out[l].append(f["sentence_embedding"])
+                out[l].append(encoders.pool(hidden[l], f["attention_mask"], self.pooling))
         return out
 
     def cell(self, embeddings: list[torch.Tensor], dim: int, labels) -> torch.Tensor:
         """The base loss on the leading ``dim`` dimensions."""
         return self.loss.compute_loss_from_embeddings([e[:, :dim] for e in embeddings], labels)
 
+    def _total(self, parts: dict[str, torch.Tensor], weights: dict[str, float] | None = None) -> torch.Tensor:
+        weights = weights or {}
+        self.terms = {k: float(v.detach()) for k, v in parts.items()}
+        return sum(weights.get(k, 1.0) * v for k, v in parts.items())
+
+
+class BaselineLoss(LayerDimLoss):
+    """The base loss at the last layer, full size."""
+
+    def forward(self, sentence_features, labels) -> torch.Tensor:
+        emb = self.layer_embeddings(sentence_features, [self.n_layers])
+        return self._total({"last-full": self.cell(emb[self.n_layers], self.full_dim, labels)})
+
+
+class MatryoshkaDimLoss(LayerDimLoss):
+    """MRL: the base loss at the last layer for every dimension of the ladder, each weighted 1."""
+
+    def __init__(self, model, loss, dims: Sequence[int], pooling: str = "mean") -> None:
+        super().__init__(model, loss, pooling)
+        self.dims = sorted({int(d) for d in dims if d <= self.full_dim} | {self.full_dim}, reverse=True)
+
+    def forward(self, sentence_features, labels) -> torch.Tensor:
+        emb = self.layer_embeddings(sentence_features, [self.n_layers])[self.n_layers]
+        return self._total({("last-full" if d == self.full_dim else f"last-{d}"): self.cell(emb, d, labels)
+                            for d in self.dims})
+
 
 class TwoDMatryoshkaLoss(LayerDimLoss):
-    """2DMSE: full-size last-layer loss, the loss at a sampled dimension ``d`` of the last layer, the same
-    two at one sampled shallower layer ``i`` (weighted by :func:`layer_weight`), and KL alignment of
-    layer ``i`` to the last layer (teacher detached).
+    """2DMSE: full-size last-layer loss, the loss at a sampled dimension ``d`` of the last layer, the same two at
+    one sampled shallower layer ``i`` (weighted by :func:`layer_weight`), and KL alignment of layer ``i`` to the
+    last layer at full size (:func:`kl_term`).
 
-    Written here because sentence-transformers' ``Matryoshka2dLoss`` samples the last layer's dimension
-    too (its full-size loss is not always computed), may sample the input-embedding layer as the
-    shallow one, and weights ``log`` as 1 / (1 + ln(1 + i)) rather than ESE's 1 / (1 + ln i).
+    Written here because sentence-transformers' ``Matryoshka2dLoss`` samples the last layer's dimension too (its
+    full-size loss is not always computed), may sample the input-embedding layer as the shallow one, and weights
+    ``log`` as 1 / (1 + ln(1 + i)) rather than ESE's 1 / (1 + ln i).
     """
 
-    def __init__(self, model, loss: nn.Module, dims: Sequence[int], layer_weighting: str = "uniform",
-                 kl_weight: float = 1.0, kl_temperature: float = 0.3, seed: int = 0) -> None:
-        super().__init__(model, loss)
+    def __init__(self, model, loss, dims: Sequence[int], layer_weighting: str = "uniform", kl: str = "angle",
+                 kl_weight: float = 1.0, seed: int = 0, pooling: str = "mean") -> None:
+        super().__init__(model, loss, pooling)
         _check("layer weighting", layer_weighting, LAYER_WEIGHTINGS)
+        _check("KL convention", kl, KL_CHOICES)
         if self.n_layers < 2:
             raise ValueError("2DMSE needs a model with at least two layers")
         self.dims = [d for d in dims if d < self.full_dim] or [self.full_dim]
-        self.layer_weighting, self.kl_weight, self.kl_temperature = layer_weighting, kl_weight, kl_temperature
+        self.layer_weighting, self.kl, self.kl_weight = layer_weighting, kl, kl_weight
         self.rng = random.Random(seed)
+        self.draws: list[tuple[int, int]] = []
 
     def forward(self, sentence_features, labels) -> torch.Tensor:
         """One step's loss; the shallow layer and the dimension are drawn from the loss's own seeded RNG."""
         i, d = self.rng.randint(1, self.n_layers - 1), self.rng.choice(self.dims)
+        self.draws.append((i, d))
         last, full = self.n_layers, self.full_dim
         emb = self.layer_embeddings(sentence_features, [i, last])
-        loss = self.cell(emb[last], full, labels) + self.cell(emb[last], d, labels)
-        shallow = self.cell(emb[i], full, labels) + self.cell(emb[i], d, labels)
-        loss = loss + layer_weight(i, self.layer_weighting) * shallow
-        if self.kl_weight > 0:
-            loss = loss + self.kl_weight * sum(_kl(s, t, self.kl_temperature) for s, t in zip(emb[i], emb[last]))
-        return loss
+        w = layer_weight(i, self.layer_weighting)
+        parts = {"last-full": self.cell(emb[last], full, labels), "last-d": self.cell(emb[last], d, labels),
+                 "shallow-full": self.cell(emb[i], full, labels), "shallow-d": self.cell(emb[i], d, labels)}
+        weights = {"shallow-full": w, "shallow-d": w}
+        if self.kl != "none" and self.kl_weight > 0:
+            parts["kl"] = kl_term(emb[i], emb[last], self.kl)
+            weights["kl"] = self.kl_weight
+        out = self._total(parts, weights)
+        self.terms.update(layer=i, dim=d)
+        return out
 
 
-class StarbucksLoss(LayerDimLoss):
-    """Starbucks SRL: the base loss at every fixed (layer, dim) pair, each weighted 1, plus KL alignment of
-    every shallower pair to the last layer truncated to the same dims (teacher detached). Not in
-    sentence-transformers."""
+class SRLLoss(LayerDimLoss):
+    """Starbucks Representation Learning loss (no SMAE pretraining): the base loss at every fixed (layer, dim)
+    pair, each weighted 1, plus for every shallower pair a KL term to the last layer cut to the same dims."""
 
-    def __init__(self, model, loss: nn.Module, pairs: Sequence[tuple[int, int]], kl_weight: float = 1.0,
-                 kl_temperature: float = 0.3) -> None:
-        super().__init__(model, loss)
+    def __init__(self, model, loss, pairs: Sequence[tuple[int, int]], kl: str = "starbucks", kl_weight: float = 1.0,
+                 pooling: str = "mean") -> None:
+        super().__init__(model, loss, pooling)
+        _check("KL convention", kl, KL_CHOICES)
         bad = [(l, d) for l, d in pairs if not (1 <= l <= self.n_layers and 1 <= d <= self.full_dim)]
         if not pairs or bad:
             raise ValueError(f"Starbucks pairs {bad or list(pairs)} out of range: layers 1..{self.n_layers}, "
                              f"dims 1..{self.full_dim}")
-        self.pairs, self.kl_weight, self.kl_temperature = list(pairs), kl_weight, kl_temperature
+        self.pairs, self.kl, self.kl_weight = [tuple(p) for p in pairs], kl, kl_weight
+        if (self.n_layers, self.full_dim) not in self.pairs:  # the full model is always trained (Starbucks' 'loss')
+            self.pairs.append((self.n_layers, self.full_dim))
 
     def forward(self, sentence_features, labels) -> torch.Tensor:
-        """Sum of the base loss over the pairs (plus KL) from one forward pass."""
+        """Sum of the base loss over the pairs (plus KL) from one forward pass per column."""
         last = self.n_layers
         emb = self.layer_embeddings(sentence_features, sorted({l for l, _ in self.pairs} | {last}))
-        loss = sum(self.cell(emb[l], d, labels) for l, d in self.pairs)
-        if self.kl_weight > 0:
-            loss = loss + self.kl_weight * sum(_kl(s[:, :d], t[:, :d], self.kl_temperature)
-                                               for l, d in self.pairs if l < last
-                                               for s, t in zip(emb[l], emb[last]))
-        return loss
+        parts, weights = {}, {}
+        for l, d in self.pairs:
+            parts["last-full" if (l, d) == (last, self.full_dim) else f"{l}-{d}"] = self.cell(emb[l], d, labels)
+        if self.kl != "none" and self.kl_weight > 0:
+            for l, d in self.pairs:
+                if l < last:
+                    parts[f"kl-{l}-{d}"] = kl_term(emb[l], emb[last], self.kl, dim=d)
+                    weights[f"kl-{l}-{d}"] = self.kl_weight
+        return self._total(parts, weights)
 
 
-def build_loss(variant: str, model, base: str = "cosent", dims: Sequence[int] | None = None,
-               layer_weighting: str = "uniform", kl_weight: float = 1.0, kl_temperature: float = 0.3,
-               starbucks_pairs: Sequence[tuple[int, int]] | None = None, seed: int = 0) -> nn.Module:
-    """The training loss of one variant around a base loss (``cosent`` or ``mnrl``)."""
-    try:
-        from sentence_transformers.sentence_transformer import losses
-    except ImportError:  # sentence-transformers 5
-        from sentence_transformers import losses
-
+def build_loss(variant: str, model: nn.Module, base: str = "cosent", dims: Sequence[int] | None = None,
+               layer_weighting: str = "uniform", kl_2dmse: str = "angle", kl_srl: str = "starbucks",
+               kl_weight: float = 1.0, srl_pairs: Sequence[tuple[int, int]] | None = None, seed: int = 0,
+               pooling: str = "mean") -> LayerDimLoss:
+    """The training loss of one variant around a base loss (``cosent`` or ``mnrl``) for a Hugging Face model."""
     _check("variant", variant, VARIANTS)
-    _check("base loss", base, BASE_LOSSES)
-    inner = losses.CoSENTLoss(model) if base == "cosent" else losses.MultipleNegativesRankingLoss(model)
-    full = model.get_embedding_dimension()
+    inner = base_loss(base)
+    full = int(model.config.hidden_size)
     dims = dim_ladder(full) if dims is None else list(dims)
     if variant == "baseline":
-        return inner
+        return BaselineLoss(model, inner, pooling)
     if variant == "mrl":
-        return losses.MatryoshkaLoss(model, inner, sorted(set(dims) | {full}, reverse=True))
+        return MatryoshkaDimLoss(model, inner, dims, pooling)
     if variant == "2dmse":
-        return TwoDMatryoshkaLoss(model, inner, dims, layer_weighting, kl_weight, kl_temperature, seed)
-    n_layers = model[0].auto_model.config.num_hidden_layers
-    return StarbucksLoss(model, inner, starbucks_pairs or starbucks_diagonal(n_layers, full), kl_weight, kl_temperature)
+        return TwoDMatryoshkaLoss(model, inner, dims, layer_weighting, kl_2dmse, kl_weight, seed, pooling)
+    n_layers = int(model.config.num_hidden_layers)
+    return SRLLoss(model, inner, srl_pairs or starbucks_diagonal(n_layers, full), kl_srl, kl_weight, pooling)

@@ -26,8 +26,14 @@ def _heatmap(ax, table: pd.DataFrame, title: str, cmap: str, vmin: float, vmax: 
     return im
 
 
-def heatmaps(grid: pd.DataFrame, task: str, metric: str, models: Sequence[str] | None = None):
-    """One heatmap per model of ``metric`` on ``task`` over (layer x leading dims), on a shared colour scale."""
+def _subtitle(n: int | None, reference: str) -> str:
+    return "".join([f"; n={n:,}" if n else "", f"; {reference}" if reference else ""])
+
+
+def heatmaps(grid: pd.DataFrame, task: str, metric: str, models: Sequence[str] | None = None, n: int | None = None,
+             reference: str = ""):
+    """One heatmap per model of ``metric`` on ``task`` over (layer x leading dims), on a shared colour scale;
+    the title gives ``n`` and the reference level."""
     models = list(dict.fromkeys(grid.model)) if models is None else list(models)
     tables = {m: grid_table(grid, task, metric, m) for m in models}
     lo = min(t.to_numpy().min() for t in tables.values())
@@ -36,11 +42,12 @@ def heatmaps(grid: pd.DataFrame, task: str, metric: str, models: Sequence[str] |
     for ax, (m, t) in zip(axes[0], tables.items()):
         im = _heatmap(ax, t, m, "viridis", lo, hi)
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label=f"{task} {metric}")
-    fig.suptitle(f"{task}: {metric} by layer and leading dimensions", fontsize=10, y=1.03)
+    fig.suptitle(f"{task}: {metric} by layer and leading dimensions{_subtitle(n, reference)}", fontsize=10, y=1.03)
     return fig
 
 
-def difference_heatmaps(grid: pd.DataFrame, task: str, metric: str, pairs: Sequence[tuple[str, str]]):
+def difference_heatmaps(grid: pd.DataFrame, task: str, metric: str, pairs: Sequence[tuple[str, str]],
+                        n: int | None = None, reference: str = "no difference = 0"):
     """Heatmaps of ``a - b`` for each ``(a, b)`` model pair (blue: ``a`` better)."""
     diffs = {f"{a} - {b}": grid_table(grid, task, metric, a) - grid_table(grid, task, metric, b) for a, b in pairs}
     lim = max(1e-9, max(np.abs(d.to_numpy()).max() for d in diffs.values()))
@@ -48,7 +55,7 @@ def difference_heatmaps(grid: pd.DataFrame, task: str, metric: str, pairs: Seque
     for ax, (name, d) in zip(axes[0], diffs.items()):
         im = _heatmap(ax, d, name, "RdBu", -lim, lim, "{:+.1f}")
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label=f"difference in {metric}")
-    fig.suptitle(f"{task}: {metric} differences", fontsize=10, y=1.03)
+    fig.suptitle(f"{task}: {metric} differences{_subtitle(n, reference)}", fontsize=10, y=1.03)
     return fig
 
 
@@ -71,16 +78,51 @@ def frontier(grid: pd.DataFrame, costs: pd.DataFrame, task: str, metric: str, co
     return fig
 
 
-def loss_curves(trainings: dict, window: int = 10):
-    """Training loss per step of each variant (moving average over ``window`` steps), each divided by its first value."""
-    fig, ax = plt.subplots(figsize=(6.2, 3.4))
-    for name, tr in trainings.items():
-        y = np.asarray(tr.losses, float)
-        w = max(1, min(window, len(y)))
-        smooth = np.convolve(y, np.ones(w) / w, mode="valid")
-        ax.plot(np.arange(w, len(y) + 1), smooth / smooth[0], label=f"{name} (first {smooth[0]:.2f})")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss / initial loss")
-    ax.set_title("training loss (moving average)", fontsize=10)
-    ax.legend(fontsize=8)
+def loss_curves(trainings: dict, table: pd.DataFrame, window: int = 5):
+    """Two panels per variant (moving average over ``window`` steps): the last-layer full-size term, which every
+    variant computes and which is comparable across variants, and the total loss, whose level depends on how many
+    terms a variant sums. Each legend entry shows the training table's first-10% and last-10% means."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    for k, (name, tr) in enumerate(trainings.items()):
+        row = table.loc[name]
+        for ax, y, col in ((axes[0], tr.term("last-full"), "last-full term"), (axes[1], np.asarray(tr.losses, float),
+                                                                               "total loss")):
+            w = max(1, min(window, len(y)))
+            smooth = np.convolve(y, np.ones(w) / w, mode="valid")
+            ax.plot(np.arange(w, len(y) + 1), smooth, color=f"C{k}",
+                    label=f"{name}: {row[f'{col}, first 10%']:.3g} -> {row[f'{col}, last 10%']:.3g}")
+    axes[0].set_title("base loss of the last layer at full size (same quantity for every variant)", fontsize=9)
+    axes[1].set_title("total training loss (sums different terms per variant)", fontsize=9)
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss (moving average)")
+        ax.legend(fontsize=7, title="first 10% -> last 10% of steps", title_fontsize=7)
+    return fig
+
+
+def diagonal_beside_paper(ours: pd.DataFrame, published: pd.DataFrame, task_label: str, paper_task: str = "stsb"):
+    """Left: the papers' published numbers along the Starbucks diagonal (labelled as theirs); right: ours along our
+    diagonal with 95% intervals. Sizes are numbered 1..6 from the smallest diagonal cell to the full model."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    pub = published[published.task == paper_task]
+    for k, col in enumerate(c for c in ["bert", "separate", "2dmse", "srl", "starbucks"] if c in pub.columns):
+        left.plot(range(1, len(pub) + 1), pub[col].to_numpy() * 100, marker="o", color=f"C{k}", label=col)
+    left.set_xticks(range(1, len(pub) + 1), list(pub["size"]), fontsize=7)
+    left.set_title(f"PUBLISHED (Starbucks Table A1): {paper_task} Spearman x100, BERT-base", fontsize=9)
+    left.set_xlabel("(layer, dim)")
+    left.legend(fontsize=7)
+    names = {"base": "bert", "baseline": "separate"}
+    order = ["base", "baseline", "2dmse", "srl", "mrl"]
+    colour = {"bert": "C0", "separate": "C1", "2dmse": "C2", "srl": "C3", "mrl": "C5"}
+    for m in [x for x in order if x in set(ours.model)] + [x for x in dict.fromkeys(ours.model) if x not in order]:
+        g = ours[ours.model == m].sort_values("size")
+        c = colour.get(names.get(m, m), None)
+        right.errorbar(g["size"], g.value, yerr=[g.value - g.ci_low, g.ci_high - g.value], marker="o", capsize=2,
+                       color=c, label=m + (" (one model, not per-size)" if m == "baseline" else ""))
+    sizes = ours.drop_duplicates("size").sort_values("size")
+    right.set_xticks(sizes["size"], [f"({l},{d})" for l, d in zip(sizes.layer, sizes.dim)], fontsize=7)
+    n = int(ours.n.iloc[0]) if "n" in ours else None
+    right.set_title(f"OURS: {task_label} along our diagonal (95% CI, n={n})", fontsize=9)
+    right.set_xlabel("(layer, dim)")
+    right.legend(fontsize=7)
     return fig
