@@ -1,6 +1,8 @@
 """Grid evaluation cost: our single pass for every layer vs re-encoding once per layer.
 
-All three compute the same STS-B Spearman at every (layer, leading dims) cell of one encoder:
+All three compute the same metrics at every (layer, leading dims) cell of one encoder, on STS-B test pairs
+(``--task stsb``, needs the mirror or internet) or on KJV-Tyndale verse retrieval (``--task bible``, offline, the
+study's default headline task):
 
 * ours: ``matryoshka.evaluate_grid`` (one forward pass per batch keeps every layer);
 * baseline "per-layer, truncated": for each layer l, encode again with the model cut after l (each layer
@@ -9,7 +11,7 @@ All three compute the same STS-B Spearman at every (layer, leading dims) cell of
   expected ratio about L.
 
 Truncation to leading dimensions and scoring are the same code in all three. Times are the best of
-``--repeats`` runs. Usage: ``python benchmarks/grid_speed.py [--encoder minilm] [--pairs 256]``.
+``--repeats`` runs. Usage: ``python benchmarks/grid_speed.py [--encoder minilm] [--task bible] [--pairs 256]``.
 """
 from __future__ import annotations
 
@@ -47,13 +49,17 @@ def per_layer(enc, task, layers, dims, truncate: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", default="minilm")
-    parser.add_argument("--pairs", type=int, default=256, help="STS-B test pairs (2x as many texts)")
+    parser.add_argument("--task", default="bible", choices=["bible", "stsb"])
+    parser.add_argument("--pairs", type=int, default=256, help="evaluation pairs (2x as many texts)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     enc = encoders.load_encoder(args.encoder)
-    task = matryoshka.evaluation_tasks(sts=["stsb"], words=[], bible=None, max_pairs=args.pairs)[0]
+    if args.task == "stsb":
+        task = matryoshka.evaluation_tasks(sts=["stsb"], words=[], bible=None, max_pairs=args.pairs)[0]
+    else:
+        task = matryoshka.evaluation_tasks(sts=[], words=[], bible=("kjv", "tyn"), max_pairs={"bible": args.pairs})[0]
     layers, dims = matryoshka.check_cells(enc)
     times = best_times({
         "ours": lambda: matryoshka.evaluate_grid(enc, [task], layers, dims, max_length=64, progress=False),
@@ -61,7 +67,7 @@ def main() -> None:
         "full": lambda: per_layer(enc, task, layers, dims, truncate=False)}, args.repeats)
     ours, truncated, full = times["ours"], times["truncated"], times["full"]
     n = len(layers)
-    print(f"{enc.name}: {n} layers x {len(dims)} dims = {n * len(dims)} cells, {2 * len(task)} texts, "
+    print(f"{enc.name}: {task.name}, {n} layers x {len(dims)} dims = {n * len(dims)} cells, {2 * len(task)} texts, "
           f"{args.threads} threads, best of {args.repeats}")
     print(f"ours (one pass, all layers)       {ours:8.2f} s")
     print(f"baseline per-layer, truncated     {truncated:8.2f} s   ratio {truncated / ours:5.2f}  "

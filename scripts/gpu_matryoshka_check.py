@@ -1,5 +1,5 @@
 """Paper-scale 2D Matryoshka run without Jupyter, for a GPU machine: STS-B train (all 5,749 scored pairs,
-CoSENT), the four variants, then the (layer x dimension) grid on the full STS-B and SICK-R test sets.
+CoSENT), the four variants (baseline, mrl, 2dmse, srl; KL terms as in AnglE's 2DMSE and Starbucks' code), then the (layer x dimension) grid on the full STS-B and SICK-R test sets.
 
 The notebook's ``paper`` profile does the same with plots and a report; this script needs only the
 library (no papermill or kernel), so it runs on a bare GPU box. ``--model-dir`` reads a local copy of
@@ -48,7 +48,7 @@ def main() -> None:
     print(f"{enc.name} on {enc.device}; train {len(pairs)} pairs; tasks {[(t.name, len(t)) for t in tasks]}", flush=True)
     t0 = time.perf_counter()
     runs = M.train_variants(enc, pairs, M.VARIANTS, pooling="mean", epochs=args.epochs, batch_size=args.batch_size,
-                            lr=args.lr, max_length=args.max_length, seed=0, dims=dims, starbucks_pairs=diagonal)
+                            lr=args.lr, max_length=args.max_length, seed=0, dims=dims, srl_pairs=diagonal)
     train_s = time.perf_counter() - t0
     models = {"base": enc, **{v: r.encoder for v, r in runs.items()}}
     t0 = time.perf_counter()
@@ -64,7 +64,10 @@ def main() -> None:
             print(task, cell, {m: round(v, 2) for m, v in zip(row.model, row.value)})
     summary = {"device": str(enc.device), "train_seconds": round(train_s, 1), "grid_seconds": round(grid_s, 1),
                "train_seconds_per_variant": {v: round(r.seconds, 1) for v, r in runs.items()},
-               "steps": {v: len(r.losses) for v, r in runs.items()}, "args": {k: str(v) for k, v in vars(args).items()}}
+               "steps": {v: len(r.losses) for v, r in runs.items()},
+               "last_full_loss_first_last": {v: [round(float(r.term()[:10].mean()), 4), round(float(r.term()[-10:].mean()), 4)]
+                                             for v, r in runs.items()},
+               "kl": {"2dmse": "angle", "srl": "starbucks"}, "args": {k: str(v) for k, v in vars(args).items()}}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))
 
