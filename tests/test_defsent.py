@@ -134,7 +134,7 @@ def test_entry_embeddings_average_all_definitions(tiny):
     names, table = defsent.entry_embeddings(tiny, DICT, "mean", progress=False)
     assert names == sorted({w for w, _ in DICT}) and table.shape == (len(names), tiny.dim)
     cat_defs = [d for w, d in DICT if w == "cat"]
-    each = defsent.study._embed_poolings(tiny, cat_defs, ["mean"], 64, False)["mean"]
+    each = defsent.study._embed_poolings(tiny, cat_defs, ["mean"], 64, "t")["mean"]
     assert np.allclose(table[names.index("cat")], each.mean(0), atol=1e-5)
 
 
@@ -155,10 +155,10 @@ def test_defsent_training_learns_and_is_deterministic(tiny):
     cfg = defsent.defsent_config(tiny, "cls", learning_rate=5e-3, epochs=15, batch_size=4)
     layer = defsent.prediction_layer(tiny)
     before, _ = defsent.vocabulary_ranks(layer, defsent.study._embed_poolings(tiny, list(single.definition), ["cls"],
-                                                                              64, False)["cls"], single.token_id)
+                                                                              64, "t")["cls"], single.token_id)
     runs = [defsent.train_defsent(tiny, single, "cls", cfg, progress=False) for _ in range(2)]
     assert runs[0].losses == runs[1].losses
-    emb = defsent.study._embed_poolings(runs[0].encoder, list(single.definition), ["cls"], 64, False)["cls"]
+    emb = defsent.study._embed_poolings(runs[0].encoder, list(single.definition), ["cls"], 64, "t")["cls"]
     after, top = defsent.vocabulary_ranks(defsent.prediction_layer(runs[0].encoder), emb, single.token_id)
     assert after.mean() < before.mean() / 2 and top.shape == (len(single), 5)
     assert np.mean(runs[0].losses[-5:]) < np.mean(runs[0].losses[:5])
@@ -175,29 +175,38 @@ def test_defsent_plus_trains_into_frozen_entries(tiny):
     assert defsent.pooler_head(tiny) is not tiny.model.pooler
     # entries may average definitions that are not trained on (e.g. all of a headword's senses)
     more = entries + [("cat", "a big animal"), ("zebra", "an animal")]
-    t2 = defsent.train_defsent_plus(tiny, entries[:4], "mean", cfg, entry_definitions=more, progress=False)
+    t2 = defsent.train_defsent_plus(tiny, entries[:4], "mean", cfg, transform="none", entry_definitions=more,
+                                    progress=False)
     names2, raw2 = defsent.entry_embeddings(tiny, [e for e in more if e[0] in {"cat", "dog", "fish", "bird"}], "mean",
                                             progress=False)
     assert t2.n_classes == 4 and np.allclose(t2.targets["entries (averaged)"], raw2)
 
 
 def test_bad_inputs_raise_clear_errors(tiny):
+    from embedlab.study import ConfigError
+
     with pytest.raises(ValueError, match="empty dictionary"):
         defsent.as_entries([])
     with pytest.raises(ValueError, match="empty dictionary"):
         defsent.split_by_headword(pd.DataFrame({"headword": ["  "], "definition": ["x"]}))
     with pytest.raises(ValueError, match=r"unknown language 'xx'; allowed: en, tr"):
         defsent.load_dictionary("wordnet", "xx")
-    with pytest.raises(ValueError, match=r"unknown language 'de'"):
-        defsent.run_study(tiny, DICT, "de")
+    with pytest.raises(ConfigError, match=r"parameter 'language': given 'de'; allowed: one of 'en', 'tr'"):
+        defsent.Config.build(language="de")
     with pytest.raises(ValueError, match="not one token.*sunfish.*single_token_entries"):
         defsent.train_defsent(tiny, DICT + [("sunfish", "a fish")], "mean", progress=False)
     with pytest.raises(ValueError, match="unknown pooling 'sum'; allowed: mean, cls, max"):
         defsent.train_defsent_plus(tiny, DICT, "sum", progress=False)
-    with pytest.raises(ValueError, match="unknown variant 'simcse'"):
-        defsent.run_study(tiny, DICT, "en", variants=["simcse"])
-    with pytest.raises(ValueError, match="unknown entry transform 'pca'; allowed: none, whiten, ica"):
-        defsent.run_study(tiny, DICT, "en", entry_transform="pca")
+    with pytest.raises(ConfigError, match="parameter 'variants': given \\['simcse'\\]"):
+        defsent.Config.build(variants=["simcse"])
+    with pytest.raises(ConfigError, match="parameter 'variants': given \\[\\]; allowed: a list of at least 1"):
+        defsent.Config.build(variants=[])
+    with pytest.raises(ConfigError, match="parameter 'entry_transform': given 'pca'"):
+        defsent.Config.build(entry_transform="pca")
+    with pytest.raises(ConfigError, match="parameter 'dictionary'.*English only"):
+        defsent.Config.build(language="tr", dictionary="oxford-defs")
+    with pytest.raises(ConfigError, match="parameter 'train_definitions'"):
+        defsent.Config.build(train_definitions=100)
     with pytest.raises(ValueError, match="English only"):
         defsent.load_dictionary("oxford-defs", "tr")
     with pytest.raises(ValueError, match="learning_rate"):
@@ -217,8 +226,87 @@ def test_evaluate_space_scores_identical_spaces_perfectly(tiny):
     row = {t: i for i, t in enumerate(texts)}
     for w, d in zip(heads.headword, heads.definition):
         emb[row[d]] = emb[row[w]]
-    rows, examples = defsent.evaluate_space(emb, data, defsent.prediction_layer(tiny), tiny.tokenizer, n_examples=3)
-    m = {(r["task"], r["metric"]): r["value"] for r in rows}
-    assert m[("def2word-headwords", "mrr")] == 100.0 and m[("def2word-headwords", "top1")] == 100.0
-    assert {("def2word-vocab", k) for k in ("mrr", "top1", "top3", "top10")} <= set(m)
-    assert ("isotropy", "avg_cosine") in m and len(examples) == 3
+    scores, iso, examples = defsent.evaluate_space(emb, data, defsent.prediction_layer(tiny), n_examples=3)
+    assert scores["def2word-headwords"].value == 100.0 and (scores["def2word-headwords"].ranks == 1).all()
+    assert "def2word-vocab" in scores and scores["sts.toy-sts"].kind == "cos" and len(scores["sts.toy-sts"].values) == 3
+    assert "avg_cosine" in iso and len(examples) == 3
+    no_head, _, _ = defsent.evaluate_space(emb, data, None, n_examples=0)   # no MLM head: no vocabulary ranking
+    assert "def2word-vocab" not in no_head
+
+
+def test_mrr_is_mrr_at_10():
+    rr = defsent.reciprocal_rank_at(np.array([1, 2, 10, 11, 500]))
+    assert np.allclose(rr, [1, 0.5, 0.1, 0, 0]) and defsent.TOP_K == 10
+    assert np.allclose(defsent.reciprocal_rank_at(np.array([11]), None), [1 / 11])
+
+
+def test_turkish_headword_keys_use_turkish_lowercasing():
+    key = defsent.headword_key
+    assert key("İspanya", "tr") == key("ispanya", "tr") == "ispanya"
+    assert key("IRAK", "tr") == "ırak" != key("IRAK", "en")
+    entries = [(f"kelime{i}", f"tanım {i}") for i in range(60)] + [("İspanya", "bir ülke"), ("ispanya", "ülke")]
+    for seed in range(5):
+        splits = defsent.split_by_headword(entries, seed=seed, language="tr")
+        where = {n for n, df in splits.items() if {"İspanya", "ispanya"} & set(df.headword)}
+        assert len(where) == 1   # both spellings in one split: a headword never sits in train and test
+
+
+def _toy_dictionary(n_entries: int = 48, per_entry: int = 3, seed: int = 0):
+    """Entries named by the tiny vocabulary's words, each defined by random 4-word strings (distinguishable)."""
+    rng = np.random.default_rng(seed)
+    words = [w for w in WORDS if len(w) > 1]
+    out = []
+    for i in range(n_entries):
+        for _ in range(per_entry):
+            out.append((f"entry{i}", " ".join(rng.choice(words, 4))))
+    return out
+
+
+def test_defsent_plus_learns_on_a_toy_dictionary_with_ica(tiny):
+    toy = _toy_dictionary()
+    cfg = defsent.defsent_plus_config(learning_rate=2e-3, epochs=12, batch_size=8)
+    t = defsent.train_defsent_plus(tiny, toy, "mean", cfg, transform="ica", ica_max_iter=300, progress=False)
+    n = t.n_classes
+    assert n == 48 > tiny.dim and np.allclose(t.targets["entries (ica)"].std(0), 100, rtol=0.1)   # the x100 scale
+    last = float(np.mean(t.losses[-10:]))
+    assert last < 0.5 * np.log(n) and last < 0.9 * float(np.mean(t.losses[:10]))   # well below a uniform prediction
+    from embedlab import flags
+    assert flags.not_learning(t.losses, n) is None
+
+
+def test_pst_rebuilds_entries_and_retrains_the_original(tiny, monkeypatch):
+    from embedlab.defsent import training
+
+    toy = _toy_dictionary()
+    calls = []
+    real = training.train_defsent_plus
+
+    def spy(encoder, *a, **kw):
+        calls.append((encoder, kw.get("entry_encoder"), kw.get("stage")))
+        return real(encoder, *a, **kw)
+
+    monkeypatch.setattr(training, "train_defsent_plus", spy)
+    cfg = defsent.defsent_plus_config(learning_rate=2e-3, epochs=2, batch_size=8)
+    stages = defsent.progressive_separate_training(tiny, toy, 3, "mean", cfg, transform="ica", ica_max_iter=100,
+                                                   progress=False)
+    assert [c[2] for c in calls] == [1, 2, 3] and all(c[0] is tiny for c in calls)   # always the original checkpoint
+    assert calls[0][1] is None and calls[1][1] is stages[0].encoder and calls[2][1] is stages[1].encoder
+    _, rebuilt = defsent.entry_embeddings(stages[0].encoder, toy, "mean", progress=False)
+    assert np.allclose(stages[1].targets["entries (averaged)"], rebuilt, atol=1e-5)     # entries from stage 1's model
+    assert not np.allclose(stages[1].targets["entries (averaged)"], stages[0].targets["entries (averaged)"])
+
+
+def test_unavailable_sets_are_skipped_or_fail(tiny, monkeypatch):
+    from embedlab import assets, evalsets
+    from embedlab.study import Results
+
+    def gone(*a, **kw):
+        raise assets.AssetUnavailable("stsb: not cached, no mirror, offline")
+
+    monkeypatch.setattr(evalsets, "sts_pairs", gone)
+    heads = pd.DataFrame(DICT[:5], columns=["headword", "definition"])
+    r = Results("defsent")
+    data = defsent.evaluation_data("tr", heads.iloc[:0], heads, results=r, missing="skip")
+    assert data.sts == {} and [u.name for u in r.unavailable] == ["stsb-tr"] and r.status == "partial"
+    with pytest.raises(assets.AssetUnavailable):
+        defsent.evaluation_data("tr", heads.iloc[:0], heads, results=Results("defsent"), missing="fail")

@@ -6,27 +6,33 @@
   RoBERTa from the hub) its transform and bias are used, frozen; the offline encoders (``minilm``,
   ``e5-small``) ship none, so there the prediction layer is the token-embedding matrix itself.
 * **DefSent+** (Liu 2024): each entry's embedding is the average of the encoder's own encodings of all
-  its definitions (frozen; optionally whitened or ICA-transformed towards isotropy); definitions are
-  classified into their entry, so headwords of any length qualify.
+  its definitions (frozen; ICA-transformed and scaled by 100 as in the authors' code); definitions are
+  classified into their entry through the pooler, so headwords of any length qualify. Progressive separate
+  training rebuilds the entries with the stage k-1 encoder and retrains the original checkpoint.
 
-Modules: :mod:`.dictionary` (entries, 8:1:1 headword split, single-token headwords), :mod:`.targets`
-(tied prediction layer, entry embeddings, whitening/ICA), :mod:`.training` (the authors'
-hyperparameters, one seeded training loop), :mod:`.study` (variants x poolings x evaluations).
+Modules: :mod:`.config` (the study's parameters), :mod:`.dictionary` (entries, 8:1:1 headword split,
+single-token headwords), :mod:`.targets` (tied prediction layer, entry embeddings, ICA/whitening),
+:mod:`.training` (the authors' hyperparameters, one seeded training loop, PST), :mod:`.study`
+(variants x poolings x evaluations -> :class:`embedlab.study.Results`), :mod:`.plots`.
 """
+from .config import Config
 from .dictionary import (SPLITS, as_entries, headword_key, headword_token_ids, require_single_token,
                          sample_by_headword, sample_definitions, single_token_entries, split_by_headword)
-from .study import (DICTIONARIES, LANGUAGES, VARIANTS, EvalData, StudyResult, evaluate_space, evaluation_data,
-                    load_dictionary, run_study, vocabulary_ranks)
+from .study import (DICTIONARIES, LANGUAGES, TOP_K, VARIANTS, EvalData, Scores, Space, evaluate_space,
+                    evaluation_data, load_dictionary, reciprocal_rank_at, run_study, vocabulary_ranks)
 from .targets import (ENTRY_TRANSFORMS, EntryClassifier, TiedPredictionLayer, entry_embeddings, isotropize,
                       pooler_head, prediction_layer)
-from .training import (DEFSENT_LR, TRAIN_HEADS, TrainConfig, Trained, defsent_config, defsent_plus_config,
-                       model_family, pooled, train_classifier, train_defsent, train_defsent_plus)
+from .training import (DEFSENT_LR, DEFSENT_PLUS_LR, TRAIN_HEADS, TrainConfig, Trained, defsent_config,
+                       defsent_plus_config, model_family, pooled, progressive_separate_training, train_classifier,
+                       train_defsent, train_defsent_plus)
 
 __all__ = [
-    "SPLITS", "as_entries", "headword_key", "headword_token_ids", "require_single_token", "sample_by_headword",
-    "sample_definitions", "single_token_entries", "split_by_headword", "DICTIONARIES", "LANGUAGES", "VARIANTS",
-    "EvalData", "StudyResult", "evaluate_space", "evaluation_data", "load_dictionary", "run_study", "vocabulary_ranks",
-    "ENTRY_TRANSFORMS", "EntryClassifier", "TiedPredictionLayer", "entry_embeddings", "isotropize", "pooler_head",
-    "prediction_layer", "DEFSENT_LR", "TRAIN_HEADS", "TrainConfig", "Trained", "defsent_config",
-    "defsent_plus_config", "model_family", "pooled", "train_classifier", "train_defsent", "train_defsent_plus",
+    "Config", "SPLITS", "as_entries", "headword_key", "headword_token_ids", "require_single_token",
+    "sample_by_headword", "sample_definitions", "single_token_entries", "split_by_headword", "DICTIONARIES",
+    "LANGUAGES", "TOP_K", "VARIANTS", "EvalData", "Scores", "Space", "evaluate_space", "evaluation_data",
+    "load_dictionary", "reciprocal_rank_at", "run_study", "vocabulary_ranks", "ENTRY_TRANSFORMS", "EntryClassifier",
+    "TiedPredictionLayer", "entry_embeddings", "isotropize", "pooler_head", "prediction_layer", "DEFSENT_LR",
+    "DEFSENT_PLUS_LR", "TRAIN_HEADS", "TrainConfig", "Trained", "defsent_config", "defsent_plus_config",
+    "model_family", "pooled", "progressive_separate_training", "train_classifier", "train_defsent",
+    "train_defsent_plus",
 ]

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..encoders import Encoder
+from ..text import lowercase
 
 SPLITS = ("train", "valid", "test")
 
@@ -30,20 +31,23 @@ def as_entries(dictionary: Any) -> pd.DataFrame:
     return df
 
 
-def headword_key(word: str) -> str:
-    """The key that groups spellings of one headword (case-insensitive) for splitting and for DefSent+ entries."""
-    return word.strip().casefold()
+def headword_key(word: str, language: str = "en") -> str:
+    """The key that groups spellings of one headword for splitting and for DefSent+ entries: the language's
+    lowercasing (Turkish: ``İ``->``i``, ``I``->``ı``, so *İspanya* and *ispanya* are one key), whitespace trimmed."""
+    return lowercase(" ".join(str(word).split()), language)
 
 
-def split_by_headword(entries: Any, seed: int = 0, ratios: Sequence[float] = (8, 1, 1)) -> dict[str, pd.DataFrame]:
+def split_by_headword(entries: Any, seed: int = 0, ratios: Sequence[float] = (8, 1, 1),
+                      language: str = "en") -> dict[str, pd.DataFrame]:
     """Split definitions into train/valid/test by headword (8:1:1 by default), as DefSent does.
 
-    No headword (compared case-insensitively) is in two splits; the order of headwords is a seeded shuffle.
+    No headword (compared by :func:`headword_key` in ``language``) is in two splits; the order of headwords is a
+    seeded shuffle.
     """
     df = as_entries(entries)
     if len(ratios) != 3 or min(ratios) < 0 or sum(ratios) <= 0:
         raise ValueError(f"ratios must be three non-negative numbers (train, valid, test); got {tuple(ratios)}")
-    keys = df.headword.map(headword_key)
+    keys = df.headword.map(lambda w: headword_key(w, language))
     words = np.array(sorted(set(keys)))
     if len(words) < 3:
         raise ValueError(f"need at least 3 distinct headwords to split; got {len(words)}")
@@ -53,11 +57,12 @@ def split_by_headword(entries: Any, seed: int = 0, ratios: Sequence[float] = (8,
     return {name: df[keys.isin(set(ws))].reset_index(drop=True) for name, ws in parts.items()}
 
 
-def sample_by_headword(entries: pd.DataFrame, max_definitions: int | None, seed: int = 0) -> pd.DataFrame:
+def sample_by_headword(entries: pd.DataFrame, max_definitions: int | None, seed: int = 0,
+                       language: str = "en") -> pd.DataFrame:
     """Whole headwords (all their definitions) drawn in seeded random order, up to ``max_definitions`` rows."""
     if max_definitions is None or len(entries) <= max_definitions:
         return entries.reset_index(drop=True)
-    keys = entries.headword.map(headword_key)
+    keys = entries.headword.map(lambda w: headword_key(w, language))
     order = pd.unique(keys.iloc[np.random.default_rng(seed).permutation(len(keys))])
     sizes = keys.value_counts().reindex(order).to_numpy()
     n = max(1, int(np.searchsorted(np.cumsum(sizes), max_definitions, side="right")))

@@ -1,70 +1,94 @@
-"""Figures of a DefSent study: metrics per variant and pooling, training losses, isotropy."""
+"""Figures of a DefSent study: each evaluation per space with 95% intervals, training losses against ln N,
+isotropy."""
 from __future__ import annotations
 
-from typing import Sequence
+import math
 
 import numpy as np
 
-from .study import VARIANTS, StudyResult
+from ..study import Results
 
-COLOURS = {"base": "#9e9e9e", "defsent": "#1f77b4", "defsent+": "#d62728"}
+COLOURS = {"base": "#9e9e9e", "DefSent": "#1f77b4", "DefSent+": "#d62728"}
 
 
-def plot_metrics(result: StudyResult, columns: Sequence[str] | None = None, ncols: int = 4):
-    """Grouped bars: one panel per ``task metric`` column (default: every MRR and Spearman), poolings on the
-    x axis, one bar per variant."""
+def _colour(label: str) -> str:
+    for k in ("DefSent+", "DefSent", "base"):
+        if label.startswith(k):
+            return COLOURS[k]
+    return "#555555"
+
+
+def plot_metrics(results: Results, ncols: int = 3):
+    """One panel per evaluation (MRR / Spearman x100): a bar per space with its 95% bootstrap interval; the base
+    encoder's value is the dashed reference line."""
     import matplotlib.pyplot as plt
 
-    wide = result.wide()
-    default = [c for c in wide.columns if c.endswith((" mrr", " spearman"))]
-    columns = [c for c in (columns or default) if c in wide.columns]
-    poolings = list(dict.fromkeys(wide.index.get_level_values("pooling")))
-    variants = [v for v in VARIANTS if v in wide.index.get_level_values("variant")]
-    nrows = -(-len(columns) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.6 * nrows), squeeze=False)
-    width = 0.8 / max(1, len(variants))
-    for ax, col in zip(axes.flat, columns):
-        for k, v in enumerate(variants):
-            vals = [wide[col].get((v, p), np.nan) for p in poolings]
-            ax.bar(np.arange(len(poolings)) + (k - (len(variants) - 1) / 2) * width, vals, width, label=v,
-                   color=COLOURS.get(v))
-        ax.set_xticks(range(len(poolings)), poolings)
-        ax.set_title(col, fontsize=9)
-    for ax in list(axes.flat)[len(columns):]:
+    m = results.tables["metrics"]
+    m = m[m.task != "isotropy"]
+    tasks = list(dict.fromkeys(m.task))
+    nrows = max(1, -(-len(tasks) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.2 * nrows), squeeze=False)
+    for ax, task in zip(axes.flat, tasks):
+        t = m[m.task == task].reset_index(drop=True)
+        x = np.arange(len(t))
+        err = np.vstack([t.value - t.ci_low, t.ci_high - t.value]).clip(min=0)
+        ax.bar(x, t.value, color=[_colour(v) for v in t.variant], yerr=err, capsize=3)
+        base = t[t.variant.str.startswith("base")]
+        if len(base):
+            ax.axhline(float(base.value.iloc[0]), ls="--", color="k", lw=0.8, label="base encoder")
+        ax.set_xticks(x, [v.replace(" (PST stage ", "\nstage ").replace(")", "") for v in t.variant], fontsize=7)
+        ax.set_title(f"{task}: {t.metric.iloc[0]} x100 (n={int(t.n.iloc[0]):,})", fontsize=9)
+    for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
+    fig.suptitle("Held-out evaluations, 95% bootstrap intervals; dashed: base encoder", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot_losses(result: StudyResult, window: int = 10):
-    """Training loss per step (moving average over ``window`` steps), one line per trained model."""
+def plot_losses(results: Results, window: int = 10):
+    """Training loss per step (moving average over ``window`` steps) for every trained model, with its uniform
+    prediction loss ln N dotted."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-    for name, losses in result.losses.items():
-        ax = axes[0] if name.startswith("defsent ") else axes[1]
-        y = np.convolve(losses, np.ones(window) / window, mode="valid") if len(losses) >= window else losses
-        ax.plot(np.arange(len(y)) + 1, y, label=name)
-    for ax, title in zip(axes, ("DefSent: word prediction", "DefSent+: entry classification")):
+    losses = results.extra.get("losses", {})
+    tr = results.tables["training"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    for name, ls in losses.items():
+        ax = axes[0] if name.startswith("DefSent ") else axes[1]
+        y = np.convolve(ls, np.ones(window) / window, mode="valid") if len(ls) >= window else np.asarray(ls)
+        line, = ax.plot(np.arange(len(y)) + 1, y, label=name)
+        row = tr[[n == name for n in _names(tr)]]
+        if len(row):
+            ax.axhline(math.log(int(row["classes (N)"].iloc[0])), ls=":", color=line.get_color(), lw=1)
+    for ax, title in zip(axes, ("DefSent: word prediction (dotted: ln vocabulary)",
+                                "DefSent+: entry classification per PST stage (dotted: ln entries)")):
         ax.set(title=title, xlabel="step", ylabel=f"cross-entropy ({window}-step mean)")
+        ax.title.set_fontsize(9)
         if ax.lines:
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def plot_isotropy(result: StudyResult):
-    """Average cosine between random sentences and the partition-function ratio, per variant and pooling."""
+def _names(tr) -> list[str]:
+    return [f"{r['variant']} {r['pooling']}" + (f" stage {r['PST stage']}" if r["variant"] == "DefSent+" else "")
+            for _, r in tr.iterrows()]
+
+
+def plot_isotropy(results: Results):
+    """Average cosine between random sentences (0 = isotropic) and the partition-function ratio (1 = isotropic)."""
     import matplotlib.pyplot as plt
 
-    iso = result.metrics[result.metrics.task == "isotropy"]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    m = results.tables["metrics"]
+    iso = m[m.task == "isotropy"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     for ax, metric, note in zip(axes, ("avg_cosine", "partition_ratio"), ("0 = isotropic", "1 = isotropic")):
-        t = iso[iso.metric == metric].pivot_table(index="pooling", columns="variant", values="value", sort=False)
-        t = t[[v for v in VARIANTS if v in t.columns]]
-        t.plot.bar(ax=ax, color=[COLOURS[v] for v in t.columns], rot=0, legend=ax is axes[0],
-                   logy=metric == "partition_ratio")
-        ax.set(title=f"{metric} ({note}{', log scale' if metric == 'partition_ratio' else ''})", xlabel="pooling")
+        t = iso[iso.metric == metric].reset_index(drop=True)
+        ax.bar(np.arange(len(t)), t.value, color=[_colour(v) for v in t.variant])
+        ax.set_xticks(np.arange(len(t)), [v.replace(" (PST stage ", "\nstage ").replace(")", "") for v in t.variant],
+                      fontsize=7)
+        if metric == "partition_ratio":
+            ax.set_yscale("log")
+        ax.set_title(f"{metric} ({note})", fontsize=9)
     fig.tight_layout()
     return fig

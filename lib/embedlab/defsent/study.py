@@ -1,36 +1,42 @@
-"""The DefSent / DefSent+ study: base encoder vs DefSent vs DefSent+ per pooling, on every evaluation.
+"""The DefSent / DefSent+ study: base encoder vs DefSent vs DefSent+ (progressive separate training) per pooling.
 
-Evaluations: definition-to-word retrieval on held-out headwords (DefSent's ranking over the whole
-vocabulary through the tied prediction layer, and ranking the held-out headwords encoded as text),
-STS Spearman, Bible paraphrase retrieval, word similarity, and the isotropy of the embedding space.
+Evaluations (all offline for WordNet / KeNet): definition-to-word retrieval on held-out headwords (DefSent's
+MRR@10 over the whole vocabulary through the tied prediction layer, and MRR@10 among held-out headwords encoded
+as text), Bible-translation paraphrase retrieval and word similarity (English), STS where the set can be had,
+and the isotropy of the embedding space. Every score is kept per item so differences from the base encoder come
+with paired bootstrap intervals. :func:`run_study` returns :class:`embedlab.study.Results`.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .. import encoders, evalsets
+from .. import assets, encoders, evalsets, progress, stats
 from ..choices import check_choice
 from ..encoders import Encoder
-from ..evaluate.sentence import isotropy, paraphrase_retrieval, retrieval_metrics, retrieval_ranks, sts_spearman
-from .dictionary import (as_entries, headword_key, sample_definitions, single_token_entries,
-                         split_by_headword)
-from .targets import ENTRY_TRANSFORMS, TiedPredictionLayer, average_by_headword, prediction_layer
-from .training import (TRAIN_HEADS, Trained, defsent_config, defsent_plus_config, train_defsent,
-                       train_defsent_plus)
+from ..evaluate.sentence import cosine_pairs, isotropy, retrieval_ranks
+from ..study import Reference, Results, metric_key
+from .config import Config
+from .dictionary import as_entries, headword_key, sample_definitions, single_token_entries, split_by_headword
+from .targets import TiedPredictionLayer, prediction_layer
+from .training import (DEFSENT_LR, DEFSENT_PLUS_LR, Trained, defsent_config, defsent_plus_config, model_family,
+                       progressive_separate_training, train_defsent)
 
 VARIANTS = ("base", "defsent", "defsent+")
 DICTIONARIES = ("wordnet", "oxford-defs", "commondefs")
-# Offline evaluation sets per language (names of evalsets loaders).
+TOP_K = 10  # DefSent's def2word MRR is MRR@10 (experiments/src/evaluation/def2word.py: ranks within the top 10)
+# Evaluation sets per language: (kind, name). STS sets are URL assets (skipped offline), the rest are offline.
 LANGUAGES: dict[str, dict[str, Any]] = {
     "en": {"sts": ("stsb", "sick"), "paraphrase": ("kjv", "bbe"), "word_similarity": ("wordsim353", "simlex999")},
     "tr": {"sts": ("stsb-tr",), "paraphrase": None, "word_similarity": ()},
 }
+PAPER_ENCODERS = ("bert-base-uncased", "roberta-base")
 
 
 def load_dictionary(name: str, language: str) -> pd.DataFrame:
@@ -77,22 +83,56 @@ def _cap(df: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
     return df.iloc[np.sort(np.random.default_rng(seed).choice(len(df), n, replace=False))].reset_index(drop=True)
 
 
+def _load_or_skip(what: str, kind: str, name: str, loader: Callable[[], Any], results: Results | None,
+                  missing: str) -> Any:
+    """``loader()``; a set that cannot be had is marked unavailable (``missing='skip'``) or stops the run."""
+    try:
+        return loader()
+    except assets.AssetUnavailable as exc:
+        if missing == "fail" or results is None:
+            raise
+        results.mark_unavailable(name, kind, f"{what}: {str(exc).splitlines()[0][:300]}")
+        progress.log(f"{name}: unavailable ({str(exc).splitlines()[0][:120]})")
+        return None
+
+
 def evaluation_data(language: str, vocab: pd.DataFrame, heads: pd.DataFrame, distractors: Sequence[str] = (),
-                    max_pairs: int | None = 500, n_isotropy: int = 1000, seed: int = 0) -> EvalData:
-    """Load the language's offline sentence evaluations (capped at ``max_pairs`` pairs each) around the test entries."""
+                    max_pairs: int | None = 500, n_isotropy: int = 1000, seed: int = 0,
+                    results: Results | None = None, missing: str = "skip") -> EvalData:
+    """The language's sentence and word evaluations around the test entries, each capped at ``max_pairs``.
+
+    A set whose asset cannot be had (no cache, no mirror, no network) is listed in ``results`` as unavailable
+    with ``missing="skip"``; with ``missing="fail"`` (the paper profile) the error stops the run.
+    """
     check_choice("language", language, tuple(LANGUAGES))
     spec = LANGUAGES[language]
-    sts = {n: _cap(evalsets.sts_pairs(n, "test").pairs, max_pairs, seed) for n in spec["sts"]}
+    sts = {}
+    for n in spec["sts"]:
+        s = _load_or_skip("STS test set", "sts", n, lambda n=n: evalsets.sts_pairs(n, "test").pairs, results, missing)
+        if s is not None:
+            sts[n] = _cap(s, max_pairs, seed)
     para = {}
     if spec["paraphrase"]:
         a, b = spec["paraphrase"]
-        para[f"bible-{a}-{b}"] = evalsets.bible_paraphrase_split(a, b, max_pairs=max_pairs, seed=seed)[1]
-    words = {n: evalsets.load_evalset("similarity", n).pairs for n in spec["word_similarity"]}
-    pool = list(dict.fromkeys(t for df in sts.values() for t in (*df.s1, *df.s2))) or list(heads.definition)
+        p = _load_or_skip("Bible paraphrase pairs", "paraphrase", f"bible-{a}-{b}",
+                          lambda: evalsets.bible_paraphrase_split(a, b, max_pairs=max_pairs, seed=seed)[1],
+                          results, missing)
+        if p is not None:
+            para[f"bible-{a}-{b}"] = p
+    words = {}
+    for n in spec["word_similarity"]:
+        w = _load_or_skip("word similarity", "similarity", n, lambda n=n: evalsets.load_evalset("similarity", n).pairs,
+                          results, missing)
+        if w is not None:
+            words[n] = _cap(w, max_pairs, seed)
+    pool = list(dict.fromkeys(t for df in [*sts.values(), *para.values()] for t in (*df.s1, *df.s2)))
+    pool = pool or list(heads.definition)
     iso = [pool[i] for i in np.sort(np.random.default_rng(seed).permutation(len(pool))[:n_isotropy])]
     return EvalData(vocab.reset_index(drop=True), heads.reset_index(drop=True), list(distractors), sts, para, words,
                     iso)
 
+
+# --------------------------------------------------------------------------- scoring one space
 
 @torch.no_grad()
 def vocabulary_ranks(layer: TiedPredictionLayer, embeddings: np.ndarray, token_ids: Sequence[int], top: int = 5,
@@ -109,218 +149,369 @@ def vocabulary_ranks(layer: TiedPredictionLayer, embeddings: np.ndarray, token_i
     return np.concatenate(ranks), np.concatenate(tops)
 
 
-def _named(m: dict[str, float]) -> dict[str, float]:
-    return {k.replace("recall@", "top"): v for k, v in m.items()}
+def reciprocal_rank_at(ranks: np.ndarray, k: int | None = TOP_K) -> np.ndarray:
+    """Per-item reciprocal rank; beyond the top ``k`` it scores 0 (``k=None``: no cut-off)."""
+    ranks = np.asarray(ranks, dtype=float)
+    rr = 1.0 / ranks
+    return rr if k is None else np.where(ranks <= k, rr, 0.0)
 
 
-def evaluate_space(emb: np.ndarray, data: EvalData, layer: TiedPredictionLayer, tokenizer,
-                   n_examples: int = 8) -> tuple[list[dict], pd.DataFrame]:
-    """Every metric of one embedding space (``emb`` rows follow ``data.texts()``): metric rows and examples."""
+@dataclasses.dataclass
+class Scores:
+    """Per-item scores of one space on one task: ``rr`` (reciprocal ranks, mean = MRR) or ``cos`` (similarities
+    whose Spearman with ``gold`` is the metric)."""
+
+    kind: str
+    values: np.ndarray
+    gold: np.ndarray | None = None
+    ranks: np.ndarray | None = None
+
+    @property
+    def value(self) -> float:
+        """The task's metric x100: MRR or Spearman."""
+        if self.kind == "rr":
+            return float(self.values.mean() * 100)
+        return float(stats.spearman(self.values, self.gold) * 100)
+
+    def ci(self, seed: int = 0) -> tuple[float, float]:
+        lo, hi = (stats.mean_ci(self.values, seed=seed) if self.kind == "rr"
+                  else stats.spearman_ci(self.values, self.gold, seed=seed))
+        return lo * 100, hi * 100
+
+    def diff_ci(self, other: "Scores", seed: int = 0) -> tuple[float, float]:
+        """Paired interval of self - other (same items)."""
+        lo, hi = (stats.paired_mean_diff_ci(self.values, other.values, seed=seed) if self.kind == "rr"
+                  else stats.paired_spearman_diff_ci(self.values, other.values, self.gold, seed=seed))
+        return lo * 100, hi * 100
+
+
+# task -> (metric label, chance level x100 or None)
+TASK_METRIC = {"def2word-vocab": "MRR@10", "def2word-headwords": "MRR@10", "paraphrase": "MRR", "sts": "Spearman",
+               "word-similarity": "Spearman"}
+
+
+def evaluate_space(emb: np.ndarray, data: EvalData, layer: TiedPredictionLayer | None,
+                   n_examples: int = 8) -> tuple[dict[str, Scores], dict[str, float], pd.DataFrame]:
+    """Every task of one embedding space (``emb`` rows follow ``data.texts()``): per-item scores by task name,
+    isotropy numbers, and example rows (top vocabulary tokens only where ``layer`` is an MLM head)."""
     row = {t: i for i, t in enumerate(data.texts())}
 
     def E(texts: Sequence[str]) -> np.ndarray:
         return emb[[row[t] for t in texts]]
 
-    out: list[dict] = []
-
-    def add(task: str, metrics: dict[str, float]) -> None:
-        out.extend({"task": task, "metric": k, "value": float(v)} for k, v in metrics.items())
-
+    out: dict[str, Scores] = {}
     tops = np.zeros((0, 5), dtype=int)
-    if len(data.vocab):
+    if len(data.vocab) and layer is not None:
         ranks, tops = vocabulary_ranks(layer, E(data.vocab.definition), data.vocab.token_id)
-        add("def2word-vocab", _named(retrieval_metrics(ranks, (1, 3, 10))))
+        out["def2word-vocab"] = Scores("rr", reciprocal_rank_at(ranks), ranks=ranks)
     cands = data.candidates
     gold = pd.Index(cands).get_indexer(data.heads.headword)
-    add("def2word-headwords", _named(retrieval_metrics(retrieval_ranks(E(data.heads.definition), E(cands), gold),
-                                                       (1, 3, 10))))
+    ranks = retrieval_ranks(E(data.heads.definition), E(cands), gold)
+    out["def2word-headwords"] = Scores("rr", reciprocal_rank_at(ranks), ranks=ranks)
     for name, df in data.sts.items():
-        add(name, {"spearman": sts_spearman(E(df.s1), E(df.s2), df.score)})
+        out[f"sts.{name}"] = Scores("cos", cosine_pairs(E(df.s1), E(df.s2)), np.asarray(df.score, float))
     for name, df in data.paraphrase.items():
-        add(name, _named(paraphrase_retrieval(E(df.s1), E(df.s2), ks=(1, 10))))
+        ranks = retrieval_ranks(E(df.s1), E(df.s2))
+        out[f"paraphrase.{name}"] = Scores("rr", reciprocal_rank_at(ranks, None), ranks=ranks)
     for name, df in data.word_similarity.items():
-        add(name, {"spearman": sts_spearman(E(df.w1), E(df.w2), df.score)})
-    add("isotropy", isotropy(E(data.isotropy_texts)))
-    return out, _examples(data, tops[:n_examples], E, cands, tokenizer)
+        out[f"word-similarity.{name}"] = Scores("cos", cosine_pairs(E(df.w1), E(df.w2)), np.asarray(df.score, float))
+    iso = isotropy(E(data.isotropy_texts))
+    return out, iso, _examples(data, tops[:n_examples], E, cands, layer, n_examples)
 
 
-def _examples(data: EvalData, tops: np.ndarray, E, cands: list[str], tokenizer) -> pd.DataFrame:
-    ex = data.vocab.head(len(tops))
+def _examples(data: EvalData, tops: np.ndarray, E, cands: list[str], layer, n: int) -> pd.DataFrame:
+    ex = data.heads.head(n)
+    cols = ["headword", "definition", "nearest held-out headwords"]
     if ex.empty:
-        return pd.DataFrame(columns=["headword", "definition", "top words", "nearest headwords"])
+        return pd.DataFrame(columns=cols)
     sims = E(ex.definition) @ E(cands).T / np.outer(np.linalg.norm(E(ex.definition), axis=1),
                                                       np.linalg.norm(E(cands), axis=1)).clip(1e-12)
-    words = [", ".join(tokenizer.convert_tokens_to_string([t]).strip() for t in tokenizer.convert_ids_to_tokens(ids))
-             for ids in tops.tolist()]
     near = [", ".join(cands[j] for j in np.argsort(-s)[:3]) for s in sims]
-    return ex[["headword", "definition"]].assign(**{"top words": words, "nearest headwords": near})
+    return ex[["headword", "definition"]].assign(**{"nearest held-out headwords": near}).reset_index(drop=True)
+
+
+def task_kind(task: str) -> str:
+    return task.split(".")[0]
 
 
 # --------------------------------------------------------------------------- the study
 
 @dataclasses.dataclass
-class StudyResult:
-    """Tables of one study run: long metrics, training summaries, examples, target-space isotropy, loss curves."""
+class Space:
+    """One evaluated embedding space: a variant (with its PST stage) at one pooling."""
 
-    metrics: pd.DataFrame
-    training: pd.DataFrame
-    examples: pd.DataFrame
-    target_isotropy: pd.DataFrame
-    losses: dict[str, list[float]]
-    counts: dict[str, int]
-    seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    variant: str
+    pooling: str
+    scores: dict[str, Scores]
+    isotropy: dict[str, float]
+    stage: int | None = None
 
-    def wide(self, tasks: Sequence[str] | None = None) -> pd.DataFrame:
-        """Variants x poolings as rows, ``task metric`` as columns."""
-        m = self.metrics if tasks is None else self.metrics[self.metrics.task.isin(tasks)]
-        t = m.assign(col=m.task + " " + m.metric).pivot_table(index=["variant", "pooling"], columns="col",
-                                                               values="value", sort=False)
-        return t[list(dict.fromkeys(m.task + " " + m.metric))]
-
-    def flat(self) -> dict[str, float]:
-        """Metrics as a flat ``{variant/pooling/task/metric: value}`` dict for ``report.record``."""
-        return {f"{r.variant}/{r.pooling}/{r.task}/{r.metric}": float(r.value) for r in self.metrics.itertuples()}
-
-
-def _validate(language, variants, poolings, transform, head) -> None:
-    check_choice("language", language, tuple(LANGUAGES))
-    for v in variants:
-        check_choice("variant", v, VARIANTS)
-    for p in poolings:
-        check_choice("pooling", p, encoders.POOLINGS)
-    if not variants or not poolings:
-        raise ValueError(f"need at least one variant and one pooling; got variants={list(variants)}, "
-                         f"poolings={list(poolings)}")
-    check_choice("entry transform", transform, ENTRY_TRANSFORMS)
-    check_choice("training head", head, TRAIN_HEADS)
-
-
-def run_study(encoder: Encoder, dictionary: Any, language: str, variants: Sequence[str] = VARIANTS,
-              poolings: Sequence[str] = encoders.POOLINGS, train_definitions: int | None = 2000,
-              eval_definitions: int | None = 500, n_candidates: int = 1000, max_pairs: int | None = 500,
-              entry_transform: str = "none", entry_scale: float = 100.0, train_head: str = "pooler",
-              defsent_lr: float | None = None, defsent_plus_lr: float | None = None, batch_size: int = 16,
-              epochs: int = 1, max_length: int = 64,
-              use_mlm_head: bool | None = None, seed: int = 0, n_examples: int = 8,
-              progress: bool = True) -> StudyResult:
-    """Train and evaluate ``variants`` x ``poolings`` on one dictionary, split 8:1:1 by headword.
-
-    DefSent trains on a seeded sample of ``train_definitions`` definitions of single-token training
-    headwords, DefSent+ on as many definitions of any training headwords (its entry embeddings average
-    every training-split definition of those headwords); both are evaluated on held-out (test-split)
-    headwords, never seen in training: ``eval_definitions`` definitions are scored, against
-    the whole vocabulary (DefSent's measure) and against ``n_candidates`` held-out headwords encoded as text.
-    """
-    _validate(language, variants, poolings, entry_transform, train_head)
-    t0 = time.time()
-    splits = split_by_headword(dictionary, seed)
-    single_train = single_token_entries(encoder, splits["train"])
-    vocab_test = single_token_entries(encoder, splits["test"])
-    vocab_test = vocab_test[~vocab_test.token_id.isin(set(single_train.token_id))]  # e.g. 'Able' vs 'able'
-    heads = sample_definitions(splits["test"], eval_definitions, seed)
-    others = sorted(set(splits["test"].headword) - set(heads.headword))
-    extra = max(0, n_candidates - heads.headword.nunique())
-    distractors = [others[i] for i in np.sort(np.random.default_rng(seed).permutation(len(others))[:extra])]
-    data = evaluation_data(language, sample_definitions(vocab_test, eval_definitions, seed), heads, distractors,
-                           max_pairs, seed=seed)
-    texts = data.texts()
-    train_sets = {"defsent": sample_definitions(single_train, train_definitions, seed),
-                  "defsent+": sample_definitions(splits["train"], train_definitions, seed)}
-    n_entries = train_sets["defsent+"].headword.map(headword_key).nunique()
-    if "defsent+" in variants and entry_transform != "none" and n_entries <= encoder.dim:
-        raise ValueError(f"entry_transform={entry_transform!r} needs more DefSent+ entries than dimensions "
-                         f"({encoder.dim}); {train_definitions} training definitions give {n_entries} entries: "
-                         "raise train_definitions or use entry_transform='none'")
-    counts = {"definitions": sum(len(s) for s in splits.values()), "train definitions (all)": len(splits["train"]),
-              "train definitions (single-token headword)": len(single_train),
-              "DefSent training definitions": len(train_sets["defsent"]),
-              "DefSent training words": train_sets["defsent"].token_id.nunique(),
-              "DefSent+ training definitions": len(train_sets["defsent+"]), "DefSent+ entries": n_entries,
-              "test definitions (single-token, scored)": len(data.vocab),
-              "test definitions (any headword, scored)": len(data.heads),
-              "test headword candidates": len(data.candidates),
-              "texts embedded per space": len(texts)}
-    rows, examples, training, losses, targets, seconds = [], [], [], {}, [], {"data": time.time() - t0}
-    base_layer = prediction_layer(encoder, use_mlm_head)
-    targets.append(_iso_row("token embeddings (DefSent's target space)", base_layer.weight.detach().cpu().numpy(), seed))
-
-    def record(variant: str, pooling: str, emb: np.ndarray, layer: TiedPredictionLayer, tok) -> None:
-        m, ex = evaluate_space(emb, data, layer, tok, n_examples)
-        rows.extend({"variant": variant, "pooling": pooling, **r} for r in m)
-        examples.append(ex.assign(variant=variant, pooling=pooling))
-
-    tables = {}
-    if "defsent+" in variants:  # DefSent+ entry embeddings for every pooling from one pass of the base encoder
-        t = time.time()
-        keys = set(train_sets["defsent+"].headword.map(headword_key))
-        src = splits["train"][splits["train"].headword.map(headword_key).isin(keys)]
-        tables = {p: average_by_headword(src.headword, e) for p, e in
-                  _embed_poolings(encoder, list(src.definition), poolings, max_length, progress).items()}
-        seconds["defsent+ entry embeddings"] = time.time() - t
-        counts["DefSent+ entry definitions (averaged)"] = len(src)
-    if "base" in variants:
-        t = time.time()
-        for pooling, emb in _embed_poolings(encoder, texts, poolings, max_length, progress).items():
-            record("base", pooling, emb, base_layer, encoder.tokenizer)
-        seconds["base (evaluate)"] = time.time() - t
-    for pooling in poolings:
-        for variant in [v for v in ("defsent", "defsent+") if v in variants]:
-            t = time.time()
-            trained = _train(variant, encoder, train_sets[variant], tables.get(pooling), pooling, entry_transform,
-                             entry_scale, train_head, defsent_lr, defsent_plus_lr, batch_size, epochs, max_length,
-                             use_mlm_head, seed, progress)
-            seconds[f"{variant} ({pooling}) train"] = time.time() - t
-            t = time.time()
-            emb = _embed_poolings(trained.encoder, texts, [pooling], max_length, progress)[pooling]
-            record(variant, pooling, emb, prediction_layer(trained.encoder, use_mlm_head), encoder.tokenizer)
-            seconds[f"{variant} ({pooling}) evaluate"] = time.time() - t
-            training.append(_training_row(trained))
-            losses[f"{variant} ({pooling})"] = trained.losses
-            targets += [_iso_row(f"DefSent+ {k} ({pooling})", v, seed) for k, v in trained.targets.items()
-                        if not k.endswith("(none)")]
-            del trained
-    metrics = pd.DataFrame(rows)
-    metrics.insert(0, "encoder", encoder.name)
-    metrics.insert(0, "language", language)
-    ex = pd.concat(examples, ignore_index=True) if examples else pd.DataFrame()
-    return StudyResult(metrics, pd.DataFrame(training), ex, pd.DataFrame(targets), losses, counts, seconds)
+    @property
+    def label(self) -> str:
+        name = {"base": "base", "defsent": "DefSent", "defsent+": "DefSent+"}[self.variant]
+        return f"{name} {self.pooling}" + (f" (PST stage {self.stage})" if self.stage else "")
 
 
 def _embed_poolings(encoder: Encoder, texts: Sequence[str], poolings: Sequence[str], max_length: int,
-                    progress: bool) -> dict[str, np.ndarray]:
-    """Several poolings of the last layer from one pass: ``{pooling: [N, H]}`` (special tokens out of mean/max)."""
+                    desc: str) -> dict[str, np.ndarray]:
+    """Several poolings of the last layer from one pass: ``{pooling: [N, H]}``; mean/max over every token, special
+    tokens included (both authors' encoders)."""
     inputs = [encoder.query_prefix + t for t in texts]
     out = {p: np.zeros((len(inputs), encoder.dim), dtype=np.float32) for p in poolings}
-    for idx, batch, states in encoders.hidden_state_batches(encoder, inputs, [encoder.n_layers], 64, max_length,
-                                                            progress=progress, desc=f"embedding ({encoder.name})"):
-        special = torch.tensor([encoder.tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
-                                for ids in batch["input_ids"].tolist()])
+    batches = encoders.hidden_state_batches(encoder, inputs, [encoder.n_layers], 64, max_length, progress=False)
+    for idx, batch, states in progress.bar(batches, desc=desc, total=-(-len(inputs) // 64), unit="batch"):
         for p in poolings:
-            out[p][idx] = encoders.pool(states[0], batch["attention_mask"], p, special).float().numpy()
+            out[p][idx] = encoders.pool(states[0], batch["attention_mask"], p).float().numpy()
     return out
 
 
-def _train(variant, encoder, entries, entry_table, pooling, transform, scale, head, lr, lr_plus, batch_size, epochs,
-           max_length, use_mlm_head, seed, progress) -> Trained:
-    common = dict(batch_size=batch_size, epochs=epochs, max_length=max_length, seed=seed)
-    if variant == "defsent":
-        return train_defsent(encoder, entries, pooling, defsent_config(encoder, pooling, learning_rate=lr, **common),
-                             use_mlm_head, progress)
-    return train_defsent_plus(encoder, entries, pooling, defsent_plus_config(learning_rate=lr_plus, **common),
-                              transform, scale, head, entry_table=entry_table, progress=progress)
+def _lr_note(cfg: Config, encoder: Encoder) -> list[str]:
+    notes = []
+    fam = model_family(encoder)
+    for p in cfg.poolings:
+        paper = DEFSENT_LR[(fam, p)]
+        if cfg.defsent_lr is not None and "defsent" in cfg.variants and not math.isclose(cfg.defsent_lr, paper):
+            notes.append(f"DefSent ({p}) learns at {cfg.defsent_lr:g}; the authors' script uses {paper:.4g} for "
+                         f"{fam}-{p}: a higher rate so that the short offline run learns at all")
+    if cfg.defsent_plus_lr is not None and "defsent+" in cfg.variants:
+        notes.append(f"DefSent+ learns at {cfg.defsent_plus_lr:g} (a command-line argument in the authors' code; "
+                     f"their examples use 1e-6 to 2e-5; our default is {DEFSENT_PLUS_LR:g})")
+    return notes
 
 
-def _training_row(t: Trained) -> dict:
+def _differences(cfg: Config, encoder: Encoder, layer_kind: str, counts: dict[str, int]) -> list[str]:
+    """Where this run's setting differs from the papers', generated from its parameters."""
+    notes = []
+    if cfg.encoder not in PAPER_ENCODERS:
+        notes.append(f"encoder {cfg.encoder} ({encoder.source}); the papers use bert-base-uncased / roberta-base")
+    if "no MLM head" in layer_kind and "defsent" in cfg.variants:
+        notes.append(f"{cfg.encoder} ships no masked-LM head, so DefSent's prediction layer is the bare token-embedding "
+                     "matrix (the papers keep the pretrained MLM transform and bias); its vocabulary predictions are "
+                     "therefore not shown as examples")
+    if cfg.dictionary == "wordnet":
+        src = "English WordNet 3.1 glosses" if cfg.language == "en" else "Turkish KeNet glosses"
+        notes.append(f"dictionary: {src} split 8:1:1 by headword here; DefSent uses the Oxford dictionary of "
+                     "Ishiwatari et al. (train+valid+test re-split 8:1:1 by word), DefSent+ Oxford + WordNet entries")
+    elif cfg.dictionary == "oxford-defs":
+        notes.append("dictionary: only the valid and test files of Ishiwatari et al.'s Oxford set are registered "
+                     "(the train file is not), re-split 8:1:1 by headword: a different, smaller setting than "
+                     "DefSent's, which re-splits all three files")
+    if cfg.train_definitions is not None:
+        notes.append(f"training capped at {cfg.train_definitions:,} definitions per model (DefSent trains one epoch on "
+                     f"about 80% of the Oxford dictionary; {counts.get('train definitions (single-token headword)', 0):,}"
+                     " single-token training definitions were available here)")
+    if "defsent+" in cfg.variants:
+        notes.append(f"DefSent+ entries are the training headwords only ({counts.get('DefSent+ entries', 0):,}), not "
+                     "every dictionary entry, so held-out headwords stay unseen; entry transform "
+                     f"{cfg.entry_transform!r}" + (f", FastICA max_iter {cfg.ica_max_iter} (authors' example: 1000)"
+                                                   if cfg.entry_transform == "ica" else ""))
+    notes += _lr_note(cfg, encoder)
+    notes.append("definition-to-word MRR is MRR@10 as in DefSent's def2word.py (a miss beyond rank 10 scores 0); "
+                 "paraphrase MRR has no cut-off")
+    return notes
+
+
+def run_study(cfg: Config, encoder: Encoder | None = None, dictionary: Any = None) -> Results:
+    """Train and evaluate ``cfg.variants`` x ``cfg.poolings`` on one dictionary, split 8:1:1 by headword.
+
+    DefSent trains on a seeded sample of ``train_definitions`` definitions of single-token training headwords,
+    DefSent+ (``pst_stages`` stages of progressive separate training) on as many definitions of any training
+    headwords (its entry embeddings average every training-split definition of those headwords); both are
+    evaluated on held-out (test-split) headwords never seen in training.
+    """
+    t0 = time.time()
+    results = Results("defsent")
+    lang = cfg.language
+    encoder = encoder or encoders.load_encoder(cfg.encoder)
+    entries = as_entries(dictionary if dictionary is not None else load_dictionary(cfg.dictionary, lang))
+
+    def key(w: str) -> str:
+        return headword_key(w, lang)
+
+    splits = split_by_headword(entries, cfg.seed, language=lang)
+    single_train = single_token_entries(encoder, splits["train"])
+    vocab_test = single_token_entries(encoder, splits["test"])
+    vocab_test = vocab_test[~vocab_test.token_id.isin(set(single_train.token_id))]  # e.g. 'Able' vs 'able'
+    heads = sample_definitions(splits["test"], cfg.eval_definitions, cfg.seed)
+    others = sorted(set(splits["test"].headword) - set(heads.headword))
+    extra = max(0, cfg.n_candidates - heads.headword.nunique())
+    distractors = [others[i] for i in np.sort(np.random.default_rng(cfg.seed).permutation(len(others))[:extra])]
+    layer = prediction_layer(encoder, cfg.use_mlm_head)
+    mlm = layer.transform is not None
+    data = evaluation_data(lang, sample_definitions(vocab_test, cfg.eval_definitions, cfg.seed), heads, distractors,
+                           cfg.max_pairs, seed=cfg.seed, results=results, missing=cfg.missing_sets)
+    if not mlm:
+        results.mark_unavailable("def2word-vocab", "def2word", f"{encoder.name} ships no masked-LM head: DefSent's "
+                                 "whole-vocabulary ranking would score against the bare token-embedding matrix, which "
+                                 "is not the paper's measure; held-out headword retrieval is reported instead")
+    texts = data.texts()
+    train_sets = {"defsent": sample_definitions(single_train, cfg.train_definitions, cfg.seed),
+                  "defsent+": sample_definitions(splits["train"], cfg.train_definitions, cfg.seed)}
+    plus_keys = set(train_sets["defsent+"].headword.map(key))
+    entry_src = splits["train"][splits["train"].headword.map(key).isin(plus_keys)]
+    if "defsent+" in cfg.variants and cfg.entry_transform != "none" and len(plus_keys) <= encoder.dim:
+        raise ValueError(f"entry_transform={cfg.entry_transform!r} needs more DefSent+ entries than dimensions "
+                         f"({encoder.dim}); {cfg.train_definitions} training definitions give {len(plus_keys)} "
+                         "entries: raise train_definitions or use entry_transform='none'")
+    counts = {"definitions": len(entries), "headwords": int(entries.headword.map(key).nunique()),
+              "train definitions (all)": len(splits["train"]),
+              "train definitions (single-token headword)": len(single_train),
+              "DefSent training definitions": len(train_sets["defsent"]),
+              "DefSent training words": int(train_sets["defsent"].token_id.nunique()),
+              "DefSent+ training definitions": len(train_sets["defsent+"]), "DefSent+ entries": len(plus_keys),
+              "DefSent+ entry definitions (averaged)": len(entry_src),
+              "test definitions (single-token, scored)": len(data.vocab) if mlm else 0,
+              "test definitions (any headword, scored)": len(data.heads),
+              "test headword candidates": len(data.candidates),
+              "texts embedded per space": len(texts)}
+    results.timings["data"] = time.time() - t0
+    spaces: list[Space] = []
+    examples: list[pd.DataFrame] = []
+    training: list[dict] = []
+    losses: dict[str, list[float]] = {}
+
+    def evaluate(variant: str, pooling: str, emb: np.ndarray, lay, stage: int | None = None) -> Space:
+        sc, iso, ex = evaluate_space(emb, data, lay if mlm else None, cfg.n_examples)
+        sp = Space(variant, pooling, sc, iso, stage)
+        spaces.append(sp)
+        examples.append(ex.assign(variant=sp.label))
+        return sp
+
+    if "base" in cfg.variants:
+        t = time.time()
+        progress.step(f"embedding {len(texts):,} evaluation texts with the base encoder ({encoder.name})")
+        for pooling, emb in _embed_poolings(encoder, texts, cfg.poolings, cfg.max_length, "base encoder").items():
+            evaluate("base", pooling, emb, layer)
+        results.timings["base (evaluate)"] = time.time() - t
+    common = dict(epochs=cfg.epochs, max_length=cfg.max_length, seed=cfg.seed)
+    for pooling in cfg.poolings:
+        if "defsent" in cfg.variants:
+            t = time.time()
+            progress.step(f"training DefSent ({pooling}) on {len(train_sets['defsent']):,} definitions")
+            trained = train_defsent(encoder, train_sets["defsent"], pooling,
+                                    defsent_config(encoder, pooling, learning_rate=cfg.defsent_lr,
+                                                   batch_size=cfg.batch_size, **common), cfg.use_mlm_head)
+            results.timings[f"defsent ({pooling}) train"] = time.time() - t
+            emb = _embed_poolings(trained.encoder, texts, [pooling], cfg.max_length, f"DefSent {pooling}")[pooling]
+            evaluate("defsent", pooling, emb, prediction_layer(trained.encoder, cfg.use_mlm_head))
+            training.append(_training_row(trained, None,
+                                          trained.encoder.model.get_input_embeddings().num_embeddings))
+            losses[f"DefSent {pooling}"] = trained.losses
+            del trained
+        if "defsent+" in cfg.variants:
+            t = time.time()
+
+            def on_stage(tr: Trained, pooling=pooling) -> None:
+                stage = len([s for s in spaces if s.variant == "defsent+" and s.pooling == pooling]) + 1
+                emb = _embed_poolings(tr.encoder, texts, [pooling], cfg.max_length,
+                                      f"DefSent+ {pooling} stage {stage}")[pooling]
+                evaluate("defsent+", pooling, emb, None, stage)
+                training.append(_training_row(tr, stage))
+                losses[f"DefSent+ {pooling} stage {stage}"] = tr.losses
+
+            progress.step(f"training DefSent+ ({pooling}): {cfg.pst_stages} PST stage(s) on "
+                          f"{len(train_sets['defsent+']):,} definitions, {len(plus_keys):,} entries")
+            progressive_separate_training(
+                encoder, train_sets["defsent+"], cfg.pst_stages, pooling,
+                defsent_plus_config(learning_rate=cfg.defsent_plus_lr, batch_size=cfg.plus_batch_size, **common),
+                entry_definitions=entry_src, on_stage=on_stage, transform=cfg.entry_transform,
+                scale=cfg.entry_scale, head=cfg.train_head, progress=True, language=lang,
+                ica_max_iter=cfg.ica_max_iter)
+            results.timings[f"defsent+ ({pooling}) train+evaluate"] = time.time() - t
+    _fill_results(results, cfg, spaces, training, losses, counts, encoder, layer.kind)
+    results.add_table("examples", pd.concat(examples, ignore_index=True) if examples else pd.DataFrame())
+    _published(results, cfg)
+    results.extra.update(spaces=spaces, losses=losses, counts=counts, prediction_layer=layer.kind)
+    results.timings["total"] = time.time() - t0
+    return results
+
+
+def _training_row(t: Trained, stage: int | None, n_classes: int | None = None) -> dict:
+    """One training run's settings and loss; ``n_classes``: the size of the softmax (DefSent: the vocabulary)."""
     c = t.config
-    first, last = np.mean(t.losses[:10]), np.mean(t.losses[-10:])
-    return {"variant": t.variant, "pooling": t.pooling, "definitions": t.n_train, "classes": t.n_classes,
-            "steps": len(t.losses), "optimizer": c.optimizer, "learning rate": c.learning_rate,
-            "schedule": c.schedule, "clip": c.max_grad_norm, "loss (first 10 steps)": first,
-            "loss (last 10 steps)": last, "note": t.note}
+    n = n_classes or t.n_classes
+    w = max(1, len(t.losses) // 10)
+    first, last = float(np.mean(t.losses[:w])), float(np.mean(t.losses[-w:]))
+    return {"variant": "DefSent" if t.variant == "defsent" else "DefSent+", "pooling": t.pooling,
+            "PST stage": stage if stage is not None else "–", "definitions": t.n_train, "classes (N)": n,
+            "ln N": math.log(n), "steps": len(t.losses), "optimizer": c.optimizer,
+            "learning rate": c.learning_rate, "batch": c.batch_size, "schedule": c.schedule,
+            f"loss (first {w} steps)": first, f"loss (last {w} steps)": last, "last / first": last / first,
+            "note": t.note}
 
 
-def _iso_row(space: str, x: np.ndarray, seed: int, max_rows: int = 30000) -> dict:
-    """Isotropy of a target space (a seeded sample of ``max_rows`` rows for large vocabularies)."""
-    if len(x) > max_rows:
-        x = x[np.sort(np.random.default_rng(seed).choice(len(x), max_rows, replace=False))]
-    return {"space": space, "rows": len(x), **isotropy(x, seed=seed)}
+def _fill_results(results: Results, cfg: Config, spaces: list[Space], training: list[dict],
+                  losses: dict[str, list[float]], counts: dict[str, int], encoder: Encoder, layer_kind: str) -> None:
+    """Tables, metrics, loss checks, headline comparisons (each trained variant minus the base encoder), notes."""
+    rows = []
+    for sp in spaces:
+        for task, sc in sp.scores.items():
+            lo, hi = sc.ci(cfg.seed)
+            rows.append({"variant": sp.label, "pooling": sp.pooling, "task": task, "metric": TASK_METRIC[task_kind(task)],
+                         "value": sc.value, "ci_low": lo, "ci_high": hi, "n": len(sc.values)})
+            results.metrics[metric_key(task, _subject(sp), TASK_METRIC[task_kind(task)])] = round(sc.value, 4)
+        for m, v in sp.isotropy.items():
+            rows.append({"variant": sp.label, "pooling": sp.pooling, "task": "isotropy", "metric": m, "value": v,
+                         "ci_low": np.nan, "ci_high": np.nan, "n": np.nan})
+            results.metrics[metric_key("isotropy", _subject(sp), m)] = round(float(v), 6)
+    results.add_table("metrics", pd.DataFrame(rows))
+    results.add_table("training", pd.DataFrame(training))
+    results.add_table("counts", pd.Series(counts, name="count").rename_axis("what").to_frame())
+    for name, ls in losses.items():
+        n = next((r["classes (N)"] for r in training if _loss_name(r) == name), None)
+        results.check_loss(metric_key("loss", name), ls, n_classes=n)
+        results.metrics[metric_key("loss", name, "first")] = round(float(np.mean(ls[:max(1, len(ls) // 10)])), 4)
+        results.metrics[metric_key("loss", name, "last")] = round(float(np.mean(ls[-max(1, len(ls) // 10):])), 4)
+    bases = {sp.pooling: sp for sp in spaces if sp.variant == "base"}
+    finals = [sp for sp in spaces if sp.variant == "defsent"]
+    for pooling in cfg.poolings:
+        plus = [sp for sp in spaces if sp.variant == "defsent+" and sp.pooling == pooling]
+        if plus:
+            finals.append(plus[-1])
+    for sp in finals:
+        base = bases.get(sp.pooling)
+        if base is None:
+            continue
+        for task, sc in sp.scores.items():
+            b = base.scores.get(task)
+            if b is None:
+                continue
+            metric = TASK_METRIC[task_kind(task)]
+            results.compare(metric_key(task, _subject(sp), "minus-base"), f"{sp.label} − base ({task})", sp.label,
+                            base.label, sc.value - b.value, sc.diff_ci(b, cfg.seed), n=len(sc.values),
+                            metric=f"{task} {metric} (x100)", b_is_base=True)
+    results.notes.extend(_differences(cfg, encoder, layer_kind, counts))
+    for r in training:
+        first = next(v for k, v in r.items() if k.startswith("loss (first"))
+        if r["variant"] == "DefSent" and first >= r["ln N"]:
+            results.notes.append(
+                f"DefSent {r['pooling']} starts at loss {first:.4g}, above ln N = {r['ln N']:.4g} (uniform over the "
+                f"{r['classes (N)']:,}-token vocabulary): without an MLM head the pooled sentence embedding is scored "
+                "against the input token embeddings, a space it was not trained to point into")
+
+
+def _subject(sp: Space) -> str:
+    return f"{sp.variant}-{sp.pooling}" + (f"-stage{sp.stage}" if sp.stage else "")
+
+
+def _loss_name(r: dict) -> str:
+    return f"{r['variant']} {r['pooling']}" + (f" stage {r['PST stage']}" if r["variant"] == "DefSent+" else "")
+
+
+def _published(results: Results, cfg: Config) -> None:
+    """The papers' numbers for the panel: DefSent's released checkpoints (STS) and def2word MRR@10 (Oxford)."""
+    from .. import report
+
+    try:
+        df = report.paper_figures("defsent")
+    except ValueError:
+        results.published_note = "no data/papers/defsent.yaml"
+        return
+    same = cfg.encoder in PAPER_ENCODERS and cfg.dictionary == "oxford-defs"
+    results.published = df
+    results.published_note = (
+        "Published by the authors (their setting, not ours). DefSent+ (Liu 2024): no number could be read from the "
+        "paper or its repository, so none is shown. " + (
+            "This run uses the papers' encoder on the Oxford valid/test files only (a different split)." if same else
+            f"This run ({cfg.encoder} on {cfg.dictionary} {cfg.language}) is a different setting: the rows are for "
+            "orientation, not comparison."))

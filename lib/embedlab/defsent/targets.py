@@ -90,32 +90,34 @@ def prediction_layer(encoder: Encoder, use_mlm_head: bool | None = None) -> Tied
 # --------------------------------------------------------------------------- DefSent+: entry embeddings
 
 def entry_embeddings(encoder: Encoder, entries: Any, pooling: str = "mean", max_length: int = 64,
-                     progress: bool = True) -> tuple[list[str], np.ndarray]:
+                     progress: bool = True, language: str = "en") -> tuple[list[str], np.ndarray]:
     """DefSent+'s entry embeddings: per headword, the average of the encoder's encodings of all its definitions.
 
-    Returns ``(headword keys sorted, [n_entries, H] float32)``; definitions are pooled like sentences
-    (special tokens left out of mean/max) from the last layer.
+    Returns ``(headword keys sorted, [n_entries, H] float32)``. As the authors' GenerateEntryEmbeddings.py:
+    ``cls`` averages the last layer's first token ("ac"); ``mean`` (and ``max``) pool over every token of the
+    definition *including* the special tokens ("amp": attention-masked mean).
     """
     df = as_entries(entries)
     emb = encoders.sentence_embeddings(encoder, list(df.definition), [encoder.n_layers], pooling,
-                                       max_length=max_length, exclude_special=True, progress=progress)[0]
-    return average_by_headword(df.headword, emb)
+                                       max_length=max_length, exclude_special=False, progress=progress)[0]
+    return average_by_headword(df.headword, emb, language)
 
 
-def average_by_headword(headwords: Sequence[str], emb: np.ndarray) -> tuple[list[str], np.ndarray]:
+def average_by_headword(headwords: Sequence[str], emb: np.ndarray,
+                        language: str = "en") -> tuple[list[str], np.ndarray]:
     """Average the rows of ``emb`` that share a headword key: ``(keys sorted, [n_keys, H] float32)``."""
-    codes, names = pd.factorize(pd.Series(list(headwords)).map(headword_key), sort=True)
+    codes, names = pd.factorize(pd.Series(list(headwords)).map(lambda w: headword_key(w, language)), sort=True)
     sums = np.zeros((len(names), emb.shape[1]), dtype=np.float64)
     np.add.at(sums, codes, emb)
     return list(names), (sums / np.bincount(codes)[:, None]).astype(np.float32)
 
 
-def isotropize(x: np.ndarray, transform: str = "whiten", scale: float = 100.0, seed: int = 0,
-               max_iter: int = 200) -> np.ndarray:
+def isotropize(x: np.ndarray, transform: str = "whiten", scale: float = 100.0, seed: int = 42,
+               max_iter: int = 1000) -> np.ndarray:
     """Whiten (PCA) or ICA-transform the rows of ``x`` keeping the dimension, times ``scale``; ``none``: unchanged.
 
-    ``ica`` follows the authors' ICA-transform.py: standardize, FastICA (unit-variance whitening, logcosh),
-    then multiply by 100.
+    ``ica`` follows the authors' ICA-transform.py: StandardScaler, FastICA(n_components=d, whiten='unit-variance',
+    fun='logcosh', tol=1e-4, max_iter=1000, random_state=42), then times 100 (``scale``).
     """
     check_choice("entry transform", transform, ENTRY_TRANSFORMS)
     if transform == "none":
@@ -154,16 +156,24 @@ class EntryClassifier(torch.nn.Module):
 
 
 def pooler_head(encoder: Encoder, seed: int = 0) -> torch.nn.Module | None:
-    """A trainable copy of the encoder's pooler (dense + tanh) for pooled ``[B, H]`` input, which the authors
-    train through in DefSent+.
+    """A trainable copy of the encoder's pooler for pooled ``[B, H]`` input, which the authors train through in
+    DefSent+ (BERT: the pretrained dense + tanh).
 
-    A pooler the checkpoint did not ship (e.g. the rebuilt e5) is re-initialised from ``seed``.
+    For RoBERTa-type checkpoints the authors' TrainEncoder.py copies the MLM head's ``lm_head.dense`` into the
+    pooler and swaps tanh for GELU; we do the same where the checkpoint ships that head. A pooler the checkpoint
+    did not ship is re-initialised from ``seed``.
     """
     pooler = getattr(encoder.model, "pooler", None)
     if pooler is None:
         return None
     head = copy.deepcopy(pooler)
-    if not _shipped(encoder, "pooler.dense.weight"):
+    mlm_dense = _roberta_mlm_dense(encoder) if "roberta" in str(encoder.model.config.model_type) else None
+    if mlm_dense is not None:
+        with torch.no_grad():
+            head.dense.weight.copy_(mlm_dense.weight)
+            head.dense.bias.copy_(mlm_dense.bias)
+        head.activation = torch.nn.GELU()
+    elif not _shipped(encoder, "pooler.dense.weight"):
         gen = torch.Generator().manual_seed(seed)
         with torch.no_grad():
             w = torch.empty(head.dense.weight.shape).normal_(0.0, float(encoder.model.config.initializer_range),
@@ -172,6 +182,20 @@ def pooler_head(encoder: Encoder, seed: int = 0) -> torch.nn.Module | None:
             head.dense.bias.zero_()
     head.requires_grad_(True)
     return torch.nn.Sequential(torch.nn.Unflatten(1, (1, encoder.dim)), head)  # the pooler reads [B, T, H] at T=0
+
+
+def _roberta_mlm_dense(encoder: Encoder) -> torch.nn.Linear | None:
+    """The MLM head's ``lm_head.dense`` of a RoBERTa checkpoint, or ``None`` when it ships no head."""
+    from transformers import AutoModelForMaskedLM
+
+    try:
+        mlm, info = AutoModelForMaskedLM.from_pretrained(str(encoder.model.config._name_or_path),
+                                                         output_loading_info=True)
+    except (OSError, ValueError):
+        return None
+    if any("lm_head.dense" in k for k in info.get("missing_keys", [])) or not hasattr(mlm, "lm_head"):
+        return None
+    return copy.deepcopy(mlm.lm_head.dense).to(encoder.device)
 
 
 def _shipped(encoder: Encoder, key: str) -> bool:

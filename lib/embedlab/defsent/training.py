@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import encoders
+from .. import progress as _progress
 from ..choices import check_choice
 from ..encoders import Encoder
 from .dictionary import as_entries, headword_key, require_single_token
@@ -19,16 +20,18 @@ from .targets import EntryClassifier, entry_embeddings, isotropize, pooler_head,
 TRAIN_HEADS = ("pooler", "none")
 
 # DefSent learning rates by (model family, pooling): the authors' run scripts for the base models
-# (hppRC/defsent, experiments/scripts/run-{bert,roberta}-base0.sh).
-DEFSENT_LR = {("bert", "cls"): 2 ** -17.5, ("bert", "mean"): 2 ** -16.5, ("bert", "max"): 2 ** -16.5,
-              ("roberta", "cls"): 2 ** -17.5, ("roberta", "mean"): 8e-6, ("roberta", "max"): 4e-6}
+# (hppRC/defsent @ d488c2d, experiments/scripts/run-{bert,roberta}-base0.sh): 5.656854249492381e-06 = 4e-6*sqrt(2),
+# 1.1313708498984761e-05 = 8e-6*sqrt(2); RoBERTa mean 8e-6 and max 4e-6.
+DEFSENT_LR = {("bert", "cls"): 4e-6 * 2 ** 0.5, ("bert", "mean"): 8e-6 * 2 ** 0.5, ("bert", "max"): 8e-6 * 2 ** 0.5,
+              ("roberta", "cls"): 4e-6 * 2 ** 0.5, ("roberta", "mean"): 8e-6, ("roberta", "max"): 4e-6}
+DEFSENT_PLUS_LR = 1e-5  # a command-line argument in the authors' TrainEncoder.py (their examples: 1e-6 to 2e-5)
 
 
 @dataclasses.dataclass
 class TrainConfig:
     """Optimisation settings of one training run (field defaults: DefSent's, with the BERT mean-pooling rate)."""
 
-    learning_rate: float = 2 ** -16.5
+    learning_rate: float = 8e-6 * 2 ** 0.5
     batch_size: int = 16
     epochs: int = 1
     optimizer: str = "adam"      # "adam" (DefSent) or "adamw" (DefSent+)
@@ -65,9 +68,10 @@ def defsent_config(encoder: Encoder, pooling: str, **overrides: Any) -> TrainCon
 
 def defsent_plus_config(**overrides: Any) -> TrainConfig:
     """DefSent+'s settings (authors' TrainEncoder.py): AdamW (eps 1e-6), linear decay without warm-up,
-    gradient clipping 1.0, one epoch; batch size and learning rate are command-line arguments there,
-    so 16 and 1e-5 here follow DefSent."""
-    kw: dict[str, Any] = dict(learning_rate=1e-5, optimizer="adamw", schedule="linear", warmup_ratio=0.0,
+    gradient clipping 1.0, one epoch, weight decay 0 (transformers' AdamW); batch 32 as in the authors' readme;
+    the learning rate is a command-line argument there (1e-5 here)."""
+    kw: dict[str, Any] = dict(learning_rate=DEFSENT_PLUS_LR, batch_size=32, optimizer="adamw", schedule="linear",
+                              warmup_ratio=0.0,
                               adam_eps=1e-6, max_grad_norm=1.0)
     kw.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(**kw)
@@ -84,14 +88,14 @@ def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps: int
 
 
 def pooled(model: torch.nn.Module, tokenizer, texts: Sequence[str], pooling: str, max_length: int) -> torch.Tensor:
-    """Pooled last-layer states ``[B, H]`` of a batch of texts (with gradients); special tokens left out of mean/max."""
-    batch = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt",
-                      return_special_tokens_mask=True)
+    """Pooled last-layer states ``[B, H]`` of a batch of texts (with gradients); mean/max run over every
+    non-padding token, special tokens included, as both authors' code does."""
+    batch = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in batch.items()}
     inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
     states = model(**inputs).last_hidden_state
-    return encoders.pool(states, batch["attention_mask"], pooling, batch["special_tokens_mask"])
+    return encoders.pool(states, batch["attention_mask"], pooling)
 
 
 def train_classifier(model: torch.nn.Module, tokenizer, texts: Sequence[str], labels: Sequence[int],
@@ -102,8 +106,6 @@ def train_classifier(model: torch.nn.Module, tokenizer, texts: Sequence[str], la
     Only parameters with ``requires_grad`` are updated; batches come in a seeded random order; dropout is
     on during training. Returns the loss of every step.
     """
-    from tqdm.auto import tqdm
-
     if len(texts) == 0 or len(texts) != len(labels):
         raise ValueError(f"need one label per training text and at least one text; got {len(texts)} texts "
                          f"and {len(labels)} labels")
@@ -111,29 +113,26 @@ def train_classifier(model: torch.nn.Module, tokenizer, texts: Sequence[str], la
     score.to(next(model.parameters()).device)  # a head loaded or initialised apart from the model
     params = [p for p in [*model.parameters(), *score.parameters()] if p.requires_grad]
     opt_cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    optimizer = opt_cls(params, lr=config.learning_rate, eps=config.adam_eps)
+    optimizer = opt_cls(params, lr=config.learning_rate, eps=config.adam_eps, weight_decay=0.0)
     steps_per_epoch = -(-len(texts) // config.batch_size)
     scheduler = _scheduler(optimizer, config, steps_per_epoch * config.epochs)
     labels_t = torch.tensor(np.array(labels), dtype=torch.long)
     gen = torch.Generator().manual_seed(config.seed)
     losses: list[float] = []
     model.train()
-    bar = tqdm(total=steps_per_epoch * config.epochs, desc=desc, disable=not progress, leave=False)
-    for _ in range(config.epochs):
-        order = torch.randperm(len(texts), generator=gen)
-        for start in range(0, len(texts), config.batch_size):
-            idx = order[start:start + config.batch_size]
-            h = pooled(model, tokenizer, [prefix + texts[i] for i in idx.tolist()], pooling, config.max_length)
-            loss = F.cross_entropy(score(h), labels_t[idx].to(h.device))
-            optimizer.zero_grad()
-            loss.backward()
-            if config.max_grad_norm:
-                torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            losses.append(loss.item())
-            bar.update(1)
-    bar.close()
+    batches = [order[start:start + config.batch_size] for order in
+               (torch.randperm(len(texts), generator=gen) for _ in range(config.epochs))
+               for start in range(0, len(texts), config.batch_size)]
+    for idx in (_progress.bar(batches, desc=desc, unit="step") if progress else batches):
+        h = pooled(model, tokenizer, [prefix + texts[i] for i in idx.tolist()], pooling, config.max_length)
+        loss = F.cross_entropy(score(h), labels_t[idx].to(h.device))
+        optimizer.zero_grad()
+        loss.backward()
+        if config.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
     model.eval()
     return losses
 
@@ -179,36 +178,68 @@ def train_defsent(encoder: Encoder, entries: Any, pooling: str = "mean", config:
 
 
 def train_defsent_plus(encoder: Encoder, entries: Any, pooling: str = "mean", config: TrainConfig | None = None,
-                       transform: str = "none", scale: float = 100.0, head: str = "pooler",
+                       transform: str = "ica", scale: float = 100.0, head: str = "pooler",
                        entry_definitions: Any = None, entry_table: tuple[list[str], np.ndarray] | None = None,
-                       progress: bool = True) -> Trained:
+                       progress: bool = True, language: str = "en", ica_max_iter: int = 1000,
+                       entry_encoder: Encoder | None = None, stage: int = 1) -> Trained:
     """DefSent+: fine-tune a copy of ``encoder`` to classify each definition into its entry (any headword length).
 
-    Entry embeddings average the encodings, by ``encoder`` itself before training, of ``entry_definitions``
-    (default: the training ``entries``; e.g. the whole dictionary, so an entry is every definition of
-    its headword) and stay frozen, optionally :func:`isotropize`-d; ``entry_table`` passes precomputed
-    ``(keys, averaged embeddings)`` instead. ``head="pooler"`` trains through a copy of the pooler,
-    dropped afterwards, as the authors do.
+    Entry embeddings average the encodings, by ``entry_encoder`` (default: ``encoder`` itself before training),
+    of ``entry_definitions`` (default: the training ``entries``) and stay frozen, tied as a bias-free linear head;
+    ``transform="ica"`` (default, the authors' ICA-transform.py) standardizes them, applies FastICA and
+    multiplies by ``scale`` (100), which gives the logits their range: raw averaged encodings are nearly
+    parallel, so with ``transform="none"`` every entry scores about the same and the loss stays at ln N.
+    ``entry_table`` passes precomputed ``(keys, averaged embeddings)`` instead. ``head="pooler"`` trains through
+    a copy of the pooler (RoBERTa: the MLM head's dense + GELU), dropped afterwards, as the authors do.
     """
     check_choice("pooling", pooling, encoders.POOLINGS)
     check_choice("training head", head, TRAIN_HEADS)
     df = as_entries(entries)
     config = config or defsent_plus_config()
+
+    def key(w: str) -> str:
+        return headword_key(w, language)
     if entry_table is None:
         source = df if entry_definitions is None else as_entries(entry_definitions)
-        source = source[source.headword.map(headword_key).isin(set(df.headword.map(headword_key)))]
-        entry_table = entry_embeddings(encoder, source, pooling, config.max_length, progress)
+        source = source[source.headword.map(key).isin(set(df.headword.map(key)))]
+        entry_table = entry_embeddings(entry_encoder or encoder, source, pooling, config.max_length, progress,
+                                       language)
     names, raw = entry_table
-    table = isotropize(raw, transform, scale, config.seed)
-    labels = pd.Index(names).get_indexer(df.headword.map(headword_key))
+    table = isotropize(raw, transform, scale, 42, ica_max_iter)
+    labels = pd.Index(names).get_indexer(df.headword.map(key))
     if (labels < 0).any():
         missing = sorted(set(df.headword[labels < 0]))[:5]
         raise ValueError(f"entry_definitions lack the training headword(s) {missing}: every entry needs a definition")
-    enc = _trainable_copy(encoder, f"defsent+-{pooling}")
+    enc = _trainable_copy(encoder, f"defsent+-{pooling}" + (f"-stage{stage}" if stage > 1 else ""))
     score = EntryClassifier(table, pooler_head(enc, config.seed) if head == "pooler" else None)
     losses = train_classifier(enc.model, enc.tokenizer, list(df.definition), labels, score, pooling, config,
-                              enc.query_prefix, progress, desc=f"DefSent+ ({pooling})")
+                              enc.query_prefix, progress, desc=f"DefSent+ ({pooling}, stage {stage})")
     used = head if score.head is not None else "none"
     return Trained(enc, "defsent+", pooling, losses, config, len(df), len(names),
-                   f"{len(names)} entries, transform={transform}, training head={used}",
+                   f"stage {stage}: {len(names)} entries from {(entry_encoder or encoder).name}, "
+                   f"transform={transform}, training head={used}",
                    {"entries (averaged)": raw, f"entries ({transform})": table})
+
+
+def progressive_separate_training(encoder: Encoder, entries: Any, stages: int = 2, pooling: str = "mean",
+                                  config: TrainConfig | None = None, entry_definitions: Any = None,
+                                  on_stage=None, **kwargs: Any) -> list[Trained]:
+    """DefSent+'s progressive separate training (PST): stage 1 builds the entries with ``encoder`` and trains a
+    copy of it; stage k rebuilds the entries with the encoder trained at stage k-1 and trains a fresh copy of the
+    ORIGINAL ``encoder`` against them. ``on_stage(trained)`` is called after each stage (e.g. to evaluate); only
+    the previous stage's encoder is kept alive. Returns every stage's :class:`Trained` (encoders of all but the
+    last released when ``on_stage`` is given)."""
+    if stages < 1:
+        raise ValueError(f"PST needs at least one stage; got {stages}")
+    out: list[Trained] = []
+    previous: Encoder | None = None
+    for k in range(1, stages + 1):
+        t = train_defsent_plus(encoder, entries, pooling, config, entry_definitions=entry_definitions,
+                               entry_encoder=previous, stage=k, **kwargs)
+        if on_stage is not None:
+            on_stage(t)
+        if previous is not None and on_stage is not None and out:
+            out[-1].encoder = dataclasses.replace(out[-1].encoder, model=None)  # free the stage k-1 model
+        previous = t.encoder
+        out.append(t)
+    return out

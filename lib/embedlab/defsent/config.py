@@ -1,0 +1,61 @@
+"""The DefSent / DefSent+ study's parameters: the single home of every default (the notebook's ``parameters`` cell
+lists exactly these fields with these literal defaults; tests/test_study_contract.py checks it)."""
+from __future__ import annotations
+
+import dataclasses
+
+from ..study import AnyOf, Bool, Choice, Config as _Base, ConfigError, Float, Int, ListOf, Optional, Str, param
+
+LANGUAGE_CHOICES = ("en", "tr")
+DICTIONARY_CHOICES = ("wordnet", "oxford-defs", "commondefs")
+VARIANT_CHOICES = ("base", "defsent", "defsent+")
+POOLING_CHOICES = ("mean", "cls", "max")
+TRANSFORM_CHOICES = ("none", "whiten", "ica")
+
+
+@dataclasses.dataclass
+class Config(_Base):
+    study = "defsent"
+
+    language: str = param("en", Choice(*LANGUAGE_CHOICES), "'en' (WordNet 3.1) or 'tr' (KeNet)")
+    encoder: str = param("minilm", Str(), "offline 'minilm' (English) or 'e5-small' (multilingual); or a hub id")
+    dictionary: str = param("wordnet", Choice(*DICTIONARY_CHOICES),
+                            "'wordnet' (offline WordNet 3.1 / KeNet) or an English URL set")
+    variants: list = param(["base", "defsent", "defsent+"], ListOf(Choice(*VARIANT_CHOICES), unique=True),
+                           "the base encoder and the trained variants")
+    poolings: list = param(["mean"], ListOf(Choice(*POOLING_CHOICES), unique=True), "sentence poolings")
+    train_definitions: object = param(2400, Optional(Int(min=16)),
+                                      "training definitions per trained model; None: the whole training split")
+    eval_definitions: object = param(400, Optional(Int(min=10)), "held-out definitions scored; None: all")
+    n_candidates: int = param(1000, Int(min=2), "held-out headwords competing in headword retrieval")
+    max_pairs: object = param(300, Optional(Int(min=10)), "pairs per STS / paraphrase / word-similarity set")
+    missing_sets: str = param("skip", Choice("skip", "fail"),
+                              "an evaluation set that cannot be had: 'skip' (listed as unavailable) or 'fail'")
+    defsent_lr: object = param(None, Optional(Float(min=0, min_open=True)),
+                               "DefSent learning rate; None: the authors' script for the pooling (4e-6*sqrt2 ...)")
+    defsent_plus_lr: object = param(None, Optional(Float(min=0, min_open=True)), "DefSent+ learning rate; None: 1e-5")
+    batch_size: int = param(16, Int(min=1), "DefSent batch size (16 in the authors' config)")
+    plus_batch_size: int = param(32, Int(min=1), "DefSent+ batch size (32 in the authors' readme)")
+    epochs: int = param(1, Int(min=1), "passes over the training definitions")
+    entry_transform: str = param("ica", Choice(*TRANSFORM_CHOICES),
+                                 "DefSent+ entry space: 'ica' (authors' ICA-transform.py), 'whiten' or 'none'")
+    entry_scale: float = param(100.0, Float(min=0, min_open=True), "scale of ICA / whitened entries (100 in the code)")
+    ica_max_iter: int = param(200, Int(min=1), "FastICA iterations (1000 in the authors' example)")
+    pst_stages: int = param(2, Int(min=1, max=5), "DefSent+ progressive separate training stages")
+    train_head: str = param("pooler", Choice("pooler", "none"), "DefSent+ trains through the pooler (authors) or not")
+    max_length: int = param(64, Int(min=8), "tokens per definition")
+    use_mlm_head: object = param(None, AnyOf(Choice(None), Bool()),
+                                 "None: the checkpoint's MLM head where one ships; False: never; True: required")
+    n_examples: int = param(6, Int(min=0), "example definitions shown per variant")
+    seed: int = param(0, Int(min=0))
+    threads: int = param(2, Int(min=1))
+
+    def validate(self) -> None:
+        if self.dictionary != "wordnet" and self.language != "en":
+            raise ConfigError(f"parameter 'dictionary': given {self.dictionary!r} with language {self.language!r}; "
+                              "allowed: 'wordnet' (KeNet) for Turkish, the URL sets are English only")
+        if self.entry_transform != "none" and "defsent+" in self.variants and self.train_definitions is not None \
+                and self.train_definitions < 400:
+            raise ConfigError(f"parameter 'train_definitions': given {self.train_definitions!r} with entry_transform="
+                              f"{self.entry_transform!r}; allowed: None or >= 400 (ICA/whitening needs more entries "
+                              "than the encoder has dimensions), or entry_transform='none'")
