@@ -44,7 +44,7 @@ class Config(_Base):
     corpora: list = param(["tr-wiki-s", "tr-treebank", "ataturk"],
                           ListOf(Choice(*CORPORA, prefixes=("slices:",)), unique=True),
                           "training corpora, joined (all in the study language)")
-    max_tokens: int = param(300_000, Int(min=1), "tokens of the training corpus (seeded random sentence order)")
+    max_tokens: int = param(250_000, Int(min=1), "tokens of the training corpus (seeded random sentence order)")
     vocab_size: int = param(5000, Int(min=1), "most frequent corpus words in the shared vocabulary")
     min_count: int = param(3, Int(min=1), "minimum corpus count of a vocabulary word")
     max_eval_words: int = param(3000, Int(min=0), "evaluation words added to the shared vocabulary")
@@ -57,10 +57,15 @@ class Config(_Base):
     methods: list = param(["decontext-cls", "decontext-mean", "aggregate-cls", "aggregate-subword", "input-layer",
                            "x2static"], ListOf(Choice(*METHODS), unique=True), "static vectors from each encoder")
     layers: list = param([-1], ListOf(Int(), unique=True), "encoder layers (negative: from the top)")
-    max_contexts: int = param(3, Int(min=1), "contexts per word for the aggregate methods")
-    max_context_sentences: object = param(1000, Optional(Int(min=1)),
-                                          "sentences sampled for the aggregate methods' contexts (None: all)")
+    max_contexts: object = param(None, Optional(Int(min=1)),
+                                 "contexts per word averaged by the aggregate methods, sampled uniformly (None: all)")
+    max_context_sentences: object = param(None, Optional(Int(min=1)),
+                                          "sentences the aggregate contexts are drawn from (None: all; X2Static "
+                                          "always reads every sentence)")
     x2static_epochs: int = param(5, Int(min=1), "X2Static epochs over the training corpus")
+    precision: str = param("auto", Choice("float32", "bfloat16", "float16", "auto"),
+                           "precision of the encoder's context pass (aggregate + X2Static teacher; the X2Static "
+                           "reference runs it in half precision); auto: bfloat16 where the CPU/GPU has it, else float32")
     analogy_sets: list = param(["treebank"], ListOf(Choice(*ANALOGY_SETS, prefixes=("file:",)), min_len=0,
                                                     unique=True), "analogy sets (file:<path> for a questions-words file)")
     analogy_methods: list = param(["3cosadd", "3cosmul"], ListOf(Choice(*ANALOGY_METHODS), unique=True),

@@ -281,10 +281,13 @@ def published(r: Results, cfg: Config) -> None:
         df = report.paper_figures("static_vs_contextual", language=cfg.language)
     except ValueError:
         df = pd.DataFrame()
-    cols = [c for c in ("paper", "source", "commit", "setting", "model", "method", "task", "dataset", "metric",
-                        "value", "differs") if c in df.columns]
+    cols = [c for c in ("model", "method", "task", "dataset", "metric", "value", "source", "commit") if c in df.columns]
     r.published = df[cols] if len(df) else None
-    r.published_note = _PAPER_NOTE.get(cfg.language, "")
+    note = _PAPER_NOTE.get(cfg.language, "")
+    if len(df):
+        note += " Setting: " + " / ".join(dict.fromkeys(df["setting"])) + ". How ours differs: " + \
+            " / ".join(dict.fromkeys(df["differs"])) + "."
+    r.published_note = note
 
 
 def differences(r: Results, cfg: Config, inputs) -> None:

@@ -187,14 +187,38 @@ def train_static_models(sentences, cfg: Config) -> dict[str, KeyedVectors]:
 
 
 def encoder_embeddings(encs: Mapping[str, encoders.Encoder], vocab, sentences, cfg: Config,
-                       methods=None) -> dict[str, KeyedVectors]:
-    """Every extraction method x layer of every encoder (named by :func:`embedlab.extract.embedding_name`)."""
+                       methods=None, diagnostics: dict | None = None) -> dict[str, KeyedVectors]:
+    """Every extraction method x layer of every encoder (named by :func:`embedlab.extract.embedding_name`);
+    ``diagnostics`` (filled per encoder name) gets :func:`embedlab.extract.static_embeddings`' diagnostics."""
     out: dict[str, KeyedVectors] = {}
-    for enc in encs.values():
+    for name, enc in encs.items():
+        diag: dict = {}
         out.update(extract.static_embeddings(enc, vocab, methods or cfg.methods, cfg.layers, sentences,
                                              cfg.max_contexts, cfg.max_context_sentences,
-                                             {"epochs": cfg.x2static_epochs}, seed=cfg.seed))
+                                             {"epochs": cfg.x2static_epochs}, seed=cfg.seed, progress=False,
+                                             language=cfg.language, precision=cfg.precision, diagnostics=diag))
+        if diagnostics is not None:
+            diagnostics[name] = diag
     return out
+
+
+def diagnostics_table(diagnostics: Mapping[str, dict]) -> pd.DataFrame:
+    """Per encoder: lower-casing, precision and tokens of the context pass; the aggregate methods' contexts per
+    word (min / median / mean / max, share with one context, share at the cap); X2Static's median updates per word,
+    words it dropped, epochs and first/last loss."""
+    rows = []
+    for enc, d in diagnostics.items():
+        row = {"encoder": enc, "lowercase input": d.get("lowercase"), "precision": d.get("precision"),
+               "context-pass tokens": d.get("teacher_tokens")}
+        for k, v in (d.get("contexts_summary") or {}).items():
+            row[f"contexts/word {k}"] = v
+        for name, st in (d.get("x2static") or {}).items():
+            row[f"{name}: median updates/word"] = st.median_updates
+            row[f"{name}: words never updated"] = int((np.asarray(st.updates) == 0).sum())
+            if st.losses:
+                row[f"{name}: loss first -> last epoch"] = f"{st.losses[0]:.4g} -> {st.losses[-1]:.4g}"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("encoder").T.rename_axis("diagnostic") if rows else pd.DataFrame()
 
 
 def build_embeddings(inputs: Inputs, cfg: Config, results: Results) -> tuple[dict[str, KeyedVectors], pd.DataFrame]:
@@ -212,7 +236,14 @@ def build_embeddings(inputs: Inputs, cfg: Config, results: Results) -> tuple[dic
     for name, enc in inputs.encoders.items():
         progress.step(f"extracting {', '.join(cfg.methods)} from {name} ...")
         t0 = time.perf_counter()
-        got = encoder_embeddings({name: enc}, inputs.vocab, inputs.corpus.sentences, cfg)
+        diag: dict = {}
+        got = encoder_embeddings({name: enc}, inputs.vocab, inputs.corpus.sentences, cfg, diagnostics=diag)
+        results.extra.setdefault("diagnostics", {}).update(diag)
+        for emb, st in (diag.get(name, {}).get("x2static") or {}).items():
+            if getattr(st, "low", False):
+                results.flag("few updates", emb, st.message)
+            if st.losses and len(st.losses) >= 2:
+                results.check_loss(emb, st.losses)
         share = (time.perf_counter() - t0) / max(len(got), 1)
         raw.update(got)
         times += [{"embedding": k, "kind": FROM_ENCODER, "build_s": share} for k in got]
@@ -385,6 +416,8 @@ def run_study(cfg: Config) -> Results:
     embs, info = build_embeddings(inputs, cfg, r)
     r.extra["embeddings"] = embs
     r.add_table("embeddings", info)
+    if r.extra.get("diagnostics"):
+        r.add_table("extraction", diagnostics_table(r.extra["diagnostics"]))
     r.timings["embeddings"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
