@@ -1,5 +1,6 @@
 """The papermill runner: plan validation, failures that do not stop others, reports, caching, Dask."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ def _notebook(path: Path, body: str, params: str = 'x = 1\nlabel = "a"') -> Path
 
 
 GOOD = ("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(); ax.plot([0, x])\nreport.savefig(fig, 'line')\n"
-        "report.record({'x2': x * 2, 'draw': float(np.random.rand())}, params={'x': x, 'label': label}, seed=0)")
+        "report.record({'x2': x * 2, 'draw': float(np.random.rand())}, {'x': x, 'label': label}, seed=0)")
 BAD = "raise ValueError('boom from ' + label)"
 
 
@@ -86,7 +87,7 @@ def test_failure_does_not_stop_others_and_reports_are_written(lab, monkeypatch):
     assert prov["parameters"] == {"x": 3, "label": "a"} and prov["seed"] == 0 and prov["pythonhashseed"] == "0"
     assert prov["packages"]["numpy"] and prov["git_commit"]
     summary = (out / "summary.md").read_text()
-    assert "failed: ValueError: boom from b in cell [4]" in summary and "x2=6" in summary
+    assert "failed: ValueError: boom from b in cell [4]" in summary and "x2: 6" in summary
     assert "boom from b" in (out / "index.html").read_text()
 
     # a rerun skips the unchanged good run, retries the failed one; --force reruns everything
@@ -126,13 +127,63 @@ def test_changed_parameters_invalidate_the_cache(lab, monkeypatch):
 
 @pytest.mark.slow
 def test_dask_executor_with_a_local_cluster(lab):
+    """One worker with two threads runs two notebooks at once: each run's metrics land in its own folder."""
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    plan = yaml.safe_load((lab["plans"] / "t.yaml").read_text())
+    plan["runs"].append({"name": "good2", "notebook": str(lab["good"]), "parameters": {"x": 5}})
+    (lab["plans"] / "t.yaml").write_text(yaml.safe_dump(plan))
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
         results = {r["name"]: r for r in run(lab, executor="dask", scheduler=cluster.scheduler_address)}
-    assert results["good"]["status"] == "ok" and results["good"]["metrics"]["x2"] == 6
+    assert results["good"]["status"] == "ok" and results["good"]["metrics"] == {"x2": 6, "draw": results["good"]["metrics"]["draw"]}
+    assert results["good2"]["status"] == "ok" and results["good2"]["metrics"]["x2"] == 10
+    for name, x in (("good", 3), ("good2", 5)):
+        doc = json.loads((lab["reports"] / "t" / name / "metrics.json").read_text())
+        assert doc["metrics"]["x2"] == 2 * x and doc["provenance"]["parameters"]["x"] == x, name
     assert results["bad"]["status"] == "failed"
     assert (lab["reports"] / "t" / "index.html").exists()
+
+
+PROBE = """import json, os, time
+from pathlib import Path
+run_dir = Path(os.environ["EMBEDLAB_RUN_DIR"])
+with open(os.environ["EMBEDLAB_PROGRESS_LOG"], "a") as f:
+    f.write("probe step 1/1\\n")
+time.sleep(2.5)  # the runner's monitor polls every 2 s
+env = {k: os.environ.get(k) for k in ("MPLBACKEND", "TQDM_DISABLE", "EMBEDLAB_RUN_NAME", "PYTHONHASHSEED")}
+record = json.loads((run_dir / "run.json").read_text())
+(run_dir / "figures").mkdir(exist_ok=True)
+(run_dir / "figures" / "new.png").write_bytes(b"png")
+(run_dir / "metrics.json").write_text(json.dumps({"status": "ok", "metrics": {"x": x}, "env": env,
+    "status_while_running": record["status"], "cwd": os.getcwd(), "backend": __import__("matplotlib").get_backend()}))"""
+
+
+@pytest.mark.slow
+def test_relative_reports_dir_cleared_folder_running_record_and_kernel_env(lab, monkeypatch, capfd):
+    monkeypatch.setattr(runner, "HASHED_TREES", ())
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    probe = _notebook(lab["tmp"] / "probe.ipynb", PROBE)
+    (lab["plans"] / "t.yaml").write_text(yaml.safe_dump(
+        {"runs": [{"name": "probe", "notebook": str(probe), "parameters": {"x": 7}, "budget_s": 60}]}))
+    work = lab["tmp"] / "work"
+    stale = work / "rel" / "t" / "probe" / "figures" / "stale.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    monkeypatch.chdir(work)
+    r = runner.run_profile("t", plans_dir=Path("../plans"), reports_dir=Path("rel"), echo=lambda s: None)[0]
+    out = work / "rel" / "t" / "probe"
+    assert r["status"] == "ok", r
+    doc = json.loads((out / "metrics.json").read_text())
+    assert doc["metrics"] == {"x": 7} and r["metrics"] == {"x": 7}
+    assert not (lab["tmp"] / "rel").exists(), "nothing written relative to the kernel's working directory"
+    assert not stale.exists() and (out / "figures" / "new.png").exists(), "the run's folder is cleared at start"
+    assert doc["status_while_running"] == "running"
+    assert "inline" in doc["env"].pop("MPLBACKEND") and "inline" in doc["backend"], "figures stay inline (not Agg)"
+    assert doc["env"] == {"TQDM_DISABLE": "1", "EMBEDLAB_RUN_NAME": "probe", "PYTHONHASHSEED": "0"}
+    assert os.environ["MPLBACKEND"] == "Agg" and Path.cwd() == work, "the runner's own process is untouched"
+    err = capfd.readouterr().err
+    assert "[probe] " in err and "/60 s  probe step 1/1" in err
+    assert json.loads((out / "run.json").read_text())["status"] == "ok"
 
 
 def test_cli_exit_codes_for_bad_input(tmp_path):

@@ -65,21 +65,59 @@ def _assets(args) -> int:
 
 
 def cmd_run(args) -> int:
+    if args.check:
+        return _check(args)
     try:
         results = runner.run_profile(args.profile, only=args.only, jobs=args.jobs, force=args.force,
                                      executor=args.executor, scheduler=args.scheduler, kernel=args.kernel,
-                                     reports_dir=Path(args.reports_dir))
+                                     plans_dir=Path(args.plans_dir).resolve(),
+                                     reports_dir=Path(args.reports_dir).resolve())
     except runner.PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    failed = [r for r in results if r["status"] != "ok"]
-    out = Path(args.reports_dir) / args.profile
-    print(f"\n{len(results) - len(failed)}/{len(results)} runs ok; index: {out / 'index.html'}")
+    failed = [r for r in results if r["status"] not in ("ok", "partial")]
+    partial = [r for r in results if r["status"] == "partial"]
+    out = Path(args.reports_dir).resolve() / args.profile
+    print(f"\n{len(results) - len(failed) - len(partial)}/{len(results)} runs ok, {len(partial)} partial, "
+          f"{len(failed)} failed; index: {out / 'index.html'}")
+    for r in partial:
+        print(f"partial {r['name']}: {'; '.join(r.get('partial_reasons') or [])}", file=sys.stderr)
     for r in failed:
         cell = r.get("failed_cell") or {}
         where = f" in cell [{cell.get('execution_count')}]" if cell else ""
-        print(f"FAILED {r['name']}{where}: {r['error']}", file=sys.stderr)
+        print(f"{r['status'].upper()} {r['name']}{where}: {r['error']}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _check(args) -> int:
+    """``run --check``: parameters validated and assets resolved for every run, nothing executed."""
+    try:
+        runs, rows = runner.check_profile(args.profile, only=args.only, plans_dir=Path(args.plans_dir).resolve())
+    except runner.PlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(_table(runs, ["run", "parameters", "assets"]))
+    print()
+    if rows:
+        print(_table(rows, ["asset", "kind", "size", "status", "runs"]))
+    else:
+        print("no registered asset found in the plan's parameters or notebooks")
+    bad_runs = [r for r in runs if r["parameters"] != "ok"]
+    missing = [r for r in rows if r["status"] == "missing"]
+    print(f"\n{len(runs) - len(bad_runs)}/{len(runs)} runs have valid parameters; "
+          f"{len(rows) - len(missing)}/{len(rows)} assets resolvable" + (
+              f"; missing: {', '.join(r['asset'] for r in missing)}" if missing else ""))
+    return 1 if bad_runs or missing else 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {n}")
+    return n
 
 
 def cmd_notebooks(args) -> int:
@@ -136,12 +174,18 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="execute a profile's notebooks with papermill into reports/<profile>/")
     r.add_argument("--profile", required=True, help=f"one of: {', '.join(runner.profiles())}")
     r.add_argument("--only", nargs="+", metavar="NAME", help="run only these runs of the plan")
-    r.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (local executor)")
+    r.add_argument("--jobs", type=_positive_int, default=1, help="notebooks executed in parallel (local executor)")
     r.add_argument("--force", action="store_true", help="rerun even when nothing changed")
     r.add_argument("--executor", choices=["local", "dask"], default="local")
     r.add_argument("--scheduler", help="Dask scheduler address for --executor dask")
     r.add_argument("--kernel", default=runner.KERNEL_NAME, help="Jupyter kernel name")
     r.add_argument("--reports-dir", default=str(runner.REPORTS_DIR), help="where reports/<profile>/ goes")
+    r.add_argument("--plans-dir", default=str(runner.PLANS_DIR), help="where <profile>.yaml plans are read from")
+    r.add_argument("--check", action="store_true",
+                   help="execute nothing: validate every run's parameters and say for each asset the plan needs "
+                        "whether it is cached, mirrored, downloadable or missing (with sizes); exit 1 if any run "
+                        "is invalid or any asset missing. Which assets a run needs is approximate: asset names "
+                        "(and names the library maps to an asset) found in the run's parameters and notebook")
     r.set_defaults(func=cmd_run)
 
     n = sub.add_parser("notebooks", help="prepare notebooks for nbval (parameters injected, expected outputs "
