@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import assets, encoders, evalsets, progress, stats
+from .. import assets, encoders, evalsets, flags, progress, stats
 from ..choices import check_choice
 from ..encoders import Encoder
 from ..evaluate.sentence import cosine_pairs, isotropy, retrieval_ranks
@@ -33,7 +33,7 @@ DICTIONARIES = ("wordnet", "oxford-defs", "commondefs")
 TOP_K = 10  # DefSent's def2word MRR is MRR@10 (experiments/src/evaluation/def2word.py: ranks within the top 10)
 # Evaluation sets per language: (kind, name). STS sets are URL assets (skipped offline), the rest are offline.
 LANGUAGES: dict[str, dict[str, Any]] = {
-    "en": {"sts": ("stsb", "sick"), "paraphrase": ("kjv", "bbe"), "word_similarity": ("wordsim353", "simlex999")},
+    "en": {"sts": ("stsb", "sick"), "paraphrase": ("kjv", "wyc"), "word_similarity": ("wordsim353", "simlex999")},
     "tr": {"sts": ("stsb-tr",), "paraphrase": None, "word_similarity": ()},
 }
 PAPER_ENCODERS = ("bert-base-uncased", "roberta-base")
@@ -436,7 +436,7 @@ def _training_row(t: Trained, stage: int | None, n_classes: int | None = None) -
             "PST stage": stage if stage is not None else "–", "definitions": t.n_train, "classes (N)": n,
             "ln N": math.log(n), "steps": len(t.losses), "optimizer": c.optimizer,
             "learning rate": c.learning_rate, "batch": c.batch_size, "schedule": c.schedule,
-            f"loss (first {w} steps)": first, f"loss (last {w} steps)": last, "last / first": last / first,
+            "loss (first 10% of steps)": first, "loss (last 10% of steps)": last, "last / first": last / first,
             "note": t.note}
 
 
@@ -477,9 +477,10 @@ def _fill_results(results: Results, cfg: Config, spaces: list[Space], training: 
             if b is None:
                 continue
             metric = TASK_METRIC[task_kind(task)]
+            ceiling = flags.at_ceiling(max(sc.value, b.value) / 100) if sc.kind == "rr" else None
             results.compare(metric_key(task, _subject(sp), "minus-base"), f"{sp.label} − base ({task})", sp.label,
                             base.label, sc.value - b.value, sc.diff_ci(b, cfg.seed), n=len(sc.values),
-                            metric=f"{task} {metric} (x100)", b_is_base=True)
+                            metric=f"{task} {metric} (x100)", b_is_base=True, extra_flags=[ceiling])
     results.notes.extend(_differences(cfg, encoder, layer_kind, counts))
     for r in training:
         first = next(v for k, v in r.items() if k.startswith("loss (first"))
@@ -508,7 +509,11 @@ def _published(results: Results, cfg: Config) -> None:
         results.published_note = "no data/papers/defsent.yaml"
         return
     same = cfg.encoder in PAPER_ENCODERS and cfg.dictionary == "oxford-defs"
-    results.published = df
+    df = df[df.pooling.isin(cfg.poolings) & df.task.isin(["sts.stsb", "sts.sick", "sts-avg", "def2word-vocab"])]
+    if cfg.encoder in PAPER_ENCODERS:
+        df = df[df.encoder == cfg.encoder]
+    results.published = df[["paper", "source", "commit", "encoder", "variant", "pooling", "task", "metric", "value",
+                             "setting"]].reset_index(drop=True)
     results.published_note = (
         "Published by the authors (their setting, not ours). DefSent+ (Liu 2024): no number could be read from the "
         "paper or its repository, so none is shown. " + (
