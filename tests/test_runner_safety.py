@@ -271,7 +271,7 @@ def test_cli_errors_without_traceback(lab):
 @pytest.mark.parametrize("jobs", ["-3", "0", "two"])
 def test_jobs_must_be_positive(jobs, capsys):
     with pytest.raises(SystemExit) as exc:
-        cli.main(["run", "--profile", "smoke", "--jobs", jobs])
+        cli.main(["run", "--profile", "smoke", "--plans-dir", "/nonexistent", "--jobs", jobs])
     assert exc.value.code == 2 and "--jobs: must be a whole number >= 1" in capsys.readouterr().err
 
 

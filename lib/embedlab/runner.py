@@ -510,6 +510,10 @@ def run_profile(profile: str, only: list[str] | None = None, jobs: int = 1, forc
     """Validate, then execute a profile's runs; write the index and summary. Returns one result per run."""
     if jobs < 1:
         raise PlanError(f"--jobs must be at least 1, got {jobs}")
+    if executor not in ("local", "dask"):
+        raise PlanError(f"unknown executor {executor!r}; allowed: local, dask")
+    if executor == "dask" and not scheduler:
+        raise PlanError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
     reports_dir = Path(reports_dir).resolve()
     specs = select(load_plan(profile, plans_dir, reports_dir, kernel), only, profile)
     for s in specs:
@@ -771,8 +775,9 @@ def assets_for_run(spec: RunSpec, aliases: dict[str, set[str]] | None = None) ->
         if t in names:
             out.add(t)
             continue
-        out |= aliases.get(t, set())
-        if len(t) >= 2 and t not in _GENERIC:
+        if t in aliases:
+            out |= aliases[t]
+        elif len(t) >= 2 and t not in _GENERIC:
             out |= {n for n in names if n.endswith("-" + t) or n.endswith(t) and n[: -len(t)].endswith(("python", "-"))}
     return out
 
