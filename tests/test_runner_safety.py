@@ -338,3 +338,25 @@ def test_monitor_prints_run_elapsed_budget_and_latest_progress_line(tmp_path):
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("[r1] 0/90 s") and lines[0].endswith("training 3/10")
     assert lines[-1].endswith("training 4/10") and len(lines) == 2, lines
+
+
+def test_index_never_shows_an_earlier_result_of_a_run_being_replaced(lab, monkeypatch):
+    _plan(lab, [{"name": "a", "notebook": str(lab["nb"])}, {"name": "b", "notebook": str(lab["nb"])}])
+    monkeypatch.setattr(runner, "HASHED_TREES", ())
+    calls = []
+    monkeypatch.setattr(runner, "execute_run", _fake_execute(calls))
+    runner.run_profile("t", plans_dir=lab["plans"], reports_dir=lab["reports"], echo=lambda s: None)
+    (lab["reports"] / "t" / "a" / "metrics.json").write_text(json.dumps({"metrics": {"old": 1}}))
+    seen = []
+
+    def killed(spec, monitor=True):
+        seen.append({r["name"]: r["status"] for r in json.loads((lab["reports"] / "t" / "summary.json").read_text())})
+        raise KeyboardInterrupt  # Ctrl-C (or a kill) while the first run starts
+    monkeypatch.setattr(runner, "execute_run", killed)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_profile("t", plans_dir=lab["plans"], reports_dir=lab["reports"], echo=lambda s: None, force=True)
+    assert seen == [{"a": "queued", "b": "queued"}]
+    after = json.loads((lab["reports"] / "t" / "summary.json").read_text())
+    assert {r["name"]: r["status"] for r in after} == {"a": "interrupted", "b": "interrupted"}
+    assert all(not r.get("metrics") for r in after), "no stale metrics shown for an interrupted run"
+    assert "interrupted" in (lab["reports"] / "t" / "index.html").read_text()

@@ -1,10 +1,15 @@
 """Run plans: execute notebooks headless with papermill into ``reports/<profile>/``.
 
-A plan (``plans/<profile>.yaml``) lists runs: a name, a notebook and its parameters. Parameters are
-checked against ``papermill.inspect_notebook`` before anything runs. Each run leaves the executed
-notebook, an HTML rendering, figures, ``metrics.json`` and ``run.json``; the profile gets
-``index.html``, ``summary.md`` and ``summary.json``. A run whose notebook, parameters, library code
-and asset registry are unchanged is skipped (content hash) unless ``force``.
+A plan (``plans/<profile>.yaml``) lists runs: a name, a notebook and its parameters. The plan file, run and profile
+names (``[A-Za-z0-9_.-]+``, no ``..``) and the parameters (names against ``papermill.inspect_notebook``, clear type
+mismatches) are checked before anything runs; every path is made absolute. Each run's kernel gets its own
+environment (run folder, progress log, seeds, quiet progress bars; the process's ``os.environ`` is never changed),
+so runs may share a process (Dask threads). A run's folder is emptied when it starts and its ``run.json`` says
+queued / running until it ends as ok, partial (something unavailable or a flagged headline in ``metrics.json``),
+failed or interrupted. Records and the profile's ``index.html``, ``summary.md`` and ``summary.json`` are written
+atomically; an unreadable record means "rerun". Only an ok run whose notebook, parameters, library code, asset
+registry and mirror are unchanged is skipped (content hash) unless ``force``. ``check_profile`` validates a plan
+and resolves its assets without executing anything.
 """
 from __future__ import annotations
 
@@ -253,7 +258,7 @@ def _pid_alive(pid: Any) -> bool:
 def record_status(rec: dict) -> str:
     """A run record's status as shown: a "running" record whose process is gone was interrupted."""
     status = rec.get("status") or "interrupted"
-    if status == "running" and not (rec.get("host") == socket.gethostname() and _pid_alive(rec.get("pid"))):
+    if status in ("running", "queued") and not (rec.get("host") == socket.gethostname() and _pid_alive(rec.get("pid"))):
         return "interrupted"
     return status
 
@@ -492,6 +497,17 @@ def _mirror_or_plan_error() -> Path | None:
         raise PlanError(str(exc)) from None
 
 
+def _mark(spec: RunSpec, status: str) -> None:
+    """A run record with only a status (queued, interrupted): no earlier results are shown for the run."""
+    out = Path(spec.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "run.json", json.dumps({
+        "name": spec.name, "notebook": _shown(Path(spec.notebook)), "profile": spec.profile,
+        "parameters": spec.parameters, "status": status, "error": None if status == "queued" else status,
+        "failed_cell": None, "content_hash": "", "budget_s": spec.budget_s, "duration_s": None,
+        "host": socket.gethostname(), "pid": os.getpid()}, indent=2, default=str))
+
+
 def select(specs: list[RunSpec], only: list[str] | None, profile: str) -> list[RunSpec]:
     """The runs named by ``--only`` (all when None)."""
     if not only:
@@ -534,14 +550,24 @@ def run_profile(profile: str, only: list[str] | None = None, jobs: int = 1, forc
         todo.append(s)
     if todo:
         echo(f"running {len(todo)} notebook(s) of profile {profile!r} with {executor} executor, jobs={jobs}")
+    for s in todo:  # the index never shows an earlier result of a run that is about to be replaced
+        _mark(s, "queued")
+    write_summary(profile, reports_dir / profile)
 
     def done(r: dict) -> None:
         over = " (over budget)" if r.get("budget_s") and (r.get("duration_s") or 0) > r["budget_s"] else ""
         why = r["error"] or "; ".join(r.get("partial_reasons") or [])
         echo(f"[{r['status']}] {r['name']}: {r['duration_s']} s{over}" + (f" - {why}" if why else ""))
+        write_summary(profile, reports_dir / profile)
 
     try:
         results += _execute_many(todo, jobs, executor, scheduler, done)
+    except BaseException:
+        for s in todo:  # runs that never started (or whose worker died) are not left "queued"
+            rec = read_record(Path(s.out_dir) / "run.json")
+            if rec is None or rec.get("status") in ("queued", "running") and rec.get("pid") == os.getpid():
+                _mark(s, "interrupted")
+        raise
     finally:
         write_summary(profile, reports_dir / profile)
     order = {s.name: i for i, s in enumerate(specs)}
@@ -588,7 +614,7 @@ def _run_rows(profile_dir: Path) -> list[dict]:
         if rec is None:
             rec = {"name": d.name, "status": "interrupted", "error": "run record unreadable (rerun needed)"}
         rec = {**rec, "name": d.name, "status": record_status(rec)}  # the folder is the name that links work with
-        if not rec.get("headlines") and not rec.get("metrics") and rec["status"] not in ("running",):
+        if not rec.get("headlines") and not rec.get("metrics") and rec["status"] in ("ok", "partial", "failed"):
             rec.update({k: v for k, v in _from_metrics(read_record(d / "metrics.json")).items() if v})
         runs.append(rec)
     return runs
@@ -651,7 +677,7 @@ _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ddd;padding:8px;vertical-align:top;text-align:left}
 th{background:#f4f4f4}.badge{display:inline-block;padding:2px 8px;border-radius:10px;font-weight:600;color:#fff}
 .ok{background:#2e7d32}.partial{background:#ef8f00}.failed{background:#c62828}.interrupted{background:#616161}
-.running{background:#1565c0}.flag{display:inline-block;background:#fff3cd;border:1px solid #e0b000;border-radius:4px;
+.running{background:#1565c0}.queued{background:#78909c}.flag{display:inline-block;background:#fff3cd;border:1px solid #e0b000;border-radius:4px;
 padding:0 4px;margin-left:4px;font-size:85%}.ci,.small{color:#555;font-size:90%}img.key{max-width:320px;max-height:220px}
 ul.h{margin:0;padding-left:1.1em}.problem{color:#a00;font-size:90%}"""
 
@@ -663,7 +689,7 @@ def _index_html(profile: str, runs: list[dict], prov: dict) -> str:
         name = str(r["name"])
         base = urllib.parse.quote(name)
         status = str(r["status"])
-        badge_class = status if status in ("ok", "partial", "failed", "interrupted", "running") else "interrupted"
+        badge_class = status if status in ("ok", "partial", "failed", "interrupted", "running", "queued") else "interrupted"
         heads = r.get("headlines") or _old_headline(r.get("metrics") or {})
         items = []
         for h in heads[:4]:
@@ -697,7 +723,8 @@ def _index_html(profile: str, runs: list[dict], prov: dict) -> str:
 <p>git commit <code>{e(str(prov['git_commit']))}</code><br><span class="small">{pk}</span></p>
 <p class="small">Status: <span class="badge ok">ok</span> everything ran; <span class="badge partial">partial</span>
 something was unavailable or a headline is flagged; <span class="badge failed">failed</span> a cell raised;
-<span class="badge interrupted">interrupted</span> the run was killed or its record is unreadable.</p>
+<span class="badge interrupted">interrupted</span> the run was killed or its record is unreadable;
+<span class="badge queued">queued</span> / <span class="badge running">running</span> in progress now.</p>
 <table><tr><th>run</th><th>status</th><th>duration / budget</th><th>headline comparisons (95% CI, n, reference)</th>
 <th>published</th><th>key figure</th></tr>
 {''.join(rows)}</table>
