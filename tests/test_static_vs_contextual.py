@@ -179,3 +179,11 @@ def test_papers_panel_has_the_schema_and_says_plainly_when_there_is_none():
         assert col in doc.columns, col
     assert set(doc["language"]) >= {"tr", "hu"}
     assert doc["value"].map(lambda v: isinstance(v, (int, float)) and math.isfinite(v)).all()
+
+
+def test_text_normalisation_lives_in_text_and_corpora_reexports_it():
+    from embedlab import text
+
+    assert corpora.tokenize is text.tokenize and corpora.lowercase is text.lowercase
+    assert text.lowercase("IŞIK İzmir", "tr") == "ışık izmir" and text.lowercase("IŞIK", "en") == "işik"
+    assert text.tokenize("Ankara'da 1.5 kg ILIK süt.", "tr") == ["ankara'da", "1.5", "kg", "ılık", "süt"]

@@ -3,7 +3,8 @@ the encoder-only methods (which need no corpus), on the same analogy questions.
 
 Every point scores the questions of the main comparison (those all full-corpus embeddings answer); a question whose
 words a smaller-corpus model lacks counts as a miss, so the points are comparable along a line and with the flat
-encoder-only lines. The candidate words are the shared vocabulary (less what a smaller model lacks).
+encoder-only lines. The candidate words are the shared vocabulary (less what a smaller model lacks; gensim fastText
+builds vectors for unseen words from character n-grams, as in the main comparison).
 
 The crossing sentence is an **extrapolation**: a straight line through a model's points in log10(tokens), carried
 to where it would meet the best encoder-only method. It says what the papers' ordering (static above encoder-only)
@@ -29,6 +30,14 @@ def _family(name: str) -> str:
 
 
 def _within(kv: KeyedVectors, words: list[str]) -> KeyedVectors:
+    """``kv`` over the shared words it has; a fastText model builds the others from character n-grams, as in the
+    main comparison (:func:`embedlab.static.restrict`)."""
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    from .. import static
+
+    if isinstance(kv, FastTextKeyedVectors):
+        return static.restrict(kv, words)
     keep = [w for w in words if w in kv.key_to_index]
     out = KeyedVectors(vector_size=kv.vector_size)
     out.add_vectors(keep, np.stack([kv[w] for w in keep]).astype(np.float32))

@@ -313,8 +313,10 @@ def differences(r: Results, cfg: Config, inputs) -> None:
         r.notes.append("The Turkish paper's analogy files are scored with MRR@10 per group like the paper, but over "
                        "our shared vocabulary (questions outside it are not answerable).")
     if cfg.methods and "aggregate-cls" in cfg.methods:
-        r.notes.append(f"Aggregate vectors average up to {cfg.max_contexts} contexts per word (Bommasani et al.: up "
-                       "to 100k; the Hungarian code: every sentence).")
+        cap = "every context of each word in the corpus" if cfg.max_contexts is None else \
+            f"up to {cfg.max_contexts} contexts per word"
+        r.notes.append(f"Aggregate vectors average {cap} (Bommasani et al.: up to 100k; the Hungarian code: every "
+                       "sentence), sampled from this run's much smaller corpus.")
     if inputs.sets["classification"]:
         r.notes.append("Classification uses one seeded train/test split unless the evaluator reports folds; the "
                        "Marathi paper uses 5-fold cross-validation.")

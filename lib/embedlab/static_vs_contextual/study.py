@@ -195,7 +195,7 @@ def encoder_embeddings(encs: Mapping[str, encoders.Encoder], vocab, sentences, c
         diag: dict = {}
         out.update(extract.static_embeddings(enc, vocab, methods or cfg.methods, cfg.layers, sentences,
                                              cfg.max_contexts, cfg.max_context_sentences,
-                                             {"epochs": cfg.x2static_epochs}, seed=cfg.seed, progress=False,
+                                             {"epochs": cfg.x2static_epochs}, seed=cfg.seed, progress=True,
                                              language=cfg.language, precision=cfg.precision, diagnostics=diag))
         if diagnostics is not None:
             diagnostics[name] = diag
