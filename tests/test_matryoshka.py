@@ -315,3 +315,20 @@ def test_fine_tune_is_deterministic_and_changes_the_model(tiny, texts):
     assert np.array_equal(after[0], after[1])
     assert not np.allclose(before, after[0], atol=1e-4)
     assert runs[0].encoder.name == "tiny+2dmse" and tiny.n_layers == runs[0].encoder.n_layers
+
+
+def test_beside_paper_matches_srl_rows_by_diagonal_position():
+    from embedlab import report
+    from embedlab.matryoshka import study
+
+    pub = report.paper_figures("matryoshka", task="stsb").pivot_table(index=["task", "size"], columns="variant",
+                                                                      values="value", sort=False).reset_index()
+    diag = pd.DataFrame([{"size": 1, "layer": 2, "dim": 32, "model": "srl", "value": 70.0, "ci_low": 68.0,
+                          "ci_high": 72.0, "n": 100},
+                         {"size": 1, "layer": 2, "dim": 32, "model": "baseline", "value": 60.0, "ci_low": 58.0,
+                          "ci_high": 62.0, "n": 100}])
+    sts = M.GridTask("stsb", "sts", ["a", "b"], ["c", "d"], np.array([1.0, 2.0]))
+    side = study.beside_paper(diag, pub, sts)
+    assert side.variant.tolist() == ["srl"]  # the baseline has no published counterpart (Separate is per-size)
+    assert side["published (Starbucks Table A1)"].iloc[0] == pytest.approx(74.13)
+    assert study.beside_paper(diag, pub, M.GridTask("bible", "retrieval", ["a"], ["b"])) is None

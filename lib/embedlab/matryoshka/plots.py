@@ -89,7 +89,7 @@ def loss_curves(trainings: dict, table: pd.DataFrame, window: int = 5):
                                                                                "total loss")):
             w = max(1, min(window, len(y)))
             smooth = np.convolve(y, np.ones(w) / w, mode="valid")
-            ax.plot(np.arange(w, len(y) + 1), smooth, color=f"C{k}",
+            ax.plot(np.arange(w, len(y) + 1), smooth, color=f"C{k + 1}",  # C0 is the base model elsewhere
                     label=f"{name}: {row[f'{col}, first 10%']:.3g} -> {row[f'{col}, last 10%']:.3g}")
     axes[0].set_title("base loss of the last layer at full size (same quantity for every variant)", fontsize=9)
     axes[1].set_title("total training loss (sums different terms per variant)", fontsize=9)
@@ -105,18 +105,16 @@ def diagonal_beside_paper(ours: pd.DataFrame, published: pd.DataFrame, task_labe
     diagonal with 95% intervals. Sizes are numbered 1..6 from the smallest diagonal cell to the full model."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
     pub = published[published.task == paper_task]
-    for k, col in enumerate(c for c in ["bert", "separate", "2dmse", "srl", "starbucks"] if c in pub.columns):
-        left.plot(range(1, len(pub) + 1), pub[col].to_numpy() * 100, marker="o", color=f"C{k}", label=col)
+    colour = {"bert": "C0", "separate": "C1", "2dmse": "C3", "srl": "C4", "starbucks": "C6"}
+    for col in [c for c in colour if c in pub.columns]:
+        left.plot(range(1, len(pub) + 1), pub[col].to_numpy(float) * 100, marker="o", color=colour[col], label=col)
     left.set_xticks(range(1, len(pub) + 1), list(pub["size"]), fontsize=7)
     left.set_title(f"PUBLISHED (Starbucks Table A1): {paper_task} Spearman x100, BERT-base", fontsize=9)
     left.set_xlabel("(layer, dim)")
     left.legend(fontsize=7)
-    names = {"base": "bert", "baseline": "separate"}
-    order = ["base", "baseline", "2dmse", "srl", "mrl"]
-    colour = {"bert": "C0", "separate": "C1", "2dmse": "C2", "srl": "C3", "mrl": "C5"}
-    for m in [x for x in order if x in set(ours.model)] + [x for x in dict.fromkeys(ours.model) if x not in order]:
+    for k, m in enumerate(dict.fromkeys(ours.model)):  # the models' order and colours of the other figures
         g = ours[ours.model == m].sort_values("size")
-        c = colour.get(names.get(m, m), None)
+        c = f"C{k}"
         right.errorbar(g["size"], g.value, yerr=[g.value - g.ci_low, g.ci_high - g.value], marker="o", capsize=2,
                        color=c, label=m + (" (one model, not per-size)" if m == "baseline" else ""))
     sizes = ours.drop_duplicates("size").sort_values("size")

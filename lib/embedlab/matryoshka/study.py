@@ -80,6 +80,41 @@ def draw_table(training: Training) -> pd.DataFrame:
     return out
 
 
+def draw_summary(training: Training) -> str:
+    """A sentence, generated from the run's numbers, on why 2DMSE's total loss moves with its draws."""
+    df = pd.DataFrame([{"dim": t.get("dim"), "total": x} for t, x in zip(training.terms, training.losses)])
+    if df.empty or df["dim"].isna().all():
+        return ""
+    by_dim = df.groupby("dim")["total"].mean()
+    lf = training.term("last-full")
+    if len(by_dim) < 2:
+        return (f"2DMSE drew only d={int(by_dim.index[0])} in this run's {len(df)} steps; its total loss goes from "
+                f"{_window(training.losses, True):.3g} to {_window(training.losses, False):.3g} and its last-layer "
+                f"full-size term from {_window(lf, True):.3g} to {_window(lf, False):.3g}.")
+    return (f"2DMSE's total loss averages {by_dim.max():.3g} on steps that drew d={int(by_dim.idxmax())} and "
+            f"{by_dim.min():.3g} on steps that drew d={int(by_dim.idxmin())}, so its curve follows the draws "
+            f"(first 10% of steps {_window(training.losses, True):.3g}, last 10% {_window(training.losses, False):.3g}); "
+            f"its last-layer full-size term, the same quantity at every step, goes from {_window(lf, True):.3g} to "
+            f"{_window(lf, False):.3g}.")
+
+
+def beside_paper(diag: pd.DataFrame, published: pd.DataFrame, task: GridTask) -> pd.DataFrame | None:
+    """Ours beside the published value at the same diagonal position, variant and task (STS-B / SICK-R only):
+    base -> BERT, 2dmse -> 2DMSE, srl -> BERT-SRL (x100)."""
+    if task.name not in ("stsb", "sick"):
+        return None
+    pub = published[published.task == task.name].reset_index(drop=True)
+    names = {"base": "bert", "2dmse": "2dmse", "srl": "srl"}
+    rows = []
+    for r in diag.itertuples():
+        if r.model in names and names[r.model] in pub.columns and r.size <= len(pub):
+            p = pub.iloc[r.size - 1]
+            rows.append({"ours (layer, dim)": f"({r.layer},{r.dim})", "paper (layer, dim)": p["size"],
+                         "variant": r.model, "ours": r.value, "ours 95% CI": f"[{r.ci_low:.1f}, {r.ci_high:.1f}]",
+                         "published (Starbucks Table A1)": 100 * float(p[names[r.model]])})
+    return pd.DataFrame(rows)
+
+
 def chance_mrr(n: int) -> float:
     """Expected MRR x100 of a random ranking of ``n`` candidates with one relevant."""
     return 100.0 * sum(1.0 / k for k in range(1, n + 1)) / n
@@ -145,6 +180,7 @@ def published_panel(cfg: Config, diagonal: list[tuple[int, int]], table: pd.Data
     pub = df.pivot_table(index=["task", "metric", "size"], columns="variant", values="value", sort=False)
     order = [c for c in ["bert", "separate", "2dmse", "srl", "starbucks"] if c in pub.columns]
     pub = pub[order].reset_index()
+    pub.columns.name = None
     same = (cfg.encoder == "bert-base-uncased" and cfg.pooling == "mean" and task.name in ("stsb", "sick"))
     note = (f"Starbucks (Zhuang et al. 2024) Table A1, authors' README at commit 2a3b24f: BERT-base (12 layers x 768), "
             f"diagonal (2,32) ... (12,768); 'srl' = BERT-SRL (their loss without SMAE pretraining, what our 'srl' "
@@ -228,8 +264,13 @@ def run_study(cfg: Config) -> Results:
         results.add_table("2dmse_draws", draw_table(trainings["2dmse"]))
 
     # ---- papers
-    results.published, results.published_note = published_panel(cfg, diagonal, at_cells, headline)
+    published, results.published_note = published_panel(cfg, diagonal, at_cells, headline)
+    results.published = published.assign(**{c: published[c].map(lambda v: f"{v:.4f}")
+                                            for c in published.columns if c not in ("task", "metric", "size")})
     results.notes += _notes(cfg, enc, diagonal, pairs)
+    side = beside_paper(results.tables["diagonal"], published, headline)
+    if side is not None and len(side):
+        results.add_table("beside_paper", side)
 
     named = {"last-full": (enc.n_layers, enc.dim), "first-full": (1, enc.dim),
              "half-full": (max(1, enc.n_layers // 2), enc.dim), "last-smallest": (enc.n_layers, dims[0]),
@@ -246,7 +287,8 @@ def run_study(cfg: Config) -> Results:
                                for r in latency.itertuples()}})
     results.extra = dict(encoder=enc, layers=layers, dims=dims, diagonal=diagonal, tasks=tasks, headline=headline,
                          pairs=pairs, trainings=trainings, models=models, grid=grid, items=items, latency=latency,
-                         search=search, costs=costs, cells=cells)
+                         search=search, costs=costs, cells=cells, published=published,
+                         draw_summary=draw_summary(trainings["2dmse"]) if "2dmse" in trainings else "")
     return results
 
 
