@@ -72,6 +72,30 @@ def test_frozen_context_matrix_is_bit_identical_after_training(corpus, compass):
     assert sha(compass.syn1neg) == before and len(kv) == len(compass.wv)
 
 
+@pytest.mark.parametrize("counts", [[5, 0, 3, 0, 0, 1, 7], list(np.random.default_rng(1).zipf(1.3, 20000) % 5000)])
+def test_negative_guide_finds_the_word_a_binary_search_finds(counts):
+    # the kernel's negative draw: scan forward from guide[x >> shift] to the first cum_table entry above x
+    _, cum = training.sampling_tables(np.asarray(counts), 1e-3, 0.75)
+    guide, shift = training.negative_guide(cum)
+    rng = np.random.default_rng(0)
+    xs = np.concatenate([rng.integers(0, cum[-1], 20000), cum[:-1], np.maximum(cum.astype(np.int64) - 1, 0), [0]])
+    xs = xs[xs < cum[-1]]
+    for x in xs:
+        t = guide[int(x) >> shift]
+        assert t == 0 or cum[t - 1] <= x          # a lower bound of the answer
+        while cum[t] <= x:
+            t += 1
+        assert t == np.searchsorted(cum, x, side="right") and counts[t] > 0
+
+
+def test_slice_training_is_deterministic_per_seed(corpus, compass):
+    def train(seed):
+        syn0 = training.word_seeded_vectors(compass.wv.index_to_key, SMALL.vector_size, SMALL.seed)
+        cade.train_frozen_context(syn0, compass.syn1neg, corpus[:300], compass.wv.key_to_index, SMALL, seed=seed)
+        return syn0
+    assert sha(train(4)) == sha(train(4)) != sha(train(5))
+
+
 def test_train_all_leaves_the_compass_context_matrix_as_the_compass_trained_it(corpus):
     slices = {"a": corpus[:750], "b": corpus[750:]}
     models = cade.train_cade(slices, SMALL, progress=False)
