@@ -116,17 +116,34 @@ def test_analogy_headlines_compare_best_static_with_best_encoder_with_a_paired_i
     assert r.metrics["analogy.toy/e5:decontext-cls@-1/3cosadd-acc"] == pytest.approx(acc["e5/decontext-cls@-1"])
 
 
-def test_majority_baselines():
-    from embedlab.evalsets.tagging import TaggingSet
+def test_classification_by_cross_validation_with_a_majority_reference_and_its_flag():
     from embedlab.evalsets.classification import TextClassificationSet
 
-    ts = TaggingSet("toy", "tr", "x", train=[(["a", "b", "c"], ["N", "N", "V"])], dev=[(["a"], ["V"])],
-                    test=[(["a", "b"], ["N", "V"]), (["c"], ["N"])])
-    assert svc.majority_tag(ts) == {"tag": "N", "accuracy": pytest.approx(2 / 3), "tokens": 3}
-    train = pd.DataFrame({"text": ["x"] * 4, "label": ["a", "a", "a", "b"]})
-    test = pd.DataFrame({"text": ["x"] * 4, "label": ["a", "b", "b", "b"]})
-    ds = TextClassificationSet(train, test, "toy", "en", ["a", "b"])
-    assert svc.majority_class(ds) == {"label": "a", "accuracy": 0.25, "texts": 4}
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(40)]
+    texts = [" ".join(rng.choice(words[:20] if i % 3 else words[20:], 6)) for i in range(90)]
+    labels = ["b" if i % 3 else "a" for i in range(90)]          # the words tell the label; majority = 'b' (2/3)
+    df = pd.DataFrame({"text": texts, "label": labels})
+    ds = TextClassificationSet(df.iloc[:60], df.iloc[60:], "toy", "en", ["a", "b"])
+    topic = KeyedVectors(2)
+    topic.add_vectors(words, np.array([[1, 0]] * 20 + [[0, 1]] * 20, np.float32) + rng.normal(0, .1, (40, 2)).astype(np.float32))
+    noise = KeyedVectors(2)
+    noise.add_vectors(words, rng.normal(size=(40, 2)).astype(np.float32))
+    cfg = _cfg(classification_folds=3, compressed_dim=1)
+    summary, preds = svc.study.evaluate_classification({"topic": topic, "noise": noise}, {"classification": {"toy": ds}}, cfg)
+    assert set(summary["embedding"]) == {"topic", "noise", "majority class"} and (summary["folds"] == 3).all()
+    assert summary.set_index(["embedding", "variant"]).loc[("majority class", "-"), "accuracy"] == pytest.approx(2 / 3)
+    info = pd.DataFrame({"embedding": ["topic", "noise"], "kind": [res.TRAINED, res.FROM_ENCODER]})
+    inputs = svc.Inputs(None, {"analogy": {}, "similarity": {}, "tagging": {}, "classification": {"toy": ds}}, words, {})
+    r = Results("static_vs_contextual")
+    res.fill(r, cfg, inputs, info, {}, {}, (pd.DataFrame(), pd.DataFrame()), (summary, preds))
+    (h,) = r.headlines
+    assert h.value > 0.95 and h.reference.kind == "majority" and h.n == 90
+    assert not any("majority" in f for f in h.flags)          # far above the majority class (maybe at ceiling)
+    r2 = Results("static_vs_contextual")
+    only_noise = (summary[summary["embedding"] != "topic"], preds)
+    res.fill(r2, cfg, inputs, info, {}, {}, (pd.DataFrame(), pd.DataFrame()), only_noise)
+    assert any("at majority" in f for f in r2.headlines[0].flags)
 
 
 def _curve_table(static_acc, enc_acc=0.4):

@@ -7,9 +7,9 @@ returns :class:`embedlab.study.Results`), ``results`` (tables with intervals, he
 from . import curve, plots, results
 from .config import Config, ConfigError
 from .results import set_label
-from .study import (Inputs, build_embeddings, describe_sets, evaluation_sets, load_encoders, majority_class,
-                    majority_tag, prepare, run_study, take_tokens, training_corpus, tsne_words, vocabulary)
+from .study import (Inputs, build_embeddings, describe_sets, evaluation_sets, load_encoders, prepare, run_study,
+                    take_tokens, training_corpus, tsne_words, vocabulary)
 
 __all__ = ["Config", "ConfigError", "run_study", "plots", "results", "curve", "set_label", "Inputs", "prepare",
            "load_encoders", "training_corpus", "take_tokens", "evaluation_sets", "describe_sets", "vocabulary",
-           "build_embeddings", "tsne_words", "majority_tag", "majority_class"]
+           "build_embeddings", "tsne_words"]

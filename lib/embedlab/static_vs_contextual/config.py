@@ -82,8 +82,9 @@ class Config(_Base):
     classification_sets: list = param(["ataturk-kind"], ListOf(Choice(*CLASSIFICATION_SETS), min_len=0, unique=True),
                                       "text classification sets")
     compressed_dim: int = param(300, Int(min=1), "SVD dimensions of the compressed variant")
-    max_classification_train: object = param(3000, Optional(Int(min=1)), "training texts (None: all)")
-    max_classification_test: object = param(2000, Optional(Int(min=1)), "test texts (None: all)")
+    classification_folds: int = param(5, Int(min=2), "stratified cross-validation folds (the Marathi paper: 5)")
+    max_classification_texts: object = param(5000, Optional(Int(min=2)),
+                                             "labelled texts pooled for cross-validation, stratified (None: all)")
     curve_fractions: list = param([0.1, 0.3], ListOf(Float(min=0, max=1, min_open=True), min_len=0, unique=True),
                                   "corpus fractions for the learning curve besides the whole corpus ([]: none)")
     missing_sets: str = param("skip", Choice(*MISSING_SETS),

@@ -179,58 +179,65 @@ def fill(r: Results, cfg: Config, inputs, info: pd.DataFrame, items: Mapping[str
     if sim_rows:
         r.add_table("similarity", pd.DataFrame(sim_rows))
 
+    tags, tokens = tags if isinstance(tags, tuple) else (tags, pd.DataFrame())
     if not tags.empty:
-        tag_rows = []
-        h_max = int(tags["hidden_size"].max())
-        for task, g in tags.groupby("task", sort=False):
-            tset = next(t for t in inputs.sets["tagging"].values() if t.name == task)
-            from .study import majority_tag
+        from ..evaluate.tagging import MAJORITY as MAJ_TAG
 
-            maj = majority_tag(tset)
-            n = maj["tokens"]
+        tag_rows = []
+        h_max = int(tags.loc[tags["embedding"] != MAJ_TAG, "hidden_size"].max())
+        for task, g in tags.groupby("task", sort=False):
+            tok = tokens[tokens["task"] == task] if len(tokens) else tokens
+            per = {k: v["correct"].to_numpy(float) for k, v in tok.groupby(["embedding", "hidden_size"])} \
+                if len(tok) else {}
+            maj = g[g["embedding"] == MAJ_TAG]
+            maj_acc = float(maj["accuracy"].iloc[0]) if len(maj) else float("nan")
             for row in g.itertuples():
-                ci = count_ci(round(row.accuracy * n), n)
-                tag_rows.append({"task": task, "embedding": row.embedding, "hidden_size": row.hidden_size,
-                                 "accuracy": row.accuracy, "ci_lo": ci[0], "ci_hi": ci[1], "n": n,
-                                 "macro_f1": getattr(row, "macro_f1", np.nan), "oov_rate": getattr(row, "oov_rate", np.nan)})
-                if row.hidden_size == h_max:
+                c = per.get((row.embedding, row.hidden_size))
+                n = len(c) if c is not None else int(getattr(row, "test_tokens", 0) or 0)
+                ci = stats.mean_ci(c) if c is not None else count_ci(round(row.accuracy * n), n)
+                is_maj = row.embedding == MAJ_TAG
+                tag_rows.append({"task": task, "embedding": row.embedding, "hidden_size": None if is_maj else
+                                 row.hidden_size, "accuracy": row.accuracy, "ci_lo": ci[0], "ci_hi": ci[1], "n": n,
+                                 "macro_f1": getattr(row, "macro_f1", np.nan), "oov_rate": getattr(row, "oov_rate", np.nan),
+                                 "unseen_rate": getattr(row, "unseen_rate", np.nan)})
+                if is_maj or row.hidden_size == h_max:
+                    oov = getattr(row, "oov_rate", np.nan)
                     add("tagging", task, f"acc h={h_max}", row.embedding, row.accuracy, ci, n,
-                        1 - getattr(row, "oov_rate", 0.0))
-            tag_rows.append({"task": task, "embedding": f"majority tag ({maj['tag']})", "hidden_size": None,
-                             "accuracy": maj["accuracy"], "ci_lo": np.nan, "ci_hi": np.nan, "n": n})
-            add("tagging", task, f"acc h={h_max}", f"majority tag ({maj['tag']})", maj["accuracy"], n=n)
-            top = g[g["hidden_size"] == h_max]
+                        None if is_maj or not np.isfinite(oov) else 1 - oov)
+            top = g[(g["hidden_size"] == h_max) & (g["embedding"] != MAJ_TAG)]
             best = top.loc[top["accuracy"].idxmax()]
+            c = per.get((best["embedding"], best["hidden_size"]))
+            n = len(c) if c is not None else tag_rows[-1]["n"]
             r.headline(metric_key(f"tagging.{task}", "best", f"acc-h{h_max}"),
                        f"{task}: best tagging accuracy at hidden size {h_max} ({best['embedding']})",
-                       float(best["accuracy"]), count_ci(round(best["accuracy"] * n), n), n=n,
-                       reference=Reference("majority", maj["accuracy"]), ceiling=1.0, metric="token accuracy")
+                       float(best["accuracy"]), stats.mean_ci(c) if c is not None else
+                       count_ci(round(best["accuracy"] * n), n), n=n,
+                       reference=Reference("majority", maj_acc), ceiling=1.0, metric="token accuracy")
         r.add_table("tagging", pd.DataFrame(tag_rows))
 
+    classes, preds = classes if isinstance(classes, tuple) else (classes, pd.DataFrame())
     if not classes.empty:
+        from ..evaluate.classification import MAJORITY as MAJ_CLASS
+
         cls_rows = []
         for task, g in classes.groupby("task", sort=False):
-            ds = next(d for d in inputs.sets["classification"].values() if d.name == task)
-            from .study import majority_class
-
-            maj = majority_class(ds)
             for row in g.itertuples():
-                n = int(row.test_texts)
-                ci = count_ci(round(row.accuracy * n), n)
+                ci = (row.accuracy_lo, row.accuracy_hi)
                 cls_rows.append({"task": task, "embedding": row.embedding, "variant": row.variant,
-                                 "accuracy": row.accuracy, "ci_lo": ci[0], "ci_hi": ci[1], "n": n,
+                                 "accuracy": row.accuracy, "ci_lo": ci[0], "ci_hi": ci[1], "n": row.n,
+                                 "folds": row.folds, "fold_accuracy_sd": row.fold_accuracy_sd,
                                  "macro_f1": row.macro_f1})
-                add("classification", f"{task}.{row.variant}", "acc", row.embedding, row.accuracy, ci, n,
-                    row.token_coverage)
-            cls_rows.append({"task": task, "embedding": f"majority class ({maj['label']})", "variant": "-",
-                             "accuracy": maj["accuracy"], "n": maj["texts"]})
-            full = g[g["variant"] == "full"]
+                add("classification", f"{task}.{row.variant}" if row.embedding != MAJ_CLASS else f"{task}.full",
+                    "acc", row.embedding, row.accuracy, ci, row.n,
+                    row.token_coverage if np.isfinite(row.token_coverage) else None)
+            maj = g[g["embedding"] == MAJ_CLASS]
+            maj_acc = float(maj["accuracy"].iloc[0]) if len(maj) else float("nan")
+            full = g[(g["variant"] == "full") & (g["embedding"] != MAJ_CLASS)]
             best = full.loc[full["accuracy"].idxmax()]
-            n = int(best["test_texts"])
             r.headline(metric_key(f"classification.{task}", "best", "acc"),
-                       f"{task}: best classification accuracy ({best['embedding']})", float(best["accuracy"]),
-                       count_ci(round(best["accuracy"] * n), n), n=n,
-                       reference=Reference("majority", maj["accuracy"]), ceiling=1.0, metric="accuracy")
+                       f"{task}: best classification accuracy, {int(best['folds'])}-fold CV ({best['embedding']})",
+                       float(best["accuracy"]), (best["accuracy_lo"], best["accuracy_hi"]), n=int(best["n"]),
+                       reference=Reference("majority", maj_acc), ceiling=1.0, metric="accuracy")
         r.add_table("classification", pd.DataFrame(cls_rows))
 
     r.add_table("results", pd.DataFrame(long))
@@ -318,5 +325,6 @@ def differences(r: Results, cfg: Config, inputs) -> None:
         r.notes.append(f"Aggregate vectors average {cap} (Bommasani et al.: up to 100k; the Hungarian code: every "
                        "sentence), sampled from this run's much smaller corpus.")
     if inputs.sets["classification"]:
-        r.notes.append("Classification uses one seeded train/test split unless the evaluator reports folds; the "
-                       "Marathi paper uses 5-fold cross-validation.")
+        r.notes.append(f"Classification: {cfg.classification_folds}-fold stratified cross-validation over at most "
+                       f"{cfg.max_classification_texts or 'all'} texts (the Marathi paper: 5 folds over its full sets), "
+                       "logistic regression on mean word vectors.")

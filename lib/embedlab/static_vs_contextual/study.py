@@ -299,41 +299,38 @@ def similarity_items(embs: Mapping[str, KeyedVectors], sset) -> tuple[pd.DataFra
     return out, ok
 
 
-def majority_tag(tset) -> dict[str, Any]:
-    """The majority-tag baseline of a tagging set: the training split's commonest tag on every test token."""
-    train = Counter(t for _, tags in tset.train for t in tags)
-    tag = train.most_common(1)[0][0]
-    gold = [t for _, tags in tset.test for t in tags]
-    return {"tag": tag, "accuracy": float(np.mean([g == tag for g in gold])), "tokens": len(gold)}
-
-
-def majority_class(dataset) -> dict[str, Any]:
-    """The majority-class baseline: the training split's commonest label on every test text."""
-    label = Counter(dataset.train["label"]).most_common(1)[0][0]
-    gold = list(dataset.test["label"])
-    return {"label": label, "accuracy": float(np.mean([g == label for g in gold])), "texts": len(gold)}
-
-
-def evaluate_tagging(embs: Mapping[str, KeyedVectors], sets: Mapping[str, dict], cfg: Config) -> pd.DataFrame:
-    """Hidden-size sweep of the BiLSTM tagger per task and embedding."""
-    frames = []
+def evaluate_tagging(embs: Mapping[str, KeyedVectors], sets: Mapping[str, dict], cfg: Config
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hidden-size sweep of the BiLSTM tagger per task and embedding, with the majority-tag row (each word's most
+    frequent training tag): the table and the per-token correctness (for intervals)."""
+    tables, tokens = [], []
     for ts in sets["tagging"].values():
         progress.step(f"tagging {ts.name}: BiLSTM, hidden sizes {cfg.hidden_sizes}, {len(embs)} embeddings ...")
-        frames.append(tagging.hidden_size_sweep(embs, ts, cfg.hidden_sizes, progress=False, epochs=cfg.tagger_epochs,
-                                                lr=cfg.tagger_lr, max_train_sentences=cfg.max_tagging_train,
-                                                seed=cfg.seed))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        t, tok = tagging.hidden_size_sweep(embs, ts, cfg.hidden_sizes, progress=True, majority=True, per_token=True,
+                                           epochs=cfg.tagger_epochs, lr=cfg.tagger_lr,
+                                           max_train_sentences=cfg.max_tagging_train, seed=cfg.seed)
+        tables.append(t)
+        tokens.append(tok.assign(task=ts.name))
+    if not tables:
+        return pd.DataFrame(), pd.DataFrame()
+    return pd.concat(tables, ignore_index=True), pd.concat(tokens, ignore_index=True)
 
 
-def evaluate_classification(embs: Mapping[str, KeyedVectors], sets: Mapping[str, dict], cfg: Config) -> pd.DataFrame:
-    """Logistic regression on mean word vectors, full and SVD-compressed, per set and embedding."""
-    frames = []
+def evaluate_classification(embs: Mapping[str, KeyedVectors], sets: Mapping[str, dict], cfg: Config
+                            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified k-fold cross-validation (logistic regression on mean word vectors, full and SVD-compressed with
+    the SVD fitted on training folds only, and the majority class) per set: the summary (mean accuracy with its
+    interval over held-out texts, fold SD) and the per-text predictions."""
+    sums, preds = [], []
     for ds in sets["classification"].values():
-        progress.step(f"classification {ds.name}: {len(embs)} embeddings ...")
-        frames.append(classification.evaluate_many(embs, ds, cfg.compressed_dim, cfg.seed,
-                                                   max_train=cfg.max_classification_train,
-                                                   max_test=cfg.max_classification_test))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        progress.step(f"classification {ds.name}: {cfg.classification_folds}-fold CV, {len(embs)} embeddings ...")
+        scores, pred = classification.cross_validate(embs, ds, cfg.classification_folds, cfg.compressed_dim,
+                                                     cfg.seed, max_texts=cfg.max_classification_texts)
+        sums.append(classification.cv_summary(scores, pred, cfg.seed))
+        preds.append(pred)
+    if not sums:
+        return pd.DataFrame(), pd.DataFrame()
+    return pd.concat(sums, ignore_index=True), pd.concat(preds, ignore_index=True)
 
 
 # --------------------------------------------------------------------------- t-SNE words
