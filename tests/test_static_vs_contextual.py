@@ -204,3 +204,17 @@ def test_text_normalisation_lives_in_text_and_corpora_reexports_it():
     assert corpora.tokenize is text.tokenize and corpora.lowercase is text.lowercase
     assert text.lowercase("IŞIK İzmir", "tr") == "ışık izmir" and text.lowercase("IŞIK", "en") == "işik"
     assert text.tokenize("Ankara'da 1.5 kg ILIK süt.", "tr") == ["ankara'da", "1.5", "kg", "ılık", "süt"]
+
+
+def test_per_group_mrr_counts_unanswerable_questions_as_zero():
+    embs, aset = _analogy_world()
+    q = aset.questions.assign(group=["verb" if i % 2 else "noun" for i in range(len(aset.questions))])
+    q.loc[0, "d"] = "unknownword"                                  # not in any embedding: unanswerable
+    aset = AnalogySet(q, "toy", "xx", "test")
+    cfg = _cfg(analogy_methods=["3cosadd"], same_questions=False)
+    items = svc.study.analogy_items(embs, aset, cfg)
+    g = res.group_summary(items).set_index(["embedding", "group"])
+    good = items[(items["embedding"] == "w2v-sg")]
+    noun = good[good["group"] == "noun"]
+    assert g.loc[("w2v-sg", "noun"), "n"] == len(noun) and g.loc[("w2v-sg", "noun"), "answered"] == len(noun) - 1
+    assert g.loc[("w2v-sg", "noun"), "mrr@10"] == pytest.approx(noun["rr"].where(noun["answered"], 0).mean())

@@ -79,6 +79,20 @@ def analogy_summary(items: pd.DataFrame, k: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def group_summary(items: pd.DataFrame, k: int = 10) -> pd.DataFrame:
+    """Per embedding, method and group (the Turkish paper's verb / noun / semantic folders): MRR@k over the group's
+    questions in scope, a question the embedding cannot answer scoring 0 as in the paper, with its interval."""
+    rows = []
+    scope = items[items["in_scope"]]
+    for (emb, method, group), g in scope.groupby(["embedding", "method", "group"], sort=False):
+        rr = np.where(g["answered"], g["rr"], 0.0).astype(float)
+        lo, hi = stats.mean_ci(rr)
+        rows.append({"embedding": emb, "method": method, "group": group, "n": len(g),
+                     "answered": int(g["answered"].sum()), f"mrr@{k}": rr.mean() if len(rr) else np.nan,
+                     "mrr_lo": lo, "mrr_hi": hi})
+    return pd.DataFrame(rows)
+
+
 def _best(values: Mapping[str, float], kinds: Mapping[str, str], kind: str) -> str | None:
     cand = {e: v for e, v in values.items() if kinds.get(e) == kind and v is not None and np.isfinite(v)}
     return max(cand, key=lambda e: (cand[e], e)) if cand else None
@@ -143,6 +157,9 @@ def fill(r: Results, cfg: Config, inputs, info: pd.DataFrame, items: Mapping[str
         _analogy_headlines(r, set_name, it, kinds, cfg.analogy_methods[0], n_cand)
     if summaries:
         r.add_table("analogy_summary", pd.concat(summaries, ignore_index=True))
+    groups = [group_summary(it).assign(set=name) for name, it in items.items() if "group" in it]
+    if groups:
+        r.add_table("analogy_groups", pd.concat(groups, ignore_index=True))
 
     sim_rows = []
     for set_name, df in sims.items():

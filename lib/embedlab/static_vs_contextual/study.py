@@ -279,6 +279,8 @@ def analogy_items(embs: Mapping[str, KeyedVectors], aset, cfg: Config, restrict=
         if "rr" not in r:
             r["rr"] = np.where(r["answered"] & (r["rank"] > 0) & (r["rank"] <= k), 1.0 / r["rank"].clip(lower=1), 0.0)
         r["question"] = np.tile(np.arange(len(df)), len(cfg.analogy_methods))
+        if "group" in df.columns:                       # e.g. the Turkish paper's verb / noun / semantic folders
+            r["group"] = np.tile(df["group"].to_numpy(), len(cfg.analogy_methods))
         frames.append(r.assign(embedding=name))
     out = pd.concat(frames, ignore_index=True)
     out["in_scope"] = np.tile(np.ones(len(df), bool) if restrict is None else np.asarray(restrict, bool),
