@@ -164,6 +164,7 @@ def test_crossing_sentence_is_an_extrapolation_from_the_log_linear_fit():
     assert f"{expected:.2g} tokens" in sentence and "e5/decontext-mean@-1 (0.400)" in sentence
     assert "does not rise" in curve.crossing_sentences(_curve_table([0.2, 0.2, 0.19]))[0]
     assert "already at or above" in curve.crossing_sentences(_curve_table([0.3, 0.4, 0.5]))[0]
+    assert "no crossing within any corpus size" in curve.crossing_sentences(_curve_table([0.001, 0.002, 0.003]))[0]
 
 
 def test_growing_corpus_samples_are_nested():

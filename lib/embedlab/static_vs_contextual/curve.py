@@ -23,6 +23,8 @@ from ..study import Results, metric_key
 from .config import Config
 
 ENCODER_ONLY = ("decontext-cls", "decontext-mean", "input-layer")
+#: beyond 10^12 tokens (more text than any corpus the papers use) a crossing is reported as none
+MAX_LOG_TOKENS = 12
 
 
 def _family(name: str) -> str:
@@ -131,6 +133,11 @@ def crossing_sentences(table: pd.DataFrame, r: Results | None = None) -> list[st
                            "extrapolated.")
                 continue
             log_cross = (target - a) / b
+            if log_cross > MAX_LOG_TOKENS:
+                out.append(f"Extrapolation, not a measurement: {name}'s fitted line in log corpus size (slope {b:+.3f} "
+                           f"accuracy per tenfold more text) would not reach {best['embedding']} ({target:.3f}) on "
+                           f"{set_name} below 10^{MAX_LOG_TOKENS} tokens: no crossing within any corpus size.")
+                continue
             times = 10 ** log_cross / float(last["tokens"])
             msg = (f"Extrapolation, not a measurement: a straight line through {name}'s {len(h)} points in log corpus "
                    f"size (slope {b:+.3f} accuracy per tenfold more text) would reach {best['embedding']} "
