@@ -270,6 +270,7 @@ def begin(cfg: Config, threads: int | None = None) -> Config:
     warnings.showwarning = _collect
     warnings.simplefilter("default")
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto in a kernel; bars are off anyway
+    warnings.filterwarnings("ignore", category=ResourceWarning)  # unclosed temp files of third-party trainers
     try:
         import pandas as pd
 
