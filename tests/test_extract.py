@@ -167,6 +167,18 @@ def test_x2static_warns_when_the_median_word_gets_few_updates(tiny):
     assert stats.subsample_count == pytest.approx(5e-6 * sum(w in WORDS for s in SENTENCES for w in s))
 
 
+def test_x2static_explanation_counts_distinct_sentences_per_word_and_states_the_run_numbers():
+    targets = [[0, 0, 1], [1], [1, 2], []]                       # word 0 twice in one sentence; word 3 never
+    vectors = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
+    _, stats = extract.train_x2static(vectors, targets, 4, epochs=3, t=1.0, progress=False, return_stats=True,
+                                      min_median_updates=0)
+    np.testing.assert_array_equal(stats.sentences_per_word, [1, 3, 1, 0])
+    text = stats.explanation
+    assert "median vocabulary word is in 1 of 4 sentences" in text and "100% of words are in fewer than 10" in text
+    assert "in 3 epoch(s)" in text and "t = 1: subsampling starts at 6 occurrences, which 0% of these words" in text
+    assert f"{float(np.median(stats.updates[:3])):g} positive updates" in text
+
+
 def test_x2static_teacher_means_are_cached_and_match_a_naive_pass(tiny, tmp_path):
     import tempfile
     from pathlib import Path
