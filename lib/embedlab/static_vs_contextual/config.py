@@ -63,6 +63,8 @@ class Config(_Base):
                                           "sentences the aggregate contexts are drawn from (None: all; X2Static "
                                           "always reads every sentence)")
     x2static_epochs: int = param(5, Int(min=1), "X2Static epochs over the training corpus")
+    x2static_t: float = param(5e-6, Float(min=0, min_open=True),
+                              "X2Static subsampling threshold (5e-6 in the reference, tuned for Wikipedia-size corpora)")
     precision: str = param("auto", Choice("float32", "bfloat16", "float16", "auto"),
                            "precision of the encoder's context pass (aggregate + X2Static teacher; the X2Static "
                            "reference runs it in half precision); auto: bfloat16 where the CPU/GPU has it, else float32")

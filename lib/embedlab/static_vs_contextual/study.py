@@ -195,7 +195,7 @@ def encoder_embeddings(encs: Mapping[str, encoders.Encoder], vocab, sentences, c
         diag: dict = {}
         out.update(extract.static_embeddings(enc, vocab, methods or cfg.methods, cfg.layers, sentences,
                                              cfg.max_contexts, cfg.max_context_sentences,
-                                             {"epochs": cfg.x2static_epochs}, seed=cfg.seed, progress=True,
+                                             {"epochs": cfg.x2static_epochs, "t": cfg.x2static_t}, seed=cfg.seed, progress=True,
                                              language=cfg.language, precision=cfg.precision, diagnostics=diag))
         if diagnostics is not None:
             diagnostics[name] = diag
@@ -242,6 +242,9 @@ def build_embeddings(inputs: Inputs, cfg: Config, results: Results) -> tuple[dic
         for emb, st in (diag.get(name, {}).get("x2static") or {}).items():
             if getattr(st, "low", False):
                 results.flag("few updates", emb, st.message)
+            why = getattr(st, "explanation", "")
+            if why:
+                results.notes.append(f"X2Static ({emb}): {why}")
             if st.losses and len(st.losses) >= 2:
                 results.check_loss(emb, st.losses)
         share = (time.perf_counter() - t0) / max(len(got), 1)
