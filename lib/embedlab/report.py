@@ -291,6 +291,12 @@ def _html(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
+def _short(text: str, limit: int = 260) -> str:
+    """A reason cut to one readable line (the whole text stays in metrics.json)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def _ci_text(ci) -> str:
     return f"[{fmt(ci[0])}, {fmt(ci[1])}]" if ci else "–"
 
@@ -318,7 +324,7 @@ border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 
 def status_box(results: Results) -> str:
     """HTML: the run's status and everything it could not do (unavailable sets, flags, warnings)."""
-    items = [f"<li><b>unavailable</b> {_html(u.kind)} <code>{_html(u.name)}</code>: {_html(u.reason)}</li>"
+    items = [f"<li><b>unavailable</b> {_html(u.kind)} <code>{_html(u.name)}</code>: {_html(_short(u.reason))}</li>"
              for u in results.unavailable]
     items += [f"<li><span class='el-flag'>{_html(f.kind)}</span> <code>{_html(f.key)}</code>: {_html(f.message)}</li>"
               for f in results.flags]
