@@ -579,7 +579,7 @@ def run_profile(profile: str, only: list[str] | None = None, jobs: int = 1, forc
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return f"{v:,.0f}" if abs(v) >= 10000 and v == int(v) else f"{v:.4g}"
     return str(v)
 
 
