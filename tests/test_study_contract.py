@@ -96,6 +96,8 @@ def test_flat_loss_at_ln_n_is_flagged():
     assert r.check_loss("defsent+/mean", losses, n_classes=478)
     assert r.status == "partial" and "uniform" in r.flags[0].message
     assert flags.not_learning(np.linspace(6.0, 2.0, 50)) is None
+    assert flags.not_learning(np.linspace(6.0, 2.0, 50), n_classes=100) is None  # ln 100 = 4.6
+    assert "worse than a uniform" in flags.not_learning(np.linspace(355, 154, 50), n_classes=2368)
 
 
 def test_all_majority_predictions_are_flagged():

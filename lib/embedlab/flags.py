@@ -45,6 +45,9 @@ def not_learning(losses: Sequence[float], n_classes: int | None = None, min_drop
         return f"not learning: loss {last:.4g} = ln {n_classes} ({math.log(n_classes):.4g}), a uniform prediction"
     if last > (1 - min_drop) * first:
         return f"not learning: loss {first:.4g} -> {last:.4g} (less than {min_drop:.0%} lower)"
+    if n_classes and n_classes > 1 and last > 1.01 * math.log(n_classes):
+        return (f"not learning yet: loss falls ({first:.4g} -> {last:.4g}) but ends above ln {n_classes} "
+                f"({math.log(n_classes):.4g}), i.e. worse than a uniform prediction")
     return None
 
 
