@@ -71,7 +71,25 @@ def training_corpus(cfg: Config, results: Results | None = None) -> corpora.Corp
         if p.language != cfg.language and not p.name.startswith("slices:"):
             raise ValueError(f"corpus {p.name!r} is {p.language!r}, the study language is {cfg.language!r}")
     corpus = corpora.concat(parts) if len(parts) > 1 else parts[0]
+    corpus = without_tagging_test_sentences(corpus, cfg, results)
     return take_tokens(corpus, cfg.max_tokens, cfg.seed)
+
+
+def without_tagging_test_sentences(corpus: corpora.Corpus, cfg: Config, results: Results | None) -> corpora.Corpus:
+    """The corpus less the POS dev/test sentences (by sentence id or identical tokens), so the tagger is never
+    scored on text the static models were trained on; a note in ``results`` says how many were removed."""
+    if "pos" not in cfg.tagging_tasks:
+        return corpus
+    try:
+        held = evalsets.pos_test_texts(cfg.language)
+    except (assets.AssetUnavailable, evalsets.EvalSetUnavailable, FileNotFoundError):
+        return corpus  # the tagging set itself is unavailable: nothing to protect
+    ids = corpus.meta["sent_id"].fillna("").astype(str).tolist() if "sent_id" in corpus.meta else None
+    mask = evalsets.held_out_mask(corpus.sentences, held, sent_ids=ids)
+    if results is not None:
+        results.notes.append(f"{int(mask.sum()):,} corpus sentences that are POS dev/test sentences "
+                             f"({len(held):,} held out) were removed from the training corpus.")
+    return corpus.subset(np.flatnonzero(~mask), name=corpus.name) if mask.any() else corpus
 
 
 def take_tokens(corpus: corpora.Corpus, max_tokens: int, seed: int = 0) -> corpora.Corpus:
