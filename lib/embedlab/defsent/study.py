@@ -106,6 +106,13 @@ def evaluation_data(language: str, vocab: pd.DataFrame, heads: pd.DataFrame, dis
     """
     check_choice("language", language, tuple(LANGUAGES))
     spec = LANGUAGES[language]
+    if results is not None:  # evaluations the English run has and this language lacks are said, not silently absent
+        if spec["paraphrase"] is None:
+            results.mark_unavailable("paraphrase", "paraphrase", f"no {language} paraphrase set is registered (the "
+                                     "offline Bible verse pairs are English translations)")
+        if not spec["word_similarity"]:
+            results.mark_unavailable("word-similarity", "word-similarity", f"no {language} word-similarity set is "
+                                     "wired into this study yet (AnlamVer ships in the nlptoolkit-wordtovec sample)")
     sts = {}
     for n in spec["sts"]:
         s = _load_or_skip("STS test set", "sts", n, lambda n=n: evalsets.sts_pairs(n, "test").pairs, results, missing)
