@@ -304,10 +304,11 @@ def test_unavailable_sets_are_skipped_or_fail(tiny, monkeypatch):
         raise assets.AssetUnavailable("stsb: not cached, no mirror, offline")
 
     monkeypatch.setattr(evalsets, "sts_pairs", gone)
+    monkeypatch.setattr(evalsets, "load_evalset", gone)
     heads = pd.DataFrame(DICT[:5], columns=["headword", "definition"])
     r = Results("defsent")
     data = defsent.evaluation_data("tr", heads.iloc[:0], heads, results=r, missing="skip")
-    assert data.sts == {} and r.status == "partial"
-    assert [u.name for u in r.unavailable] == ["paraphrase", "word-similarity", "stsb-tr"]  # what tr lacks is said
+    assert data.sts == {} and data.word_similarity == {} and r.status == "partial"
+    assert [u.name for u in r.unavailable] == ["paraphrase", "stsb-tr", "anlamver-npm"]  # what tr lacks is said
     with pytest.raises(assets.AssetUnavailable):
         defsent.evaluation_data("tr", heads.iloc[:0], heads, results=Results("defsent"), missing="fail")

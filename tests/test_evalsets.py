@@ -513,3 +513,11 @@ def test_bible_morph_is_registered_for_hungarian_and_mined_from_the_bible():
     s = E.load_evalset("analogy", "bible-morph")
     assert s.language == "hu" and len(s.categories) >= 10 and len(s) >= 5000
     assert E.availability("analogy", "bible-morph") in ("cached", "mirrored", "downloadable")
+
+
+def test_offline_turkish_word_similarity_from_the_npm_sample():
+    """AnlamVer read from the sha256-pinned nlptoolkit-wordtovec tarball: 500 Turkish pairs scored 0-10."""
+    s = E.load_evalset("similarity", "anlamver-npm")
+    assert s.language == "tr" and len(s.pairs) == 500
+    assert s.pairs.score.between(0, 10).all() and ("kırmızı", "gül") in set(zip(s.pairs.w1, s.pairs.w2))
+    assert "anlamver-npm" in {spec.name for spec in E.evalsets_for("tr", "similarity")}

@@ -34,7 +34,7 @@ TOP_K = 10  # DefSent's def2word MRR is MRR@10 (experiments/src/evaluation/def2w
 # Evaluation sets per language: (kind, name). STS sets are URL assets (skipped offline), the rest are offline.
 LANGUAGES: dict[str, dict[str, Any]] = {
     "en": {"sts": ("stsb", "sick"), "paraphrase": ("kjv", "wyc"), "word_similarity": ("wordsim353", "simlex999")},
-    "tr": {"sts": ("stsb-tr",), "paraphrase": None, "word_similarity": ()},
+    "tr": {"sts": ("stsb-tr",), "paraphrase": None, "word_similarity": ("anlamver-npm",)},
 }
 PAPER_ENCODERS = ("bert-base-uncased", "roberta-base")
 

@@ -29,8 +29,8 @@ from .analogies import (TREEBANK_ANALOGY_LANGUAGES, TURKISH_PAPER_GROUPS, englis
 from .bible_morph import bible_morph_analogies
 from .classification import ataturk_kind, bible_genre, bible_testament, mahanews, mahasent
 from .dictionaries import definition_pairs, wordnet_definitions
-from .similarity import (TURKISH_PAPER_SIMILARITY, marathi_gloss_synonyms, read_similarity, simlex999,
-                         turkish_paper_similarity, wordsim353)
+from .similarity import (TURKISH_PAPER_SIMILARITY, anlamver_offline, marathi_gloss_synonyms, read_similarity,
+                         simlex999, turkish_paper_similarity, wordsim353)
 from .sts import bible_paraphrase_split, bible_paraphrases, mahasts, sick, stsb, stsb_mr, stsb_tr
 from .tagging import POS_LANGUAGES, mahaner, ner_tagging, pos_tagging
 
@@ -112,6 +112,8 @@ for _spec in [
                 "Marathi gloss synonyms vs random pairs (binary: ROC-AUC)"),
     *[EvalSetSpec("similarity", f"tr-{n}", _kw(turkish_paper_similarity, name=n), ("tr",), (a,),
                   f"the Turkish paper's {n} similarity set") for n, a in TURKISH_PAPER_SIMILARITY.items()],
+    EvalSetSpec("similarity", "anlamver-npm", anlamver_offline, ("tr",), ("nlptoolkit-wordtovec",),
+                "AnlamVer relatedness from the nlptoolkit-wordtovec npm sample (offline)"),
     EvalSetSpec("similarity", "file", read_similarity, ("*",), (), "a word-pair file (path=...)"),
     EvalSetSpec("tagging", "pos", pos_tagging, tuple(POS_LANGUAGES), _POS, "POS tagging", language_arg="language"),
     EvalSetSpec("tagging", "ner", ner_tagging, ("mr",), ("mahaner",), "MahaNER", language_arg="language"),

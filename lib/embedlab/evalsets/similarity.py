@@ -77,6 +77,33 @@ def simlex999() -> SimilaritySet:
     return s
 
 
+def anlamver_offline() -> SimilaritySet:
+    """AnlamVer relatedness (Ercan & Yildiz 2018; 500 Turkish pairs, scores 0-10) as shipped in the npm sample
+    ``nlptoolkit-wordtovec`` 1.0.3 (``package/AnlamverRel.txt``, ``word word score``): the offline Turkish
+    word-similarity set. Only that member of the sha256-pinned tarball is read."""
+    import tarfile
+    import tempfile
+
+    from embedlab import assets
+
+    folder = assets.fetch("nlptoolkit-wordtovec", progress=False)
+    archive = next(iter(sorted(folder.glob("*.tgz"))), None)
+    if archive is None:
+        raise ValueError(f"{folder}: the nlptoolkit-wordtovec tarball is missing; run `embedlab assets fetch "
+                         "--refresh nlptoolkit-wordtovec`")
+    with tarfile.open(archive, "r:gz") as tar:
+        member = tar.getmember("package/AnlamverRel.txt")
+        if not member.isfile():
+            raise ValueError(f"{archive}: {member.name} is not a regular file")
+        data = tar.extractfile(member).read()
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "AnlamverRel.txt"
+        path.write_bytes(data)
+        s = read_similarity(path, "tr", sep=None, name="anlamver-npm")
+    s.source = "nlptoolkit-wordtovec:package/AnlamverRel.txt"
+    return s
+
+
 def marathi_gloss_synonyms(seed: int = 0) -> SimilaritySet:
     """Offline Marathi near-synonyms from the English-Marathi dictionary (``marathi-shabda``).
 
