@@ -50,10 +50,7 @@ from .choices import check_names
 from .encoders import Encoder, hidden_state_batches, pool
 from .progress import bar as progress_bar
 
-try:                                   # the language-aware lower-casing of embedlab.text, once that module exists
-    from .text import lowercase as _lowercase
-except ImportError:
-    from .corpora import lowercase as _lowercase
+from .text import lowercase as _lowercase
 
 METHODS = {
     "decontext-cls": "the word alone; [CLS] vector",
@@ -157,8 +154,7 @@ def encoder_lowercases(encoder: Encoder) -> bool:
 
 
 def lowercase(text: str, language: str = "en") -> str:
-    """Language-aware lower-casing (Turkish/Azerbaijani ``I`` -> ``ı``, ``İ`` -> ``i``): :mod:`embedlab.text`'s
-    when that module exists, else :func:`embedlab.corpora.lowercase`."""
+    """Language-aware lower-casing (Turkish/Azerbaijani ``I`` -> ``ı``, ``İ`` -> ``i``), :mod:`embedlab.text`'s."""
     return _lowercase(text, language)
 
 
