@@ -45,9 +45,13 @@ def test_registry_entries_are_complete():
         if a.kind == "pypi":
             assert re.fullmatch(r"[0-9a-f]{64}", a.sha256) and a.filename and a.version and a.members and a.size, a.name
         elif a.kind == "url":
-            assert a.files and a.size
+            assert a.files and (a.size or all("git_blob_sha1" in f for f in a.files)), a.name
             for f in a.files:
-                assert re.fullmatch(r"[0-9a-f]{64}", f["sha256"]) and f["url"].startswith("https://"), a.name
+                pin = f.get("sha256") or f.get("git_blob_sha1", "")
+                assert re.fullmatch(r"[0-9a-f]{64}" if "sha256" in f else r"[0-9a-f]{40}", pin), a.name
+                assert f["url"].startswith("https://"), a.name
+                if "git_blob_sha1" in f:  # a blob id pins bytes only where the host serves that blob verbatim
+                    assert f["url"].startswith("https://raw.githubusercontent.com/"), a.name
                 pinned = re.search(r"/[0-9a-f]{40}/", f["url"]) or re.fullmatch(  # a commit, or an npm release tarball
                     r"https://registry\.npmjs\.org/[^/]+/-/[^/]+-\d+\.\d+\.\d+\.tgz", f["url"])
                 assert pinned, f"{a.name}: URL not pinned to a commit or release: {f['url']}"
@@ -101,12 +105,18 @@ def test_url_asset_from_mirror_is_verified(tmp_path, tmp_registry):
     assert assets.used_assets()["tiny"]["sha256"] == {"f.txt": sha}
 
 
-def test_checksum_mismatch_reports_expected_and_actual_and_caches_nothing(tmp_path, tmp_registry):
+@pytest.mark.parametrize("pin", ["sha256", "git_blob_sha1"])
+def test_checksum_mismatch_reports_expected_and_actual_and_caches_nothing(tmp_path, tmp_registry, pin):
     url, sha = _mirror_with_file(tmp_path)
-    tmp_registry(_url_entry(url, "0" * 64))
+    if pin == "sha256":
+        tmp_registry(_url_entry(url, "0" * 64))
+        expected = f"expected sha256 {'0' * 64}, got {sha}"
+    else:
+        tmp_registry(_blob_entry(url, "f" * 40))
+        expected = f"expected git blob id {'f' * 40}, got [0-9a-f]{{40}}"
     assets.set_mirror(tmp_path / "mirror")
     try:
-        with pytest.raises(assets.ChecksumMismatch, match=f"expected sha256 {'0' * 64}, got {sha}"):
+        with pytest.raises(assets.ChecksumMismatch, match=expected):
             assets.fetch("tiny", progress=False)
     finally:
         assets.set_mirror(None)
@@ -182,3 +192,51 @@ def test_mirror_resolves_every_url_asset(name):
     d = assets.fetch(name, progress=False)
     for f in assets.get(name).files:
         assert (d / assets._url_basename(f["url"])).exists()
+
+
+def _blob_entry(url, blob, name="tiny"):
+    return [{"name": name, "kind": "url", "description": "d", "license": "l", "citation": "c", "loader": "x:y",
+             "files": [{"url": url, "git_blob_sha1": blob, "size": 1}]}]
+
+
+def test_git_blob_sha1_is_gits_object_id(tmp_path):
+    import shutil
+    import subprocess
+
+    f = tmp_path / "f.txt"
+    f.write_bytes(b"word\texample\ta definition\n" * 1000)
+    # git hash-object's known id for an empty blob, then the tool itself where it is installed
+    (tmp_path / "empty").write_bytes(b"")
+    assert assets.git_blob_sha1(tmp_path / "empty") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+    if shutil.which("git"):
+        expected = subprocess.run(["git", "hash-object", str(f)], capture_output=True, text=True).stdout.strip()
+        assert assets.git_blob_sha1(f) == expected
+
+
+def test_url_file_pinned_by_git_blob_id_is_verified_and_its_sha256_recorded(tmp_path, tmp_registry):
+    content = b"hello embedlab\n"
+    url, sha = _mirror_with_file(tmp_path, content)
+    blob = hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+    tmp_registry(_blob_entry(url, blob))
+    assets.set_mirror(tmp_path / "mirror")
+    try:
+        d = assets.fetch("tiny", progress=False)
+        assert (d / "f.txt").read_bytes() == content
+        assert assets.verify("tiny") == "ok"
+        assert assets.used_assets()["tiny"]["sha256"] == {"f.txt": f"git-blob-sha1:{blob}"}
+        assert assets.used_assets()["tiny"]["files"] == {"f.txt": sha}  # the bytes actually read, by sha256
+        assets.fetch("tiny", progress=False)  # cached: no second download, same record
+        (d / "f.txt").write_bytes(b"tampered\n")
+        with pytest.raises(assets.CorruptCache, match="f.txt"):
+            assets.verify("tiny")
+    finally:
+        assets.set_mirror(None)
+
+
+@pytest.mark.parametrize("pins", [{}, {"sha256": "0" * 64, "git_blob_sha1": "0" * 40}])
+def test_registry_needs_exactly_one_pin_per_url_file(tmp_path, pins):
+    p = tmp_path / "r.yaml"
+    p.write_text(yaml.safe_dump([{"name": "x", "kind": "url", "description": "", "license": "", "citation": "",
+                                  "loader": "", "files": [{"url": "https://example.org/f", **pins}]}]))
+    with pytest.raises(assets.AssetError, match="exactly one of sha256 or git_blob_sha1"):
+        assets.load_registry(p)

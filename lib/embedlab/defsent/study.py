@@ -39,15 +39,35 @@ LANGUAGES: dict[str, dict[str, Any]] = {
 PAPER_ENCODERS = ("bert-base-uncased", "roberta-base")
 
 
-def load_dictionary(name: str, language: str) -> pd.DataFrame:
-    """Definitions as ``headword, definition``: ``wordnet`` (WordNet 3.1 / KeNet) or a mirrored English set."""
+def load_dictionary(name: str, language: str, missing: str = "skip") -> pd.DataFrame:
+    """Definitions as ``headword, definition``: ``wordnet`` (WordNet 3.1 / KeNet) or an English URL set.
+
+    ``attrs["files"]`` names the files read. ``oxford-defs`` is Ishiwatari et al.'s train+valid+test, which DefSent
+    re-splits 8:1:1 by word; when its train file cannot be had, ``missing="skip"`` reads valid+test only and
+    records why in ``attrs["unavailable"]`` (the study lists it), ``missing="fail"`` raises.
+    """
     check_choice("dictionary", name, DICTIONARIES)
     check_choice("language", language, tuple(LANGUAGES))
+    check_choice("missing", missing, ("skip", "fail"))
     if name == "wordnet":
-        return as_entries(evalsets.wordnet_definitions(language))
+        out = as_entries(evalsets.wordnet_definitions(language))
+        out.attrs["files"] = [f"wordnet-{language}"]
+        return out
     if language != "en":
         raise ValueError(f"dictionary {name!r} is English only; for language {language!r} use 'wordnet'")
-    return as_entries(evalsets.definition_pairs(name))
+    unavailable = {}
+    try:
+        df = evalsets.definition_pairs(name)
+    except assets.AssetUnavailable as exc:
+        if missing == "fail" or name != "oxford-defs":
+            raise
+        unavailable["oxford-defs-train"] = (f"the Oxford train file could not be had ({str(exc).splitlines()[0][:200]}); "
+                                            "the valid and test files alone are re-split: a smaller setting")
+        progress.log(f"oxford-defs-train: unavailable; using the valid and test files only")
+        df = evalsets.definition_pairs(name, splits=["valid", "test"])
+    out = as_entries(df)
+    out.attrs.update(files=sorted(set(df.split)), unavailable=unavailable)
+    return out
 
 
 # --------------------------------------------------------------------------- evaluation data
@@ -286,7 +306,8 @@ def _lr_note(cfg: Config, encoder: Encoder) -> list[str]:
     return notes
 
 
-def _differences(cfg: Config, encoder: Encoder, layer_kind: str, counts: dict[str, int]) -> list[str]:
+def _differences(cfg: Config, encoder: Encoder, layer_kind: str, counts: dict[str, int],
+                 dictionary_files: Sequence[str] = ()) -> list[str]:
     """Where this run's setting differs from the papers', generated from its parameters."""
     notes = []
     if cfg.encoder not in PAPER_ENCODERS:
@@ -299,10 +320,15 @@ def _differences(cfg: Config, encoder: Encoder, layer_kind: str, counts: dict[st
         src = "English WordNet 3.1 glosses" if cfg.language == "en" else "Turkish KeNet glosses"
         notes.append(f"dictionary: {src} split 8:1:1 by headword here; DefSent uses the Oxford dictionary of "
                      "Ishiwatari et al. (train+valid+test re-split 8:1:1 by word), DefSent+ Oxford + WordNet entries")
+    elif cfg.dictionary == "oxford-defs" and "train" in dictionary_files:
+        notes.append("dictionary: Ishiwatari et al.'s Oxford train+valid+test files (the copy in Hitchcock717/AutoDict "
+                     "@549d272; train pinned by its git blob id) re-split 8:1:1 by headword, as DefSent's "
+                     "extract_data_from_ishiwatari.py does; DefSent reads them from Ishiwatari's naacl_data.zip and "
+                     "shuffles with an unseeded random.shuffle, so the split itself differs")
     elif cfg.dictionary == "oxford-defs":
-        notes.append("dictionary: only the valid and test files of Ishiwatari et al.'s Oxford set are registered "
-                     "(the train file is not), re-split 8:1:1 by headword: a different, smaller setting than "
-                     "DefSent's, which re-splits all three files")
+        notes.append(f"dictionary: only the {' and '.join(dictionary_files)} files of Ishiwatari et al.'s Oxford set "
+                     "were read (the train file could not be had), re-split 8:1:1 by headword: a different, smaller "
+                     "setting than DefSent's, which re-splits all three files")
     if cfg.train_definitions is not None:
         notes.append(f"training capped at {cfg.train_definitions:,} definitions per model (DefSent trains one epoch on "
                      f"about 80% of the Oxford dictionary; {counts.get('train definitions (single-token headword)', 0):,}"
@@ -330,7 +356,13 @@ def run_study(cfg: Config, encoder: Encoder | None = None, dictionary: Any = Non
     results = Results("defsent")
     lang = cfg.language
     encoder = encoder or encoders.load_encoder(cfg.encoder)
-    entries = as_entries(dictionary if dictionary is not None else load_dictionary(cfg.dictionary, lang))
+    if dictionary is None:
+        dictionary = load_dictionary(cfg.dictionary, lang, cfg.missing_sets)
+    attrs = dict(getattr(dictionary, "attrs", {}) or {})
+    for name, why in (attrs.get("unavailable") or {}).items():
+        results.mark_unavailable(name, "dictionary", why)
+    entries = as_entries(dictionary)
+    results.extra["dictionary_files"] = list(attrs.get("files") or [])
 
     def key(w: str) -> str:
         return headword_key(w, lang)
@@ -488,7 +520,7 @@ def _fill_results(results: Results, cfg: Config, spaces: list[Space], training: 
             results.compare(metric_key(task, _subject(sp), "minus-base"), f"{sp.label} − base ({task})", sp.label,
                             base.label, sc.value - b.value, sc.diff_ci(b, cfg.seed), n=len(sc.values),
                             metric=f"{task} {metric} (x100)", b_is_base=True, extra_flags=[ceiling])
-    results.notes.extend(_differences(cfg, encoder, layer_kind, counts))
+    results.notes.extend(_differences(cfg, encoder, layer_kind, counts, results.extra.get("dictionary_files", ())))
     for r in training:
         first = next(v for k, v in r.items() if k.startswith("loss (first"))
         if r["variant"] == "DefSent" and first >= r["ln N"]:
@@ -524,6 +556,10 @@ def _published(results: Results, cfg: Config) -> None:
     results.published_note = (
         "Published by the authors (their setting, not ours). DefSent+ (Liu 2024): no number could be read from the "
         "paper or its repository, so none is shown. " + (
-            "This run uses the papers' encoder on the Oxford valid/test files only (a different split)." if same else
+            ("This run uses the papers' encoder on Oxford train+valid+test re-split 8:1:1 by headword, as DefSent "
+             "does (the split itself differs: DefSent's shuffle is unseeded)."
+             if "train" in results.extra.get("dictionary_files", ()) else
+             "This run uses the papers' encoder on the Oxford valid/test files only (the train file could not be "
+             "had): a smaller, different setting.") if same else
             f"This run ({cfg.encoder} on {cfg.dictionary} {cfg.language}) is a different setting: the rows are for "
             "orientation, not comparison."))

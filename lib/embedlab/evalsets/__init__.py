@@ -55,7 +55,7 @@ from .classification import (CLASSIFICATION_ASSETS, MAHASENT_VARIANTS, TextClass
                              bible_genre, bible_testament, classification_set, mahanews, mahasent)
 from .sts import (MAHASTS_SPLITS, SICK_SPLITS, STS_SETS, STSB_SPLITS, STSSet, bible_paraphrase_split,
                   bible_paraphrases, mahasts, sick, sts_pairs, stsb, stsb_mr, stsb_tr)
-from .dictionaries import (DEFINITION_ASSETS, DEFINITION_SPLITS, WORDNET_FILES, WORDNET_POS, Dictionary,
+from .dictionaries import (DEFINITION_ASSETS, DEFINITION_FILES, WORDNET_FILES, WORDNET_POS, Dictionary,
                            definition_pairs, wordnet_definitions)
 from .bible_morph import bible_morph_analogies, mine_bible_morph
 from .dispatch import (EVALSETS, REGISTRY, EvalSetSpec, availability, describe_registry, evalsets_for, get_spec,

@@ -6,6 +6,8 @@ import dataclasses
 import os
 import tempfile
 from pathlib import Path
+from typing import Sequence
+
 import pandas as pd
 
 from embedlab import assets
@@ -116,21 +118,25 @@ def wordnet_definitions(language: str = "en") -> Dictionary:
 
 DEFINITION_ASSETS = {"commondefs": ["word", "pos", "source", "definition"],
                      "oxford-defs": ["word", "example", "definition"]}
-DEFINITION_SPLITS = ("valid", "test")
+#: the files of each set and the asset holding each (the Oxford train file is its own asset, pinned by git blob id)
+DEFINITION_FILES = {"commondefs": {"valid": "commondefs", "test": "commondefs"},
+                    "oxford-defs": {"train": "oxford-defs-train", "valid": "oxford-defs", "test": "oxford-defs"}}
 
 
-def definition_pairs(asset: str, split: str | None = None) -> pd.DataFrame:
+def definition_pairs(asset: str, split: str | None = None, splits: Sequence[str] | None = None) -> pd.DataFrame:
     """(word, definition) rows of a definition-modelling set, with a ``split`` column.
 
-    ``commondefs`` (WordNet + GCIDE): word, pos, source, definition; ``oxford-defs``: word, example,
-    definition. Only valid/test are mirrored (``split=None``: both).
+    ``commondefs`` (WordNet + GCIDE, valid/test): word, pos, source, definition; ``oxford-defs`` (Ishiwatari et
+    al.'s train/valid/test): word, example, definition. ``split``: one file; ``splits``: several; neither: all.
     """
     _check_choice("definition set", asset, DEFINITION_ASSETS)
-    if split is not None:
-        _check_choice(f"{asset} split", split, DEFINITION_SPLITS)
-    root = assets.fetch(asset, progress=False)
+    files = DEFINITION_FILES[asset]
+    wanted = [split] if split is not None else list(splits) if splits is not None else list(files)
+    for sp in wanted:
+        _check_choice(f"{asset} split", sp, tuple(files))
     frames = []
-    for sp in ([split] if split else DEFINITION_SPLITS):
+    for sp in wanted:
+        root = assets.fetch(files[sp], progress=False)
         df = _read_tsv(root / f"{sp}.txt", header=False, names=DEFINITION_ASSETS[asset])
         frames.append(df.assign(split=sp))
-    return _nonempty(pd.concat(frames, ignore_index=True), f"{asset} {split or 'valid+test'}")
+    return _nonempty(pd.concat(frames, ignore_index=True), f"{asset} {'+'.join(wanted)}")
