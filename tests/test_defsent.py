@@ -309,7 +309,7 @@ def test_unavailable_sets_are_skipped_or_fail(tiny, monkeypatch):
     r = Results("defsent")
     data = defsent.evaluation_data("tr", heads.iloc[:0], heads, results=r, missing="skip")
     assert data.sts == {} and data.word_similarity == {} and r.status == "partial"
-    assert [u.name for u in r.unavailable] == ["paraphrase", "stsb-tr", "anlamver-npm"]  # what tr lacks is said
+    assert [u.name for u in r.unavailable] == ["paraphrase", "stsb-tr", "quran-tr-en", "anlamver-npm"]  # all said
     with pytest.raises(assets.AssetUnavailable):
         defsent.evaluation_data("tr", heads.iloc[:0], heads, results=Results("defsent"), missing="fail")
 

@@ -32,9 +32,13 @@ VARIANTS = ("base", "defsent", "defsent+")
 DICTIONARIES = ("wordnet", "oxford-defs", "commondefs")
 TOP_K = 10  # DefSent's def2word MRR is MRR@10 (experiments/src/evaluation/def2word.py: ranks within the top 10)
 # Evaluation sets per language: (kind, name). STS sets are URL assets (skipped offline), the rest are offline.
+# "paraphrase": two English Bible versions (monolingual, held-out books); "translation": registered translation sets
+# (query in this language, candidates in another) scored like paraphrase retrieval (MRR, no cut-off).
 LANGUAGES: dict[str, dict[str, Any]] = {
-    "en": {"sts": ("stsb", "sick"), "paraphrase": ("kjv", "wyc"), "word_similarity": ("wordsim353", "simlex999")},
-    "tr": {"sts": ("stsb-tr",), "paraphrase": None, "word_similarity": ("anlamver-npm",)},
+    "en": {"sts": ("stsb", "sick"), "paraphrase": ("kjv", "wyc"), "translation": (),
+           "word_similarity": ("wordsim353", "simlex999")},
+    "tr": {"sts": ("stsb-tr",), "paraphrase": None, "translation": ("quran-tr-en",),
+           "word_similarity": ("anlamver-npm",)},
 }
 PAPER_ENCODERS = ("bert-base-uncased", "roberta-base")
 
@@ -116,6 +120,23 @@ def _load_or_skip(what: str, kind: str, name: str, loader: Callable[[], Any], re
         return None
 
 
+def _translation_note(name: str, pairs: pd.DataFrame) -> str:
+    """What a translation set measures, from its loader's counts (``pairs.attrs``)."""
+    a = pairs.attrs
+    src, tgt = a.get("src", "?"), a.get("tgt", "?")
+    n = len(pairs)
+    text = (f"paraphrase.{name} is cross-lingual translation retrieval ({src}→{tgt}), not monolingual paraphrase: "
+            f"each of {n:,} {src} verses is a query and the {n:,} {tgt} verses of the same sample are the candidates "
+            f"(MRR; a random ranking scores {sum(1 / k for k in range(1, n + 1)) / n:.4f}), because no {src} "
+            "paraphrase set can be had offline; it tests cross-lingual alignment of a multilingual encoder, not the "
+            "same-language paraphrase that the English Bible pairs test")
+    if "verses" in a:
+        text += (f". Of {a['verses']:,} aligned verses, {a['merged_verses']:,} that a translation renders as one text "
+                 f"per verse range were merged into {a['merged_pairs']:,} pairs and {a['repeated_dropped']:,} pairs "
+                 f"with a repeated text (refrains: ambiguous targets) dropped, leaving {a['pairs_available']:,} pairs")
+    return text
+
+
 def evaluation_data(language: str, vocab: pd.DataFrame, heads: pd.DataFrame, distractors: Sequence[str] = (),
                     max_pairs: int | None = 500, n_isotropy: int = 1000, seed: int = 0,
                     results: Results | None = None, missing: str = "skip") -> EvalData:
@@ -128,8 +149,10 @@ def evaluation_data(language: str, vocab: pd.DataFrame, heads: pd.DataFrame, dis
     spec = LANGUAGES[language]
     if results is not None:  # evaluations the English run has and this language lacks are said, not silently absent
         if spec["paraphrase"] is None:
-            results.mark_unavailable("paraphrase", "paraphrase", f"no {language} paraphrase set is registered (the "
-                                     "offline Bible verse pairs are English translations)")
+            instead = ("; its sentence task is cross-lingual translation retrieval instead "
+                       f"({', '.join(spec['translation'])})" if spec["translation"] else "")
+            results.mark_unavailable("paraphrase", "paraphrase", f"no monolingual {language} paraphrase set can be had "
+                                     f"offline (the Bible verse pairs are English translations){instead}")
         if not spec["word_similarity"]:
             results.mark_unavailable("word-similarity", "word-similarity", f"no {language} word-similarity set is "
                                      "wired into this study yet (AnlamVer ships in the nlptoolkit-wordtovec sample)")
@@ -146,6 +169,14 @@ def evaluation_data(language: str, vocab: pd.DataFrame, heads: pd.DataFrame, dis
                           results, missing)
         if p is not None:
             para[f"bible-{a}-{b}"] = p
+    for n in spec["translation"]:  # scored as paraphrase.<name>: query -> its translation among the sample's targets
+        p = _load_or_skip("translation pairs", "translation", n,
+                          lambda n=n: evalsets.load_evalset("translation", n, max_pairs=max_pairs, seed=seed),
+                          results, missing)
+        if p is not None:
+            para[n] = p
+            if results is not None:
+                results.notes.append(_translation_note(n, p))
     words = {}
     for n in spec["word_similarity"]:
         w = _load_or_skip("word similarity", "similarity", n, lambda n=n: evalsets.load_evalset("similarity", n).pairs,

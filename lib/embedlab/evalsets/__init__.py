@@ -20,6 +20,8 @@ refuses to return an empty set.
   :func:`bible_testament`, :func:`bible_genre`, :func:`mahasent`, :func:`mahanews`;
 * STS / paraphrase (:mod:`.sts`): :class:`STSSet`, :func:`stsb`, :func:`sick`, :func:`stsb_tr`,
   :func:`mahasts`, :func:`stsb_mr`, :func:`bible_paraphrases`, :func:`bible_paraphrase_split`;
+* parallel verses (:mod:`.parallel`): :func:`quran_verses` (6,236 verses aligned across 11 languages),
+  :func:`quran_verse_pairs` (translation-retrieval pairs, e.g. Turkish -> English), :data:`QURAN_LANGUAGES`;
 * dictionaries (:mod:`.dictionaries`): :class:`Dictionary`, :func:`wordnet_definitions`,
   :func:`definition_pairs`;
 * the Turkish paper's sets: :func:`turkish_paper_analogies` (groups verb / noun / derivational / mixed /
@@ -33,8 +35,8 @@ refuses to return an empty set.
 Every name is re-exported here: ``from embedlab.evalsets import X`` and ``evalsets.X`` work as they
 did when this was one module. Submodules import one way only: ``_common`` <- ``conllu`` <-
 ``analogies`` <- ``similarity``; ``conllu`` <- ``tagging``; ``bible`` <- ``classification``, ``sts``;
-all <- ``dispatch``. Only :mod:`embedlab.assets` is imported from the rest of embedlab at module
-level; :mod:`embedlab.corpora` is used, lazily, for language-aware lowercasing and the Bible texts.
+``_common`` <- ``parallel``; all <- ``dispatch``. Only :mod:`embedlab.assets` is imported from the rest of
+embedlab at module level; :mod:`embedlab.corpora` is used, lazily, for language-aware lowercasing and the Bible texts.
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ from .sts import (MAHASTS_SPLITS, SICK_SPLITS, STS_SETS, STSB_SPLITS, STSSet, bi
 from .dictionaries import (DEFINITION_ASSETS, DEFINITION_FILES, WORDNET_FILES, WORDNET_POS, Dictionary,
                            definition_pairs, wordnet_definitions)
 from .bible_morph import bible_morph_analogies, mine_bible_morph
+from .parallel import QURAN_LANGUAGES, quran_verse_pairs, quran_verses
 from .dispatch import (EVALSETS, REGISTRY, EvalSetSpec, availability, describe_registry, evalsets_for, get_spec,
                        load_evalset, register, try_load)
 

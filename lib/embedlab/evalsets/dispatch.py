@@ -29,6 +29,7 @@ from .analogies import (TREEBANK_ANALOGY_LANGUAGES, TURKISH_PAPER_GROUPS, englis
 from .bible_morph import bible_morph_analogies
 from .classification import ataturk_kind, bible_genre, bible_testament, mahanews, mahasent
 from .dictionaries import definition_pairs, wordnet_definitions
+from .parallel import QURAN_LANGUAGES, quran_verse_pairs
 from .similarity import (TURKISH_PAPER_SIMILARITY, anlamver_offline, marathi_gloss_synonyms, read_similarity,
                          simlex999, turkish_paper_similarity, wordsim353)
 from .sts import bible_paraphrase_split, bible_paraphrases, mahasts, sick, stsb, stsb_mr, stsb_tr
@@ -131,6 +132,11 @@ for _spec in [
     EvalSetSpec("paraphrase", "bible", bible_paraphrases, ("en",), _bible_assets()["en"], "verse-aligned Bible pairs"),
     EvalSetSpec("paraphrase", "bible-split", bible_paraphrase_split, ("en",), _bible_assets()["en"],
                 "verse-aligned Bible pairs, disjoint books"),
+    EvalSetSpec("translation", "quran-tr-en", _kw(quran_verse_pairs, src="tr", tgt="en"), ("tr", "en"),
+                ("quran-json",), "Turkish -> English Quran verse translation retrieval (Diyanet -> Saheeh "
+                "International; cross-lingual, not a monolingual paraphrase set; offline npm data)"),
+    EvalSetSpec("translation", "quran", quran_verse_pairs, tuple(QURAN_LANGUAGES), ("quran-json",),
+                "Quran verse pairs between any two of its languages (src=..., tgt=...)"),
     EvalSetSpec("dictionary", "wordnet", wordnet_definitions, ("tr",), ("nlptoolkit-wordnet",),
                 "WordNet definitions", language_arg="language"),
     EvalSetSpec("dictionary", "commondefs", _kw(definition_pairs, asset="commondefs"), ("en",), ("commondefs",),

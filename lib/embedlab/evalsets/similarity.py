@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import corpora
-from ._common import _gensim_file, _lowercase, _nonempty
+from ._common import _gensim_file, _lowercase, _nonempty, _tarball_members
 from .analogies import english_analogies
 
 
@@ -81,21 +81,9 @@ def anlamver_offline() -> SimilaritySet:
     """AnlamVer relatedness (Ercan & Yildiz 2018; 500 Turkish pairs, scores 0-10) as shipped in the npm sample
     ``nlptoolkit-wordtovec`` 1.0.3 (``package/AnlamverRel.txt``, ``word word score``): the offline Turkish
     word-similarity set. Only that member of the sha256-pinned tarball is read."""
-    import tarfile
     import tempfile
 
-    from embedlab import assets
-
-    folder = assets.fetch("nlptoolkit-wordtovec", progress=False)
-    archive = next(iter(sorted(folder.glob("*.tgz"))), None)
-    if archive is None:
-        raise ValueError(f"{folder}: the nlptoolkit-wordtovec tarball is missing; run `embedlab assets fetch "
-                         "--refresh nlptoolkit-wordtovec`")
-    with tarfile.open(archive, "r:gz") as tar:
-        member = tar.getmember("package/AnlamverRel.txt")
-        if not member.isfile():
-            raise ValueError(f"{archive}: {member.name} is not a regular file")
-        data = tar.extractfile(member).read()
+    data = _tarball_members("nlptoolkit-wordtovec", ["package/AnlamverRel.txt"])["package/AnlamverRel.txt"]
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "AnlamverRel.txt"
         path.write_bytes(data)
