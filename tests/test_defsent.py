@@ -347,3 +347,34 @@ def test_oxford_without_its_train_file_is_listed_or_fails_loudly(monkeypatch, tm
     assert "no network" in d.attrs["unavailable"]["oxford-defs-train"]
     with pytest.raises(assets.AssetUnavailable, match="train.txt"):
         defsent.load_dictionary("oxford-defs", "en", missing="fail")
+
+
+def _space(variant, rr, label_stage=None):
+    from embedlab.defsent.study import Scores, Space
+
+    return Space(variant, "mean", {t: Scores("rr", np.asarray(v, float)) for t, v in rr.items()}, {}, label_stage)
+
+
+@pytest.mark.parametrize("tied_gain, verdict", [(True, "did learn its own objective"),
+                                                (False, "did not measurably learn")])
+def test_below_base_is_explained_from_the_numbers(tied_gain, verdict):
+    from embedlab.defsent.study import _explain_below_base
+    from embedlab.study import Results
+
+    rng = np.random.default_rng(0)
+    base_para, base_tied = rng.uniform(0.4, 0.6, 200), rng.uniform(0.0, 0.05, 200)
+    base = _space("base", {"paraphrase.x": base_para, "def2word-tied": base_tied})
+    trained = _space("defsent", {"paraphrase.x": base_para - 0.2,
+                                 "def2word-tied": base_tied + (0.3 if tied_gain else 0.0)})
+    r = Results("defsent")
+    a, b = trained.scores["paraphrase.x"], base.scores["paraphrase.x"]
+    r.compare("paraphrase.x/defsent-mean/minus-base", "x", trained.label, base.label, a.value - b.value,
+              a.diff_ci(b), n=200, b_is_base=True)
+    cfg = defsent.Config.build()
+    _explain_below_base(r, cfg, trained, base, [{"variant": "DefSent", "pooling": "mean", "definitions": 2400}])
+    (f,) = r.flags
+    assert f.kind == "below base" and "paraphrase.x -20.0" in f.explanation and verdict in f.explanation
+    assert "all-MiniLM-L6-v2" in f.explanation and "2,400 definitions" in f.explanation
+    from embedlab import report
+
+    assert "why:" in report.status_box(r) and verdict in report.status_box(r)

@@ -326,8 +326,8 @@ def status_box(results: Results) -> str:
     """HTML: the run's status and everything it could not do (unavailable sets, flags, warnings)."""
     items = [f"<li><b>unavailable</b> {_html(u.kind)} <code>{_html(u.name)}</code>: {_html(_short(u.reason))}</li>"
              for u in results.unavailable]
-    items += [f"<li><span class='el-flag'>{_html(f.kind)}</span> <code>{_html(f.key)}</code>: {_html(f.message)}</li>"
-              for f in results.flags]
+    items += [f"<li><span class='el-flag'>{_html(f.kind)}</span> <code>{_html(f.key)}</code>: {_html(f.message)}"
+              + (f"<br><i>why:</i> {_html(f.explanation)}" if f.explanation else "") + "</li>" for f in results.flags]
     items += [f"<li>warning: {_html(w[:300])}</li>" for w in collected_warnings()]
     cls = "el-warn" if items else "el-ok"
     head = f"<b>status: {_html(results.status)}</b>"

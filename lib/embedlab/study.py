@@ -300,6 +300,7 @@ class Flag:
     kind: str
     key: str
     message: str
+    explanation: str = ""  # why, generated from this run's numbers (:meth:`Results.explain`); the flag stays
 
 
 @dataclasses.dataclass
@@ -346,6 +347,14 @@ class Results:
     def flag(self, kind: str, key: str, message: str) -> None:
         if not any(f.key == key and f.message == message for f in self.flags):
             self.flags.append(Flag(kind, key, message))
+
+    def explain(self, kind: str, keys: Iterable[str], text: str) -> int:
+        """Attach a generated explanation to the flags of ``kind`` on ``keys`` (they stay flagged); returns how many."""
+        keys = set(keys)
+        hit = [f for f in self.flags if f.kind == kind and f.key in keys]
+        for f in hit:
+            f.explanation = text
+        return len(hit)
 
     def mark_unavailable(self, name: str, kind: str, reason: str) -> None:
         self.unavailable.append(Unavailable(name, kind, reason))
