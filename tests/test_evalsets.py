@@ -296,8 +296,8 @@ def test_definition_pairs():
 def test_oxford_train_file_is_its_own_asset_pinned_by_git_blob_id():
     a = assets.get("oxford-defs-train")
     assert a.files[0]["url"].endswith("/data/oxford/train.txt") and len(a.files[0]["git_blob_sha1"]) == 40
-    assert E.DEFINITION_FILES["oxford-defs"] == {"train": "oxford-defs-train", "valid": "oxford-defs",
-                                                 "test": "oxford-defs"}
+    assert E.DEFINITION_FILES["oxford-defs"] == ("train", "valid", "test")
+    assert E.TRAIN_FILE_ASSETS["oxford-defs"] == "oxford-defs-train"
     with pytest.raises(ValueError, match="'train'"):
         E.definition_pairs("commondefs", "train")   # commondefs has no train file: the error lists what it has
 

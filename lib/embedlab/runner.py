@@ -786,7 +786,8 @@ def _library_aliases(names: set[str]) -> dict[str, set[str]]:
             for k, nxt in zip(keys, keys[1:] + [None]):
                 segment = line[k.end(): nxt.start() if nxt else len(line)]
                 hits = {f for f in literal.findall(segment) if f in names}
-                if hits and k.group(1) not in names:
+                hits.discard(k.group(1))
+                if hits:  # an asset's own name may map to more ("oxford-defs": the asset of its train file)
                     out.setdefault(k.group(1), set()).update(hits)
     return out
 
@@ -800,7 +801,7 @@ def assets_for_run(spec: RunSpec, aliases: dict[str, set[str]] | None = None) ->
     out = set()
     for t in _notebook_strings(spec):
         if t in names:
-            out.add(t)
+            out |= {t} | aliases.get(t, set())
             continue
         if t in aliases:
             out |= aliases[t]

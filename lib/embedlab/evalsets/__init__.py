@@ -57,7 +57,7 @@ from .classification import (CLASSIFICATION_ASSETS, MAHASENT_VARIANTS, TextClass
                              bible_genre, bible_testament, classification_set, mahanews, mahasent)
 from .sts import (MAHASTS_SPLITS, SICK_SPLITS, STS_SETS, STSB_SPLITS, STSSet, bible_paraphrase_split,
                   bible_paraphrases, mahasts, sick, sts_pairs, stsb, stsb_mr, stsb_tr)
-from .dictionaries import (DEFINITION_ASSETS, DEFINITION_FILES, WORDNET_FILES, WORDNET_POS, Dictionary,
+from .dictionaries import (DEFINITION_ASSETS, DEFINITION_FILES, TRAIN_FILE_ASSETS, WORDNET_FILES, WORDNET_POS, Dictionary,
                            definition_pairs, wordnet_definitions)
 from .bible_morph import bible_morph_analogies, mine_bible_morph
 from .parallel import QURAN_LANGUAGES, quran_verse_pairs, quran_verses

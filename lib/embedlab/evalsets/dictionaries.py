@@ -118,9 +118,9 @@ def wordnet_definitions(language: str = "en") -> Dictionary:
 
 DEFINITION_ASSETS = {"commondefs": ["word", "pos", "source", "definition"],
                      "oxford-defs": ["word", "example", "definition"]}
-#: the files of each set and the asset holding each (the Oxford train file is its own asset, pinned by git blob id)
-DEFINITION_FILES = {"commondefs": {"valid": "commondefs", "test": "commondefs"},
-                    "oxford-defs": {"train": "oxford-defs-train", "valid": "oxford-defs", "test": "oxford-defs"}}
+#: the files of each set; a set's train file may be an asset of its own
+DEFINITION_FILES = {"commondefs": ("valid", "test"), "oxford-defs": ("train", "valid", "test")}
+TRAIN_FILE_ASSETS = {"oxford-defs": "oxford-defs-train"}  # pinned by its git blob id (see data/assets.yaml)
 
 
 def definition_pairs(asset: str, split: str | None = None, splits: Sequence[str] | None = None) -> pd.DataFrame:
@@ -133,10 +133,10 @@ def definition_pairs(asset: str, split: str | None = None, splits: Sequence[str]
     files = DEFINITION_FILES[asset]
     wanted = [split] if split is not None else list(splits) if splits is not None else list(files)
     for sp in wanted:
-        _check_choice(f"{asset} split", sp, tuple(files))
+        _check_choice(f"{asset} split", sp, files)
     frames = []
     for sp in wanted:
-        root = assets.fetch(files[sp], progress=False)
+        root = assets.fetch(TRAIN_FILE_ASSETS.get(asset, asset) if sp == "train" else asset, progress=False)
         df = _read_tsv(root / f"{sp}.txt", header=False, names=DEFINITION_ASSETS[asset])
         frames.append(df.assign(split=sp))
     return _nonempty(pd.concat(frames, ignore_index=True), f"{asset} {'+'.join(wanted)}")
