@@ -35,7 +35,10 @@ class Config(_Base):
                                "DefSent learning rate; None: the authors' script for the pooling (4e-6*sqrt2 ...)")
     defsent_plus_lr: object = param(None, Optional(Float(min=0, min_open=True)), "DefSent+ learning rate; None: 1e-5")
     batch_size: int = param(16, Int(min=1), "DefSent batch size (16 in the authors' config)")
+    defsent_plus_head_lr: object = param(None, Optional(Float(min=0, min_open=True)),
+                                         "DefSent+ pooler-head learning rate; None: the DefSent+ rate (authors)")
     plus_batch_size: int = param(32, Int(min=1), "DefSent+ batch size (32 in the authors' readme)")
+    plus_epochs: object = param(None, Optional(Int(min=1)), "DefSent+ passes per PST stage; None: epochs")
     epochs: int = param(1, Int(min=1), "passes over the training definitions")
     entry_transform: str = param("ica", Choice(*TRANSFORM_CHOICES),
                                  "DefSent+ entry space: 'ica' (authors' ICA-transform.py), 'whiten' or 'none'")

@@ -345,6 +345,15 @@ def _lr_note(cfg: Config, encoder: Encoder) -> list[str]:
     if cfg.defsent_plus_lr is not None and "defsent+" in cfg.variants:
         notes.append(f"DefSent+ learns at {cfg.defsent_plus_lr:g} (a command-line argument in the authors' code; "
                      f"their examples use 1e-6 to 2e-5; our default is {DEFSENT_PLUS_LR:g})")
+    if "defsent+" in cfg.variants and cfg.defsent_plus_head_lr is not None:
+        notes.append(f"DefSent+ trains its pooler head at {cfg.defsent_plus_head_lr:g} and the encoder at "
+                     f"{cfg.defsent_plus_lr or DEFSENT_PLUS_LR:g}; the authors train both at one rate over thousands "
+                     "of steps (Oxford + WordNet): the pooler must learn the map into the x100 ICA entry coordinates, "
+                     "which a run this short at one encoder-sized rate gives too few updates to learn")
+    if "defsent+" in cfg.variants and (cfg.plus_epochs or cfg.epochs) > 1:
+        notes.append(f"DefSent+ runs {cfg.plus_epochs or cfg.epochs} epochs per PST stage over the same "
+                     f"{cfg.train_definitions or 'training'} definitions (the authors: one epoch over the whole "
+                     "dictionary)")
     return notes
 
 
@@ -495,7 +504,9 @@ def run_study(cfg: Config, encoder: Encoder | None = None, dictionary: Any = Non
                           f"{len(train_sets['defsent+']):,} definitions, {len(plus_keys):,} entries")
             progressive_separate_training(
                 encoder, train_sets["defsent+"], cfg.pst_stages, pooling,
-                defsent_plus_config(learning_rate=cfg.defsent_plus_lr, batch_size=cfg.plus_batch_size, **common),
+                defsent_plus_config(learning_rate=cfg.defsent_plus_lr, batch_size=cfg.plus_batch_size,
+                                    head_learning_rate=cfg.defsent_plus_head_lr,
+                                    **{**common, "epochs": cfg.plus_epochs or cfg.epochs}),
                 entry_definitions=entry_src, on_stage=on_stage, transform=cfg.entry_transform,
                 scale=cfg.entry_scale, head=cfg.train_head, progress=True, language=lang,
                 ica_max_iter=cfg.ica_max_iter)

@@ -117,11 +117,14 @@ def isotropize(x: np.ndarray, transform: str = "whiten", scale: float = 100.0, s
     """Whiten (PCA) or ICA-transform the rows of ``x`` keeping the dimension, times ``scale``; ``none``: unchanged.
 
     ``ica`` follows the authors' ICA-transform.py: StandardScaler, FastICA(n_components=d, whiten='unit-variance',
-    fun='logcosh', tol=1e-4, max_iter=1000, random_state=42), then times 100 (``scale``).
+    fun='logcosh', tol=1e-4, max_iter=1000, random_state=42), then times 100 (``scale``). It is computed in float64
+    on one BLAS thread: in float32 FastICA stops at ``max_iter`` short of ``tol`` and its result depends on the
+    number of BLAS threads (a different unmixing on another machine); float64 converges and does not.
     """
     check_choice("entry transform", transform, ENTRY_TRANSFORMS)
     if transform == "none":
         return x
+    x = np.asarray(x, dtype=np.float64)
     if len(x) <= x.shape[1]:
         raise ValueError(f"{transform} needs more entries than dimensions ({x.shape[1]}); got {len(x)} entries")
     if transform == "whiten":
@@ -134,8 +137,9 @@ def isotropize(x: np.ndarray, transform: str = "whiten", scale: float = 100.0, s
         from sklearn.decomposition import FastICA
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.preprocessing import StandardScaler
+        from threadpoolctl import threadpool_limits
 
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), threadpool_limits(1):  # d x d products: one thread is faster on a busy CPU
             warnings.simplefilter("ignore", ConvergenceWarning)
             out = FastICA(n_components=x.shape[1], whiten="unit-variance", fun="logcosh", max_iter=max_iter,
                           tol=1e-4, random_state=seed).fit_transform(StandardScaler().fit_transform(x))

@@ -32,6 +32,7 @@ class TrainConfig:
     """Optimisation settings of one training run (field defaults: DefSent's, with the BERT mean-pooling rate)."""
 
     learning_rate: float = 8e-6 * 2 ** 0.5
+    head_learning_rate: float | None = None  # the trainable scoring head's rate; None: learning_rate (the authors')
     batch_size: int = 16
     epochs: int = 1
     optimizer: str = "adam"      # "adam" (DefSent) or "adamw" (DefSent+)
@@ -45,6 +46,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, ("adam", "adamw"))
         check_choice("schedule", self.schedule, ("warmup", "linear"))
+        if self.head_learning_rate is not None and not self.head_learning_rate > 0:
+            raise ValueError(f"head_learning_rate must be > 0 or None; got {self.head_learning_rate}")
         if self.batch_size < 1 or self.epochs < 1 or not self.learning_rate > 0:
             raise ValueError(f"batch_size and epochs must be >= 1 and learning_rate > 0; got batch_size="
                              f"{self.batch_size}, epochs={self.epochs}, learning_rate={self.learning_rate}")
@@ -103,17 +106,21 @@ def train_classifier(model: torch.nn.Module, tokenizer, texts: Sequence[str], la
                      progress: bool = True, desc: str = "training") -> list[float]:
     """Fine-tune ``model`` so that ``score(pooled(text))`` classifies each text into its label (cross-entropy).
 
-    Only parameters with ``requires_grad`` are updated; batches come in a seeded random order; dropout is
-    on during training. Returns the loss of every step.
+    Only parameters with ``requires_grad`` are updated (those of ``score`` at ``config.head_learning_rate`` when
+    it is set); batches come in a seeded random order; dropout is on during training. Returns every step's loss.
     """
     if len(texts) == 0 or len(texts) != len(labels):
         raise ValueError(f"need one label per training text and at least one text; got {len(texts)} texts "
                          f"and {len(labels)} labels")
     torch.manual_seed(config.seed)
     score.to(next(model.parameters()).device)  # a head loaded or initialised apart from the model
-    params = [p for p in [*model.parameters(), *score.parameters()] if p.requires_grad]
+    body = [p for p in model.parameters() if p.requires_grad]
+    head = [p for p in score.parameters() if p.requires_grad]
+    params = body + head
+    groups = [{"params": body}, {"params": head, "lr": config.head_learning_rate or config.learning_rate}]
     opt_cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    optimizer = opt_cls(params, lr=config.learning_rate, eps=config.adam_eps, weight_decay=0.0)
+    optimizer = opt_cls([g for g in groups if g["params"]], lr=config.learning_rate, eps=config.adam_eps,
+                        weight_decay=0.0)
     steps_per_epoch = -(-len(texts) // config.batch_size)
     scheduler = _scheduler(optimizer, config, steps_per_epoch * config.epochs)
     labels_t = torch.tensor(np.array(labels), dtype=torch.long)
@@ -217,7 +224,8 @@ def train_defsent_plus(encoder: Encoder, entries: Any, pooling: str = "mean", co
     used = head if score.head is not None else "none"
     return Trained(enc, "defsent+", pooling, losses, config, len(df), len(names),
                    f"stage {stage}: {len(names)} entries from {(entry_encoder or encoder).name}, "
-                   f"transform={transform}, training head={used}",
+                   f"transform={transform}, training head={used}"
+                   + (f" at lr {config.head_learning_rate:g}" if config.head_learning_rate and used != "none" else ""),
                    {"entries (averaged)": raw, f"entries ({transform})": table})
 
 
