@@ -355,17 +355,19 @@ def _space(variant, rr, label_stage=None):
     return Space(variant, "mean", {t: Scores("rr", np.asarray(v, float)) for t, v in rr.items()}, {}, label_stage)
 
 
-@pytest.mark.parametrize("tied_gain, verdict", [(True, "did learn its own objective"),
-                                                (False, "did not measurably learn")])
-def test_below_base_is_explained_from_the_numbers(tied_gain, verdict):
+@pytest.mark.parametrize("tied_gain, seen_gain, verdict", [(True, True, "did learn its own objective"),
+                                                           (False, True, "memorises rather than generalises"),
+                                                           (False, False, "did not measurably learn")])
+def test_below_base_is_explained_from_the_numbers(tied_gain, seen_gain, verdict):
     from embedlab.defsent.study import _explain_below_base
     from embedlab.study import Results
 
     rng = np.random.default_rng(0)
     base_para, base_tied = rng.uniform(0.4, 0.6, 200), rng.uniform(0.0, 0.05, 200)
-    base = _space("base", {"paraphrase.x": base_para, "def2word-tied": base_tied})
+    base = _space("base", {"paraphrase.x": base_para, "def2word-tied": base_tied, "def2word-tied-seen": base_tied})
     trained = _space("defsent", {"paraphrase.x": base_para - 0.2,
-                                 "def2word-tied": base_tied + (0.3 if tied_gain else 0.0)})
+                                 "def2word-tied": base_tied + (0.3 if tied_gain else 0.0),
+                                 "def2word-tied-seen": base_tied + (0.5 if seen_gain else 0.0)})
     r = Results("defsent")
     a, b = trained.scores["paraphrase.x"], base.scores["paraphrase.x"]
     r.compare("paraphrase.x/defsent-mean/minus-base", "x", trained.label, base.label, a.value - b.value,
@@ -409,3 +411,25 @@ def test_head_learning_rate_lets_the_pooler_learn_the_entry_map_in_few_steps(tin
     assert "at lr 0.003" in fast.note and "at lr" not in slow.note
     with pytest.raises(ValueError, match="head_learning_rate"):
         defsent.defsent_plus_config(head_learning_rate=0.0)
+
+
+def test_defsent_trained_transform_starts_as_the_bare_layer_and_learns_faster(tiny):
+    from embedlab.defsent.targets import with_trained_transform
+
+    single = defsent.single_token_entries(tiny, DICT)
+    h = torch.randn(3, tiny.dim)
+    bare = defsent.prediction_layer(tiny)
+    layer = with_trained_transform(defsent.prediction_layer(tiny))
+    assert torch.allclose(layer(h), bare(h), atol=1e-5)            # identity at the start: the same scores
+    assert [p.requires_grad for p in layer.transform.parameters()] == [True, True]
+    assert not layer.token_embeddings.weight.requires_grad
+    emb_before = tiny.model.get_input_embeddings().weight.detach().clone()
+    slow = defsent.defsent_config(tiny, "mean", learning_rate=1e-4, epochs=15, batch_size=4)
+    fast = defsent.defsent_config(tiny, "mean", learning_rate=1e-4, head_learning_rate=1e-1, epochs=15, batch_size=4)
+    a = defsent.train_defsent(tiny, single, "mean", slow, progress=False)
+    b = defsent.train_defsent(tiny, single, "mean", fast, progress=False)
+    assert a.head.transform is None and "trained linear transform" in b.note
+    assert np.mean(b.losses[-4:]) < 0.8 * np.mean(a.losses[-4:])   # the head carries what the encoder cannot yet
+    assert torch.equal(b.head.token_embeddings.weight, emb_before)  # token embeddings never move
+    with pytest.raises(ValueError, match="pretrained MLM transform"):
+        with_trained_transform(b.head)

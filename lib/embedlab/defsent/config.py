@@ -33,6 +33,8 @@ class Config(_Base):
                               "an evaluation set that cannot be had: 'skip' (listed as unavailable) or 'fail'")
     defsent_lr: object = param(None, Optional(Float(min=0, min_open=True)),
                                "DefSent learning rate; None: the authors' script for the pooling (4e-6*sqrt2 ...)")
+    defsent_head_lr: object = param(None, Optional(Float(min=0, min_open=True)),
+                                    "no MLM head shipped: train a transform before the token embeddings at this rate")
     defsent_plus_lr: object = param(None, Optional(Float(min=0, min_open=True)), "DefSent+ learning rate; None: 1e-5")
     batch_size: int = param(16, Int(min=1), "DefSent batch size (16 in the authors' config)")
     defsent_plus_head_lr: object = param(None, Optional(Float(min=0, min_open=True)),

@@ -87,6 +87,23 @@ def prediction_layer(encoder: Encoder, use_mlm_head: bool | None = None) -> Tied
     return layer.to(emb.weight.device)  # the head comes from the checkpoint on the CPU; the encoder may be on a GPU
 
 
+def with_trained_transform(layer: TiedPredictionLayer) -> TiedPredictionLayer:
+    """Give a head-less prediction layer a trainable linear transform that starts as the identity (so step 0 scores
+    exactly as the bare token-embedding matrix does); the token embeddings stay frozen. It stands in for the
+    pretrained MLM transform DefSent keeps frozen, which the offline encoders do not ship."""
+    if layer.transform is not None:
+        raise ValueError("this prediction layer has a pretrained MLM transform, which DefSent keeps frozen; a trained "
+                         "transform is only for encoders that ship none (set the head learning rate to None)")
+    h = layer.weight.shape[1]
+    lin = torch.nn.Linear(h, h).to(layer.weight.device)
+    with torch.no_grad():
+        lin.weight.copy_(torch.eye(h))
+        lin.bias.zero_()
+    layer.transform = lin  # registered after __init__ froze the rest: this one stays trainable
+    layer.kind = "token-embedding matrix (frozen) + a trained linear transform from the identity (no MLM head shipped)"
+    return layer
+
+
 # --------------------------------------------------------------------------- DefSent+: entry embeddings
 
 def entry_embeddings(encoder: Encoder, entries: Any, pooling: str = "mean", max_length: int = 64,

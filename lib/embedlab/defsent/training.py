@@ -15,7 +15,7 @@ from .. import progress as _progress
 from ..choices import check_choice
 from ..encoders import Encoder
 from .dictionary import as_entries, headword_key, require_single_token
-from .targets import EntryClassifier, entry_embeddings, isotropize, pooler_head, prediction_layer
+from .targets import EntryClassifier, entry_embeddings, isotropize, pooler_head, prediction_layer, with_trained_transform
 
 TRAIN_HEADS = ("pooler", "none")
 
@@ -157,6 +157,7 @@ class Trained:
     n_classes: int
     note: str = ""
     targets: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    head: Any = None  # DefSent: the prediction layer it was trained against (with its trained transform, if any)
 
 
 def _trainable_copy(encoder: Encoder, suffix: str) -> Encoder:
@@ -168,7 +169,9 @@ def train_defsent(encoder: Encoder, entries: Any, pooling: str = "mean", config:
     """DefSent: fine-tune a copy of ``encoder`` to predict each definition's single-token headword.
 
     The embedding block (token, position, type embeddings and their LayerNorm) and the tied prediction
-    layer stay frozen, as in the authors' code; ``encoder`` itself is not modified.
+    layer stay frozen, as in the authors' code; ``encoder`` itself is not modified. With
+    ``config.head_learning_rate`` set and no MLM head shipped, a linear transform in front of the token embeddings
+    (identity at the start) is trained at that rate, standing in for the frozen pretrained MLM transform.
     """
     check_choice("pooling", pooling, encoders.POOLINGS)
     df = as_entries(entries)
@@ -179,9 +182,13 @@ def train_defsent(encoder: Encoder, entries: Any, pooling: str = "mean", config:
     if getattr(enc.model, "embeddings", None) is not None:
         enc.model.embeddings.requires_grad_(False)
     head = prediction_layer(enc, use_mlm_head)
+    if config.head_learning_rate is not None:
+        head = with_trained_transform(head)
     losses = train_classifier(enc.model, enc.tokenizer, list(df.definition), token_ids, head, pooling, config,
                               enc.query_prefix, progress, desc=f"DefSent ({pooling})")
-    return Trained(enc, "defsent", pooling, losses, config, len(df), len(set(token_ids.tolist())), head.kind)
+    head.eval()
+    note = head.kind + (f" at lr {config.head_learning_rate:g}" if config.head_learning_rate is not None else "")
+    return Trained(enc, "defsent", pooling, losses, config, len(df), len(set(token_ids.tolist())), note, head=head)
 
 
 def train_defsent_plus(encoder: Encoder, entries: Any, pooling: str = "mean", config: TrainConfig | None = None,
