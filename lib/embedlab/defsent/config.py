@@ -26,6 +26,8 @@ class Config(_Base):
     poolings: list = param(["mean"], ListOf(Choice(*POOLING_CHOICES), unique=True), "sentence poolings")
     train_definitions: object = param(2400, Optional(Int(min=16)),
                                       "training definitions per trained model; None: the whole training split")
+    plus_train_definitions: object = param(None, Optional(Int(min=16)),
+                                           "DefSent+ training definitions per PST stage; None: train_definitions")
     eval_definitions: object = param(400, Optional(Int(min=10)), "held-out definitions scored; None: all")
     n_candidates: int = param(1000, Int(min=2), "held-out headwords competing in headword retrieval")
     max_pairs: object = param(300, Optional(Int(min=10)), "pairs per STS / paraphrase / word-similarity set")
@@ -55,12 +57,18 @@ class Config(_Base):
     seed: int = param(0, Int(min=0))
     threads: int = param(2, Int(min=1))
 
+    @property
+    def plus_definitions(self) -> int | None:
+        """DefSent+'s training definitions (``plus_train_definitions``, else ``train_definitions``)."""
+        return self.plus_train_definitions if self.plus_train_definitions is not None else self.train_definitions
+
     def validate(self) -> None:
         if self.dictionary != "wordnet" and self.language != "en":
             raise ConfigError(f"parameter 'dictionary': given {self.dictionary!r} with language {self.language!r}; "
                               "allowed: 'wordnet' (KeNet) for Turkish, the URL sets are English only")
-        if self.entry_transform != "none" and "defsent+" in self.variants and self.train_definitions is not None \
-                and self.train_definitions < 400:
-            raise ConfigError(f"parameter 'train_definitions': given {self.train_definitions!r} with entry_transform="
+        if self.entry_transform != "none" and "defsent+" in self.variants and self.plus_definitions is not None \
+                and self.plus_definitions < 400:
+            name = "plus_train_definitions" if self.plus_train_definitions is not None else "train_definitions"
+            raise ConfigError(f"parameter {name!r}: given {self.plus_definitions!r} with entry_transform="
                               f"{self.entry_transform!r}; allowed: None or >= 400 (ICA/whitening needs more entries "
                               "than the encoder has dimensions), or entry_transform='none'")

@@ -358,7 +358,7 @@ def _lr_note(cfg: Config, encoder: Encoder) -> list[str]:
                      "which a run this short at one encoder-sized rate gives too few updates to learn")
     if "defsent+" in cfg.variants and (cfg.plus_epochs or cfg.epochs) > 1:
         notes.append(f"DefSent+ runs {cfg.plus_epochs or cfg.epochs} epochs per PST stage over the same "
-                     f"{cfg.train_definitions or 'training'} definitions (the authors: one epoch over the whole "
+                     f"{cfg.plus_definitions or 'training'} definitions (the authors: one epoch over the whole "
                      "dictionary)")
     return notes
 
@@ -392,8 +392,11 @@ def _differences(cfg: Config, encoder: Encoder, layer_kind: str, counts: dict[st
         notes.append(f"dictionary: only the {' and '.join(dictionary_files)} files of Ishiwatari et al.'s Oxford set "
                      "were read (the train file could not be had), re-split 8:1:1 by headword: a different, smaller "
                      "setting than DefSent's, which re-splits all three files")
-    if cfg.train_definitions is not None:
-        notes.append(f"training capped at {cfg.train_definitions:,} definitions per model (DefSent trains one epoch on "
+    if cfg.train_definitions is not None or cfg.plus_definitions is not None:
+        caps = (f"{cfg.train_definitions:,} definitions per model" if cfg.plus_definitions == cfg.train_definitions
+                else f"DefSent at {cfg.train_definitions or 'all'} and DefSent+ at {cfg.plus_definitions or 'all'} "
+                     "definitions")
+        notes.append(f"training capped: {caps} (DefSent trains one epoch on "
                      f"about 80% of the Oxford dictionary; {counts.get('train definitions (single-token headword)', 0):,}"
                      " single-token training definitions were available here)")
     if "defsent+" in cfg.variants:
@@ -448,7 +451,7 @@ def run_study(cfg: Config, encoder: Encoder | None = None, dictionary: Any = Non
                                  "through the bare token-embedding matrix (what DefSent trains against here) is "
                                  "reported as def2word-tied, a check that DefSent learned, not the paper's measure")
     train_sets = {"defsent": sample_definitions(single_train, cfg.train_definitions, cfg.seed),
-                  "defsent+": sample_definitions(splits["train"], cfg.train_definitions, cfg.seed)}
+                  "defsent+": sample_definitions(splits["train"], cfg.plus_definitions, cfg.seed)}
     if "defsent" in cfg.variants:  # training headwords, scored like held-out ones: memorised vs generalised
         data.seen = sample_definitions(train_sets["defsent"], cfg.eval_definitions, cfg.seed).reset_index(drop=True)
     texts = data.texts()
@@ -456,8 +459,8 @@ def run_study(cfg: Config, encoder: Encoder | None = None, dictionary: Any = Non
     entry_src = splits["train"][splits["train"].headword.map(key).isin(plus_keys)]
     if "defsent+" in cfg.variants and cfg.entry_transform != "none" and len(plus_keys) <= encoder.dim:
         raise ValueError(f"entry_transform={cfg.entry_transform!r} needs more DefSent+ entries than dimensions "
-                         f"({encoder.dim}); {cfg.train_definitions} training definitions give {len(plus_keys)} "
-                         "entries: raise train_definitions or use entry_transform='none'")
+                         f"({encoder.dim}); {cfg.plus_definitions} training definitions give {len(plus_keys)} "
+                         "entries: raise plus_train_definitions or use entry_transform='none'")
     counts = {"definitions": len(entries), "headwords": int(entries.headword.map(key).nunique()),
               "train definitions (all)": len(splits["train"]),
               "train definitions (single-token headword)": len(single_train),
