@@ -340,6 +340,10 @@ def _embed_poolings(encoder: Encoder, texts: Sequence[str], poolings: Sequence[s
     return out
 
 
+def _count(n: int | None) -> str:
+    return "all" if n is None else f"{n:,}"
+
+
 def _lr_note(cfg: Config, encoder: Encoder) -> list[str]:
     notes = []
     fam = model_family(encoder)
@@ -358,7 +362,7 @@ def _lr_note(cfg: Config, encoder: Encoder) -> list[str]:
                      "which a run this short at one encoder-sized rate gives too few updates to learn")
     if "defsent+" in cfg.variants and (cfg.plus_epochs or cfg.epochs) > 1:
         notes.append(f"DefSent+ runs {cfg.plus_epochs or cfg.epochs} epochs per PST stage over the same "
-                     f"{cfg.plus_definitions or 'training'} definitions (the authors: one epoch over the whole "
+                     f"{_count(cfg.plus_definitions)} training definitions (the authors: one epoch over the whole "
                      "dictionary)")
     return notes
 
@@ -394,7 +398,7 @@ def _differences(cfg: Config, encoder: Encoder, layer_kind: str, counts: dict[st
                      "setting than DefSent's, which re-splits all three files")
     if cfg.train_definitions is not None or cfg.plus_definitions is not None:
         caps = (f"{cfg.train_definitions:,} definitions per model" if cfg.plus_definitions == cfg.train_definitions
-                else f"DefSent at {cfg.train_definitions or 'all'} and DefSent+ at {cfg.plus_definitions or 'all'} "
+                else f"DefSent at {_count(cfg.train_definitions)} and DefSent+ at {_count(cfg.plus_definitions)} "
                      "definitions")
         notes.append(f"training capped: {caps} (DefSent trains one epoch on "
                      f"about 80% of the Oxford dictionary; {counts.get('train definitions (single-token headword)', 0):,}"
