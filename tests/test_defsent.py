@@ -433,3 +433,24 @@ def test_defsent_trained_transform_starts_as_the_bare_layer_and_learns_faster(ti
     assert torch.equal(b.head.token_embeddings.weight, emb_before)  # token embeddings never move
     with pytest.raises(ValueError, match="pretrained MLM transform"):
         with_trained_transform(b.head)
+
+
+def test_cross_lingual_loss_with_monolingual_retrieval_intact_is_named():
+    from embedlab.defsent.study import Scores, Space, _explain_below_base
+    from embedlab.study import Results
+
+    rng = np.random.default_rng(0)
+    b1, b2 = rng.uniform(0.8, 1, 300), rng.uniform(0.2, 0.3, 400)
+    base = Space("base", "mean", {"paraphrase.quran-tr-en": Scores("rr", b1), "def2word-headwords": Scores("rr", b2)},
+                 {})
+    sp = Space("defsent+", "mean", {"paraphrase.quran-tr-en": Scores("rr", b1 - 0.36),
+                                    "def2word-headwords": Scores("rr", rng.permutation(b2))}, {}, 2)
+    r = Results("defsent")
+    for t in sp.scores:
+        a, b = sp.scores[t], base.scores[t]
+        r.compare(f"{t}/defsent+-mean-stage2/minus-base", t, sp.label, base.label, a.value - b.value, a.diff_ci(b),
+                  n=len(a.values), b_is_base=True)
+    _explain_below_base(r, defsent.Config.build(language="tr", encoder="e5-small"), sp, base, [])
+    (f,) = r.flags
+    assert "cross-lingual (paraphrase.quran-tr-en -36.0)" in f.explanation
+    assert "monolingual headword retrieval stays within noise" in f.explanation

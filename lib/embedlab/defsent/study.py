@@ -662,6 +662,16 @@ def _explain_below_base(results: Results, cfg: Config, sp: Space, base: Space, t
                  "papers start from bert-base-uncased / roberta-base, whose embeddings are not trained for similarity, "
                  "so their gains over the base are not expected to carry over to this base (the `paper` profile runs "
                  "their setting). ")
+    cross = [h for h in below if h.key.split("/")[0] in
+             {f"paraphrase.{n}" for n in LANGUAGES.get(cfg.language, {}).get("translation", ())}]
+    mono = "def2word-headwords"
+    if cross and mono in sp.scores and mono in base.scores and not any(h.key.startswith(mono + "/") for h in below):
+        lo, hi = sp.scores[mono].diff_ci(base.scores[mono], cfg.seed)
+        text += (f"The largest loss is cross-lingual ({', '.join(f'{h.key.split(chr(47))[0]} {h.value:+.1f}' for h in cross)}"
+                 f") while monolingual headword retrieval stays within noise of the base ({mono} "
+                 f"{sp.scores[mono].value - base.scores[mono].value:+.1f}, 95% CI {lo:.1f} to {hi:.1f}): training on "
+                 f"{cfg.language} definitions alone moves {cfg.language} sentences and not their translations, so it "
+                 "likely undoes the cross-lingual alignment the base was trained for. ")
     own = next((t for t in ("def2word-vocab", "def2word-tied") if t in sp.scores and t in base.scores), None)
     if own:
         a, b = sp.scores[own], base.scores[own]
