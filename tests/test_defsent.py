@@ -121,7 +121,8 @@ def test_shipped_mlm_head_is_used_frozen_and_tied(tiny, tiny_dir):
                   source="test")
     layer = defsent.prediction_layer(enc)
     assert "MLM head" in layer.kind and layer.weight is enc.model.get_input_embeddings().weight
-    assert all(not p.requires_grad for p in layer.parameters())
+    assert all(not p.requires_grad for p in layer.transform.parameters())   # the head is frozen; the token
+    assert enc.model.get_input_embeddings().weight.requires_grad  # embeddings stay the encoder's to freeze
     mlm = BertForMaskedLM.from_pretrained(d).eval()
     h = torch.randn(4, enc.dim)
     with torch.no_grad():
@@ -264,7 +265,7 @@ def _toy_dictionary(n_entries: int = 48, per_entry: int = 3, seed: int = 0):
 
 def test_defsent_plus_learns_on_a_toy_dictionary_with_ica(tiny):
     toy = _toy_dictionary()
-    cfg = defsent.defsent_plus_config(learning_rate=2e-3, epochs=16, batch_size=8)
+    cfg = defsent.defsent_plus_config(learning_rate=2e-3, epochs=12, batch_size=8)
     t = defsent.train_defsent_plus(tiny, toy, "mean", cfg, transform="ica", ica_max_iter=300, progress=False)
     n = t.n_classes
     assert n == 48 > tiny.dim and np.allclose(t.targets["entries (ica)"].std(0), 100, rtol=0.1)   # the x100 scale
@@ -422,7 +423,6 @@ def test_defsent_trained_transform_starts_as_the_bare_layer_and_learns_faster(ti
     layer = with_trained_transform(defsent.prediction_layer(tiny))
     assert torch.allclose(layer(h), bare(h), atol=1e-5)            # identity at the start: the same scores
     assert [p.requires_grad for p in layer.transform.parameters()] == [True, True]
-    assert not layer.token_embeddings.weight.requires_grad
     emb_before = tiny.model.get_input_embeddings().weight.detach().clone()
     slow = defsent.defsent_config(tiny, "mean", learning_rate=1e-4, epochs=15, batch_size=4)
     fast = defsent.defsent_config(tiny, "mean", learning_rate=1e-4, head_learning_rate=1e-1, epochs=15, batch_size=4)
@@ -454,3 +454,16 @@ def test_cross_lingual_loss_with_monolingual_retrieval_intact_is_named():
     (f,) = r.flags
     assert "cross-lingual (paraphrase.quran-tr-en -36.0)" in f.explanation
     assert "monolingual headword retrieval stays within noise" in f.explanation
+
+
+def test_prediction_layer_leaves_the_encoders_embeddings_alone_and_defsent_plus_trains_them(tiny):
+    emb = tiny.model.get_input_embeddings().weight
+    defsent.prediction_layer(tiny)                  # once froze the encoder's own token embeddings as a side effect
+    assert emb.requires_grad
+    cfg = defsent.defsent_plus_config(learning_rate=3e-3, epochs=2, batch_size=4)
+    t = defsent.train_defsent_plus(tiny, DICT, "mean", cfg, transform="none", progress=False)
+    # the authors' TrainEncoder.py optimises every encoder parameter, token embeddings included
+    assert not torch.equal(t.encoder.model.get_input_embeddings().weight, emb)
+    d = defsent.train_defsent(tiny, defsent.single_token_entries(tiny, DICT), "mean",
+                              defsent.defsent_config(tiny, "mean", learning_rate=3e-3, batch_size=4), progress=False)
+    assert torch.equal(d.encoder.model.get_input_embeddings().weight, emb)   # DefSent keeps them frozen

@@ -30,8 +30,8 @@ class TiedPredictionLayer(torch.nn.Module):
         self.transform = transform
         self.register_buffer("bias", None if bias is None else bias.detach().clone())
         self.kind = kind
-        for p in self.parameters():
-            p.requires_grad_(False)
+        if transform is not None:  # only the layer's own weights: the token embeddings are the encoder's module,
+            transform.requires_grad_(False)  # and freezing them here froze them for every later copy (DefSent+)
 
     @property
     def weight(self) -> torch.Tensor:
