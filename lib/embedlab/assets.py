@@ -254,7 +254,11 @@ def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
 
 
 def _sha256_stream(f, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
+    return _digest(hashlib.sha256(), f, chunk)
+
+
+def _digest(h, f, chunk: int = 1 << 20) -> str:
+    """Feed a binary stream to the hash ``h`` in chunks; its hex digest."""
     for block in iter(lambda: f.read(chunk), b""):
         h.update(block)
     return h.hexdigest()
@@ -268,11 +272,8 @@ def _verify(path: Path, expected: str, what: str) -> None:
 
 def git_blob_sha1(path: Path | str, chunk: int = 1 << 20) -> str:
     """Git's object id of a file's bytes: sha1 of ``b"blob <size>\\0"`` + content (``git hash-object``)."""
-    h = hashlib.sha1(f"blob {Path(path).stat().st_size}\0".encode())
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
+        return _digest(hashlib.sha1(f"blob {Path(path).stat().st_size}\0".encode()), f, chunk)
 
 
 def _pin(f: dict) -> tuple[str, str]:
@@ -294,6 +295,14 @@ def _verify_pin(path: Path, f: dict, what: str) -> None:
     actual = git_blob_sha1(path)
     if actual != value:
         raise ChecksumMismatch(f"checksum mismatch for {what}: expected git blob id {value}, got {actual}")
+
+
+def _verify_cached(a: "Asset", path: Path, f: dict) -> None:
+    """A cached file checked against the registry's pin; a mismatch is a :class:`CorruptCache` naming the fix."""
+    try:
+        _verify_pin(path, f, f"{a.name}: cached {path}")
+    except ChecksumMismatch as exc:
+        raise CorruptCache(f"{exc}. Refusing to use it; run `{_fix_command(a)}` to fetch it again") from exc
 
 
 def _url_record(path: Path, f: dict) -> dict[str, Any]:
@@ -664,10 +673,7 @@ def _fetch_url(a: Asset, progress: bool, refresh: bool) -> tuple[Path, dict[str,
                 if rec is not None:
                     _check_files(a, d, {base: rec})
                 else:  # cached by an older embedlab (no manifest): hash it once against the registry
-                    try:
-                        _verify_pin(dest, f, f"{a.name}: cached {dest}")
-                    except ChecksumMismatch as exc:
-                        raise CorruptCache(f"{exc}. Refusing to use it; run `{_fix_command(a)}`") from exc
+                    _verify_cached(a, dest, f)
                     m["files"][base] = _url_record(dest, f)
                 continue
             tmp = d / f".{base}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -852,10 +858,7 @@ def verify(name: str) -> str:
         present = [f for f in a.files if (d / _url_basename(f["url"])).exists()]
         for f in present:
             p = d / _url_basename(f["url"])
-            try:
-                _verify_pin(p, f, f"{a.name}: cached {p}")
-            except ChecksumMismatch as exc:
-                raise CorruptCache(f"{exc}. Refusing to use it; run `{_fix_command(a)}` to fetch it again") from exc
+            _verify_cached(a, p, f)
         if not present:
             return "not cached"
         if len(present) < len(a.files):

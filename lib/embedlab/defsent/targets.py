@@ -99,7 +99,7 @@ def with_trained_transform(layer: TiedPredictionLayer) -> TiedPredictionLayer:
     with torch.no_grad():
         lin.weight.copy_(torch.eye(h))
         lin.bias.zero_()
-    layer.transform = lin  # registered after __init__ froze the rest: this one stays trainable
+    layer.transform = lin  # set after __init__ (which freezes a shipped transform): this one trains
     layer.kind = "token-embedding matrix (frozen) + a trained linear transform from the identity (no MLM head shipped)"
     return layer
 
