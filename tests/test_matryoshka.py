@@ -191,6 +191,7 @@ def test_kl_teacher_detached_only_where_the_reference_detaches(convention, teach
     assert float(M.kl_term([same], [same], convention)) == pytest.approx(0.0, abs=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("base", ["cosent", "mnrl"])
 @pytest.mark.parametrize("variant", M.VARIANTS)
 def test_each_loss_is_finite_and_decreases_on_a_toy_batch(tiny, st_model, texts, variant, base):
@@ -275,7 +276,7 @@ def test_config_defaults_and_errors():
 
 
 def test_headlines_compare_each_variant_with_the_baseline():
-    from embedlab.matryoshka import study
+    from embedlab.matryoshka import results as study
     from embedlab.study import Results
 
     rng = np.random.default_rng(0)
@@ -318,8 +319,8 @@ def test_fine_tune_is_deterministic_and_changes_the_model(tiny, texts):
 
 
 def test_beside_paper_matches_srl_rows_by_diagonal_position():
-    from embedlab import report
-    from embedlab.matryoshka import study
+    from embedlab import papers as report
+    from embedlab.matryoshka import results as study
 
     pub = report.paper_figures("matryoshka", task="stsb").pivot_table(index=["task", "size"], columns="variant",
                                                                       values="value", sort=False).reset_index()

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from embedlab import runner
+from embedlab.runner import execute
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,7 +74,7 @@ def test_unknown_run_in_only(lab):
 
 @pytest.mark.slow
 def test_failure_does_not_stop_others_and_reports_are_written(lab, monkeypatch):
-    monkeypatch.setattr(runner, "HASHED_TREES", ())  # other edits to lib/ must not defeat the cache check here
+    monkeypatch.setattr(execute, "HASHED_TREES", ())  # other edits to lib/ must not defeat the cache check here
     results = {r["name"]: r for r in run(lab)}
     assert results["bad"]["status"] == "failed"
     assert "ValueError: boom from b" in results["bad"]["error"]
@@ -116,7 +117,7 @@ def test_content_hash_covers_library_and_data(tmp_path, lab):
 
 @pytest.mark.slow
 def test_changed_parameters_invalidate_the_cache(lab, monkeypatch):
-    monkeypatch.setattr(runner, "HASHED_TREES", ())
+    monkeypatch.setattr(execute, "HASHED_TREES", ())
     run(lab, only=["good"])
     plan = yaml.safe_load((lab["plans"] / "t.yaml").read_text())
     plan["runs"][1]["parameters"]["x"] = 5
@@ -162,7 +163,7 @@ record = json.loads((run_dir / "run.json").read_text())
 
 @pytest.mark.slow
 def test_relative_reports_dir_cleared_folder_running_record_and_kernel_env(lab, monkeypatch, capfd):
-    monkeypatch.setattr(runner, "HASHED_TREES", ())
+    monkeypatch.setattr(execute, "HASHED_TREES", ())
     monkeypatch.setenv("MPLBACKEND", "Agg")
     probe = _notebook(lab["tmp"] / "probe.ipynb", PROBE)
     (lab["plans"] / "t.yaml").write_text(yaml.safe_dump(
@@ -199,12 +200,11 @@ def test_cli_exit_codes_for_bad_input(tmp_path):
 
 
 @pytest.mark.slow
-def test_smoke_profile_end_to_end(tmp_path):
+@pytest.mark.slow
+def test_smoke_profile_end_to_end(smoke_run):
     """`embedlab run --profile smoke` executes every smoke run into reports/smoke/ with an index."""
-    p = subprocess.run([sys.executable, "-m", "embedlab.cli", "run", "--profile", "smoke", "--jobs", "2",
-                        "--reports-dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    p, out = smoke_run.process, smoke_run.folder
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    out = tmp_path / "smoke"
     assert (out / "index.html").exists() and (out / "summary.md").exists()
     names = [s.name for s in runner.load_plan("smoke")]
     for name in names:

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,10 @@ import pytest
 import yaml
 
 from embedlab import assets, cli, runner
+from embedlab.runner import check, execute, records
+from embedlab.runner.execute import _Monitor
+from embedlab.study import Results
+from embedlab.util import atomic_write
 
 
 def _notebook(path: Path, params: str = 'x = 1\nlabel = "a"\nbooks = "NT"\nopt = None') -> Path:
@@ -48,7 +53,7 @@ def _fake_execute(calls):
         r = {"name": spec.name, "notebook": spec.notebook, "parameters": spec.parameters, "status": "ok",
              "error": None, "failed_cell": None, "content_hash": spec.content_hash, "budget_s": spec.budget_s,
              "duration_s": 0.1, "metrics": {}}
-        runner.write_atomic(out / "run.json", json.dumps(r))
+        atomic_write(out / "run.json", json.dumps(r))
         return r
     return execute
 
@@ -103,8 +108,8 @@ def test_index_escapes_everything_it_shows(tmp_path):
 def test_truncated_run_record_means_rerun_not_crash(lab, monkeypatch):
     _plan(lab, [{"name": "a", "notebook": str(lab["nb"])}, {"name": "b", "notebook": str(lab["nb"])}])
     calls = []
-    monkeypatch.setattr(runner, "execute_run", _fake_execute(calls))
-    monkeypatch.setattr(runner, "HASHED_TREES", ())
+    monkeypatch.setattr(execute, "execute_run", _fake_execute(calls))
+    monkeypatch.setattr(execute, "HASHED_TREES", ())
     runner.run_profile("t", plans_dir=lab["plans"], reports_dir=lab["reports"], echo=lambda s: None)
     assert calls == ["a", "b"]
     rj = lab["reports"] / "t" / "a" / "run.json"
@@ -125,7 +130,7 @@ def test_records_are_written_atomically(tmp_path, monkeypatch):
         raise KeyboardInterrupt
     monkeypatch.setattr(os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
-        runner.write_atomic(target, '{"status": "failed", "much": "' + "x" * 10000 + '"}')
+        atomic_write(target, '{"status": "failed", "much": "' + "x" * 10000 + '"}')
     assert json.loads(target.read_text()) == {"status": "ok"}
     assert list(tmp_path.iterdir()) == [target], "no temporary file left behind"
 
@@ -135,7 +140,7 @@ def test_a_running_record_of_a_dead_process_shows_as_interrupted(tmp_path):
     for name, pid in (("dead", 2 ** 22 + 12345), ("alive", os.getpid())):
         (prof / name).mkdir(parents=True)
         (prof / name / "run.json").write_text(json.dumps(
-            {"name": name, "status": "running", "pid": pid, "host": runner.socket.gethostname(),
+            {"name": name, "status": "running", "pid": pid, "host": socket.gethostname(),
              "metrics": {"old": 1.0}, "parameters": {}}))
     runner.write_summary("t", prof)
     status = {r["name"]: r["status"] for r in json.loads((prof / "summary.json").read_text())}
@@ -149,8 +154,8 @@ def test_a_running_record_of_a_dead_process_shows_as_interrupted(tmp_path):
 def test_only_ok_runs_are_skipped(lab, monkeypatch, old_status):
     _plan(lab, [{"name": "a", "notebook": str(lab["nb"])}])
     calls = []
-    monkeypatch.setattr(runner, "execute_run", _fake_execute(calls))
-    monkeypatch.setattr(runner, "HASHED_TREES", ())
+    monkeypatch.setattr(execute, "execute_run", _fake_execute(calls))
+    monkeypatch.setattr(execute, "HASHED_TREES", ())
     runner.run_profile("t", plans_dir=lab["plans"], reports_dir=lab["reports"], echo=lambda s: None)
     rj = lab["reports"] / "t" / "a" / "run.json"
     rec = json.loads(rj.read_text())
@@ -163,7 +168,7 @@ def test_only_ok_runs_are_skipped(lab, monkeypatch, old_status):
 
 def test_content_hash_covers_the_mirror(lab, monkeypatch, tmp_path):
     _plan(lab, [{"name": "a", "notebook": str(lab["nb"])}])
-    monkeypatch.setattr(runner, "HASHED_TREES", ())
+    monkeypatch.setattr(execute, "HASHED_TREES", ())
     monkeypatch.delenv("EMBEDLAB_MIRROR", raising=False)
     assets.set_mirror(None)
     spec = runner.load_plan("t", plans_dir=lab["plans"])[0]
@@ -175,16 +180,19 @@ def test_content_hash_covers_the_mirror(lab, monkeypatch, tmp_path):
     assert len({none, absent, present}) == 3
 
 
-def test_metrics_status_partial_when_something_is_unavailable_or_flagged():
-    assert runner.metrics_status({"metrics": {"a": 1}}) == ("ok", [])  # older files: no status keys
-    assert runner.metrics_status({"status": "ok", "headlines": [{"key": "a", "flags": []}]})[0] == "ok"
-    assert runner.metrics_status({"status": "partial"})[0] == "partial"
-    status, why = runner.metrics_status({"status": "ok", "unavailable": [{"name": "stsb", "kind": "sts",
-                                                                          "reason": "offline"}]})
+def test_status_partial_when_something_is_unavailable_or_flagged():
+    """A run's status is its results' own (``Results.status``), read back from metrics.json through from_dict."""
+    read = Results.from_dict
+    assert records.outcome(read({"metrics": {"a": 1}})) == ("ok", [])  # older files: no schema_version, no status
+    assert read({"status": "ok", "headlines": [{"key": "a", "label": "A", "value": 1.0, "flags": []}]}).status == "ok"
+    status, why = records.outcome(read({"status": "ok", "unavailable": [{"name": "stsb", "kind": "sts",
+                                                                          "reason": "offline"}]}))
     assert status == "partial" and "stsb" in why[0]
-    status, why = runner.metrics_status({"headlines": [{"key": "a", "label": "A vs B", "flags": ["at chance"]}]})
+    status, why = records.outcome(read({"headlines": [{"key": "a", "label": "A vs B", "value": 0.5,
+                                                        "flags": ["at chance"]}]}))
     assert status == "partial" and "A vs B" in why[0]
-    assert runner.metrics_status(None)[0] == "partial"
+    assert records.outcome(None) == ("partial", [records.NO_METRICS])
+    assert records.read_results({"headlines": "not a list"}) is None  # unreadable: rerun, never a crash
 
 
 # --------------------------------------------------------------------------- index content (issue 10)
@@ -201,7 +209,7 @@ def test_index_shows_declared_headlines_in_order_with_ci_flags_figure_and_publis
     (prof / "new" / "metrics.json").write_text(json.dumps(metrics))
     (prof / "new" / "run.json").write_text(json.dumps({"name": "new", "status": "partial", "duration_s": 12.0,
                                                        "budget_s": 10, "parameters": {}, "notebook": "n.ipynb",
-                                                       **runner._from_metrics(metrics)}))
+                                                       **records.result_fields(Results.from_dict(metrics))}))
     (prof / "old").mkdir()
     (prof / "old" / "run.json").write_text(json.dumps({"name": "old", "status": "ok", "duration_s": 3,
                                                        "parameters": {"x": 1}, "metrics": {"x2": 2}}))
@@ -288,7 +296,7 @@ def test_check_resolves_assets_without_executing(lab, monkeypatch, capsys, tmp_p
     monkeypatch.setenv("EMBEDLAB_MIRROR", str(mirror))
     assets.set_mirror(None)
     probed = []
-    monkeypatch.setattr(runner, "_reachable", lambda url: probed.append(url) or "huggingface.co" in url)
+    monkeypatch.setattr(check, "_reachable", lambda url: probed.append(url) or "huggingface.co" in url)
     nb = _notebook(tmp_path / "enc.ipynb", 'encoder = "minilm"\nsets = ["stsb"]\nversions = ["kjv"]')
     _plan(lab, [{"name": "a", "notebook": str(nb), "parameters": {"encoder": "roberta-base", "versions": ["kjv", "bbe"]}},
                 {"name": "b", "notebook": str(nb), "parameters": {"encodr": "x"}}])
@@ -327,7 +335,7 @@ def test_kernel_env_is_per_run_and_leaves_os_environ_alone(lab, monkeypatch):
 def test_monitor_prints_run_elapsed_budget_and_latest_progress_line(tmp_path):
     spec = runner.RunSpec(name="r1", notebook="n.ipynb", parameters={}, budget_s=90, out_dir=str(tmp_path))
     stream = io.StringIO()
-    m = runner._Monitor(spec, time.time(), every=0.05, heartbeat=60, stream=stream)
+    m = _Monitor(spec, time.time(), every=0.05, heartbeat=60, stream=stream)
     m.start()
     (tmp_path / "progress.log").write_text("loading corpus\ntraining 3/10\n")
     time.sleep(0.4)
@@ -342,9 +350,9 @@ def test_monitor_prints_run_elapsed_budget_and_latest_progress_line(tmp_path):
 
 def test_index_never_shows_an_earlier_result_of_a_run_being_replaced(lab, monkeypatch):
     _plan(lab, [{"name": "a", "notebook": str(lab["nb"])}, {"name": "b", "notebook": str(lab["nb"])}])
-    monkeypatch.setattr(runner, "HASHED_TREES", ())
+    monkeypatch.setattr(execute, "HASHED_TREES", ())
     calls = []
-    monkeypatch.setattr(runner, "execute_run", _fake_execute(calls))
+    monkeypatch.setattr(execute, "execute_run", _fake_execute(calls))
     runner.run_profile("t", plans_dir=lab["plans"], reports_dir=lab["reports"], echo=lambda s: None)
     (lab["reports"] / "t" / "a" / "metrics.json").write_text(json.dumps({"metrics": {"old": 1}}))
     seen = []
@@ -352,7 +360,7 @@ def test_index_never_shows_an_earlier_result_of_a_run_being_replaced(lab, monkey
     def killed(spec, monitor=True):
         seen.append({r["name"]: r["status"] for r in json.loads((lab["reports"] / "t" / "summary.json").read_text())})
         raise KeyboardInterrupt  # Ctrl-C (or a kill) while the first run starts
-    monkeypatch.setattr(runner, "execute_run", killed)
+    monkeypatch.setattr(execute, "execute_run", killed)
     with pytest.raises(KeyboardInterrupt):
         runner.run_profile("t", plans_dir=lab["plans"], reports_dir=lab["reports"], echo=lambda s: None, force=True)
     assert seen == [{"a": "queued", "b": "queued"}]

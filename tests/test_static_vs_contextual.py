@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from gensim.models import KeyedVectors
 
-from embedlab import assets, corpora, report
+from embedlab import assets, corpora, papers, report
 from embedlab import static_vs_contextual as svc
 from embedlab.evalsets import AnalogySet, dispatch
 from embedlab.static_vs_contextual import curve, results as res
@@ -192,7 +192,7 @@ def test_papers_panel_has_the_schema_and_says_plainly_when_there_is_none():
     r = Results("static_vs_contextual")
     res.published(r, cfg_en)
     assert r.published is None and "No published numbers for the English control" in r.published_note
-    doc = report.paper_figures("static_vs_contextual")
+    doc = papers.paper_figures("static_vs_contextual")
     for col in ("paper", "source", "commit", "setting", "differs", "task", "metric", "value", "language"):
         assert col in doc.columns, col
     assert set(doc["language"]) >= {"tr", "hu"}

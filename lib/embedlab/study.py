@@ -7,182 +7,30 @@
 * :class:`Results` — what every study returns: tables, declared **headlines** (a number or a difference with its
   95% interval, n, reference level and automatic flags), unavailable evaluation sets, flags, notes on how we
   differ from the papers, timings (kept apart from deterministic metrics) and findings generated from the numbers.
+  ``to_dict()`` is what ``metrics.json`` holds (with a ``schema_version``); ``from_dict()`` reads it back, so the
+  runner never interprets the file itself. A run's status (ok / partial) and its reasons are computed here only.
 
 Metric keys follow one scheme: ``<task>/<subject>/<metric>`` (lower case, ``/``-separated), e.g.
 ``analogy.treebank/fasttext-sg/acc`` or ``sts.stsb/defsent-mean/spearman``.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import math
 import re
-from typing import Any, ClassVar, Iterable, Sequence
+import time
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
 
 from . import flags as _flags
-
-# --------------------------------------------------------------------------- constraints
+from . import stats as _stats
+from .constraints import (AnyOf, Bool, Choice, Constraint, DictOf, Float, Int, ListOf, Optional,  # noqa: F401
+                          Str, copy_value, param)  # re-exported: the Config's vocabulary
 
 
 class ConfigError(ValueError):
     """A parameter value is not allowed; the message names it, what was given and what is allowed."""
-
-
-class Constraint:
-    """What a parameter may hold; ``describe`` is the 'allowed:' part of the error."""
-
-    def ok(self, v: Any) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def describe(self) -> str:  # pragma: no cover - interface
-        raise NotImplementedError
-
-
-@dataclasses.dataclass(frozen=True)
-class Int(Constraint):
-    min: int | None = None
-    max: int | None = None
-
-    def ok(self, v):
-        return isinstance(v, int) and not isinstance(v, bool) and (self.min is None or v >= self.min) \
-            and (self.max is None or v <= self.max)
-
-    def describe(self):
-        return _range("an integer", self.min, self.max)
-
-
-@dataclasses.dataclass(frozen=True)
-class Float(Constraint):
-    min: float | None = None
-    max: float | None = None
-    min_open: bool = False
-
-    def ok(self, v):
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-            return False
-        lo = self.min is None or (v > self.min if self.min_open else v >= self.min)
-        return lo and (self.max is None or v <= self.max)
-
-    def describe(self):
-        return _range("a number", self.min, self.max, self.min_open)
-
-
-@dataclasses.dataclass(frozen=True)
-class Bool(Constraint):
-    def ok(self, v):
-        return isinstance(v, bool)
-
-    def describe(self):
-        return "True or False"
-
-
-@dataclasses.dataclass(frozen=True)
-class Str(Constraint):
-    pattern: str | None = None  # a regular expression the whole string must match
-    nonempty: bool = True
-
-    def ok(self, v):
-        return isinstance(v, str) and (bool(v) or not self.nonempty) and \
-            (self.pattern is None or re.fullmatch(self.pattern, v) is not None)
-
-    def describe(self):
-        return "a string" + (f" matching {self.pattern}" if self.pattern else (" (non-empty)" if self.nonempty else ""))
-
-
-class Choice(Constraint):
-    """One of a fixed set of values (``prefixes``: or any string starting with one, e.g. ``file:``)."""
-
-    def __init__(self, *values, prefixes: Sequence[str] = ()):
-        self.values, self.prefixes = tuple(values), tuple(prefixes)
-
-    def ok(self, v):
-        try:
-            if v in self.values:
-                return True
-        except TypeError:
-            return False
-        return bool(self.prefixes) and isinstance(v, str) and v.startswith(self.prefixes)
-
-    def describe(self):
-        out = "one of " + ", ".join(map(repr, self.values))
-        return out + (" or a string starting with " + " / ".join(map(repr, self.prefixes)) if self.prefixes else "")
-
-
-class ListOf(Constraint):
-    """A list (a tuple is accepted) whose items all satisfy ``item``; ``min_len``/``max_len`` bound its length."""
-
-    def __init__(self, item: Constraint, min_len: int = 1, max_len: int | None = None, unique: bool = False):
-        self.item, self.min_len, self.max_len, self.unique = item, min_len, max_len, unique
-
-    def ok(self, v):
-        if not isinstance(v, (list, tuple)) or len(v) < self.min_len or (self.max_len and len(v) > self.max_len):
-            return False
-        if self.unique and len({repr(x) for x in v}) != len(v):
-            return False
-        return all(self.item.ok(x) for x in v)
-
-    def describe(self):
-        n = f"at least {self.min_len} " if self.min_len else ""
-        n += f"at most {self.max_len} " if self.max_len else ""
-        return f"a list of {n}items, each {self.item.describe()}" + (", no repeats" if self.unique else "")
-
-
-class AnyOf(Constraint):
-    """Any of several constraints (e.g. ``AnyOf(Choice(None), Int(min=1))``)."""
-
-    def __init__(self, *options: Constraint):
-        self.options = options
-
-    def ok(self, v):
-        return any(o.ok(v) for o in self.options)
-
-    def describe(self):
-        return " or ".join(o.describe() for o in self.options)
-
-
-class DictOf(Constraint):
-    """A dict whose keys and values satisfy ``key`` and ``value``."""
-
-    def __init__(self, key: Constraint, value: Constraint, min_len: int = 0):
-        self.key, self.value, self.min_len = key, value, min_len
-
-    def ok(self, v):
-        return isinstance(v, dict) and len(v) >= self.min_len and \
-            all(self.key.ok(k) and self.value.ok(x) for k, x in v.items())
-
-    def describe(self):
-        return f"a mapping from {self.key.describe()} to {self.value.describe()}"
-
-
-def Optional(c: Constraint) -> Constraint:  # noqa: N802 - reads like a type
-    """``None`` or what ``c`` allows."""
-    return AnyOf(Choice(None), c)
-
-
-def _range(what, lo, hi, lo_open=False):
-    if lo is not None and hi is not None:
-        return f"{what} from {lo} to {hi}"
-    if lo is not None:
-        return f"{what} {'>' if lo_open else '>='} {lo}"
-    if hi is not None:
-        return f"{what} <= {hi}"
-    return what
-
-
-def param(default: Any, constraint: Constraint, doc: str = "") -> Any:
-    """A Config field: its default, what it allows and a one-line description."""
-    meta = {"constraint": constraint, "doc": doc}
-    if isinstance(default, (list, dict)):
-        return dataclasses.field(default_factory=lambda d=default: _copy(d), metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
-
-
-def _copy(x):
-    if isinstance(x, list):
-        return [_copy(i) for i in x]
-    if isinstance(x, dict):
-        return {k: _copy(v) for k, v in x.items()}
-    return x
 
 
 # --------------------------------------------------------------------------- Config
@@ -240,7 +88,7 @@ class Config:
     @property
     def params(self) -> dict[str, Any]:
         """The complete parameters, defaults included, under the notebook's names."""
-        return {f.name: _copy(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {f.name: copy_value(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
@@ -284,19 +132,61 @@ class Headline:
     b: str | None = None  # ... against what
     metric: str = ""
     higher_is_better: bool = True
+    seeds: int | None = None  # training seeds behind the number (None: nothing trained, items only)
+    per_seed: list[float] | None = None  # the number (or difference) of each training seed
+    expected: bool = False  # a sanity baseline that should sit at its reference (e.g. unaligned at chance)
 
     @property
     def is_difference(self) -> bool:
         return self.a is not None and self.b is not None
 
+    @property
+    def seed_note(self) -> str:
+        """What the interval covers, and whether a difference replicates across training seeds."""
+        if self.seeds is None:
+            return ""
+        if self.seeds <= 1:
+            return "one training seed: the interval covers evaluation items only"
+        base = f"{self.seeds} training seeds: the interval resamples seeds, then items"
+        if not self.is_difference or not self.per_seed:
+            return base
+        agree, n = _stats.seed_agreement(self.per_seed)
+        if n > 1 and agree == n and any(v != 0 for v in self.per_seed):
+            return f"{base}; replicates across {n} seeds (every seed gives the same sign)"
+        return f"{base}; does not replicate: {agree} of {n} seeds share the sign of the mean difference"
+
+    @property
+    def replicates(self) -> bool | None:
+        """True when every seed agrees in sign (a difference over 2+ seeds), False when not, else None."""
+        if not self.is_difference or not self.seeds or self.seeds < 2 or not self.per_seed:
+            return None
+        return "replicates" in self.seed_note
+
     def as_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["ci"] = list(self.ci) if self.ci else None
+        d["seed_note"] = self.seed_note
+        d["replicates"] = self.replicates
         return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Headline":
+        """The inverse of :meth:`as_dict` (``label`` defaults to ``key``; other missing fields to their defaults)."""
+        ref = d.get("reference")
+        return cls(key=str(d["key"]), label=str(d.get("label") or d["key"]), value=float(d["value"]),
+                   ci=_ci(d.get("ci")), n=None if d.get("n") is None else int(d["n"]),
+                   reference=Reference(str(ref["kind"]), float(ref["value"])) if ref else None,
+                   flags=[str(m) for m in _items(d, "flags")], a=_opt_str(d.get("a")), b=_opt_str(d.get("b")),
+                   metric=str(d.get("metric") or ""), higher_is_better=bool(d.get("higher_is_better", True)),
+                   seeds=None if d.get("seeds") is None else int(d["seeds"]),
+                   per_seed=None if d.get("per_seed") is None else [float(x) for x in d["per_seed"]],
+                   expected=bool(d.get("expected", False)))
 
 
 @dataclasses.dataclass
 class Flag:
+    """A :class:`embedlab.flags.Flag` attached to a metric key of the results."""
+
     kind: str
     key: str
     message: str
@@ -318,8 +208,29 @@ def fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _flag_kind(message: str) -> str:
-    return message.split(" (")[0].split(":")[0]
+#: version of the layout :meth:`Results.to_dict` writes; a file without one is the same layout before versioning (0)
+SCHEMA_VERSION = 1
+
+
+def _items(doc: Mapping[str, Any], key: str) -> list:
+    """``doc[key]`` as a list (missing or null: empty); anything else is not a results record."""
+    x = doc.get(key)
+    if x is None:
+        return []
+    if not isinstance(x, list):
+        raise ValueError(f"{key!r} must be a list, got {type(x).__name__}")
+    return x
+
+
+def _opt_str(x: Any) -> str | None:
+    if x is not None and not isinstance(x, str):
+        raise ValueError(f"expected a string or null, got {type(x).__name__}")
+    return x
+
+
+def _as_flag(x: "_flags.Flag | str") -> "_flags.Flag":
+    """A flag from :mod:`embedlab.flags`; a plain message (a study's own) is of kind ``flag``."""
+    return x if isinstance(x, _flags.Flag) else _flags.Flag("flag", str(x))
 
 
 @dataclasses.dataclass
@@ -335,7 +246,7 @@ class Results:
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)  # deterministic numbers, one key scheme
     timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds, kept apart
     key_figure: str | None = None
-    published: Any = None  # a DataFrame of the papers' numbers (report.paper_figures), or None
+    published: Any = None  # a DataFrame of the papers' numbers (papers.paper_figures), or None
     published_note: str = ""  # what the published panel is, or why there is none
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)  # study objects a notebook may want to plot
 
@@ -362,58 +273,161 @@ class Results:
     def add_metrics(self, metrics: dict[str, float]) -> None:
         self.metrics.update(metrics)
 
+    def load_or_skip(self, kind: str, name: str, loader: Callable[[], Any], missing_sets: str,
+                     unavailable: type[BaseException] | tuple[type[BaseException], ...] | None = None) -> Any:
+        """``loader()``, or ``None`` with ``name`` marked unavailable when its data cannot be had and
+        ``missing_sets`` is ``"skip"``; with ``"fail"`` the error stops the run. The one home of that policy.
+
+        ``unavailable`` names the exceptions that mean "cannot be had" (default: ``AssetUnavailable``, which
+        ``EvalSetUnavailable`` is); anything else always raises."""
+        if unavailable is None:
+            from .assets import AssetUnavailable  # floor 2: below this module
+            unavailable = AssetUnavailable
+        try:
+            return loader()
+        except unavailable as exc:
+            if missing_sets == "fail":
+                raise
+            self.mark_unavailable(name, kind, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return None
+
+    @contextlib.contextmanager
+    def timed(self, name: str):
+        """``with results.timed("train"):`` adds the block's wall time (seconds) to ``timings[name]``."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
     def headline(self, key: str, label: str, value: float, ci=None, n: int | None = None,
                  reference: Reference | None = None, ceiling: float | None = None, coverage: float | None = None,
-                 higher_is_better: bool = True, metric: str = "", extra_flags: Iterable[str | None] = ()) -> Headline:
-        """Declare a single number; flags (at chance/majority, at ceiling, low coverage, tiny n) are computed."""
+                 higher_is_better: bool = True, metric: str = "",
+                 extra_flags: Iterable[_flags.Flag | str | None] = (), seeds: int | None = None,
+                 per_seed: Sequence[float] | None = None) -> Headline:
+        """Declare a single number; flags (at chance/majority, at ceiling, low coverage, tiny n) are computed.
+        ``seeds``: the training seeds behind it (None when nothing was trained), ``per_seed`` their values."""
         fl = [_flags.tiny_n(n), _flags.low_coverage(coverage) if coverage is not None else None]
         if reference is not None and reference.kind in ("chance", "majority", "majority class", "random"):
             fl.append(_flags.at_reference(value, reference.value, ci, reference.kind, higher_is_better))
         if ceiling is not None:
             fl.append(_flags.at_ceiling(value, ceiling))
-        h = Headline(key, label, float(value), _ci(ci), n, reference, [m for m in [*fl, *extra_flags] if m],
-                     metric=metric, higher_is_better=higher_is_better)
-        return self._add(h)
+        h = Headline(key, label, float(value), _ci(ci), n, reference, metric=metric, higher_is_better=higher_is_better,
+                     seeds=seeds, per_seed=_floats(per_seed))
+        return self._add(h, [*fl, *extra_flags])
+
+    def expect(self, key: str, label: str, value: float, reference: Reference, ci=None, n: int | None = None,
+               higher_is_better: bool = True, metric: str = "", seeds: int | None = None) -> Headline:
+        """A sanity baseline that must sit at ``reference`` (e.g. unaligned vectors at chance): shown "as
+        expected" when it does, and flagged only when it does not (then something upstream is wrong)."""
+        at = _flags.at_reference(value, reference.value, ci, reference.kind, higher_is_better)
+        h = Headline(key, label, float(value), _ci(ci), n, reference, metric=metric,
+                     higher_is_better=higher_is_better, seeds=seeds, expected=True)
+        found = [] if at else [_flags.Flag("baseline off its expected level",
+                                           f"baseline off its expected level ({fmt(value)}, expected at "
+                                           f"{reference.kind} {fmt(reference.value)})")]
+        return self._add(h, found)
 
     def compare(self, key: str, label: str, a: str, b: str, diff: float, ci=None, n: int | None = None,
                 metric: str = "", higher_is_better: bool = True, b_is_base: bool = False,
-                extra_flags: Iterable[str | None] = ()) -> Headline:
-        """Declare a difference a - b with its paired interval; ``b_is_base`` flags a trained model below its base."""
+                extra_flags: Iterable[_flags.Flag | str | None] = (), seeds: int | None = None,
+                per_seed: Sequence[float] | None = None) -> Headline:
+        """Declare a difference a - b with its paired interval; ``b_is_base`` flags a trained model below its base.
+
+        ``seeds``: training seeds behind it (None when nothing was trained); ``per_seed``: each seed's difference,
+        from which the findings say whether it replicates. With 2+ seeds, ``ci`` should come from
+        :func:`embedlab.stats.seeded_diff_ci` (seeds, then items resampled)."""
         fl = [_flags.tiny_n(n)]
         if b_is_base:
             ci_ = _ci(ci)
             worse = (ci_ is not None and (ci_[1] < 0 if higher_is_better else ci_[0] > 0)) or \
                 (ci_ is None and (diff < 0 if higher_is_better else diff > 0))
             if worse:
-                fl.append(f"below base ({a} is {fmt(abs(diff))} {'lower' if higher_is_better else 'higher'} "
-                          f"than {b})")
-        h = Headline(key, label, float(diff), _ci(ci), n, Reference("no difference", 0.0),
-                     [m for m in [*fl, *extra_flags] if m], a=a, b=b, metric=metric,
-                     higher_is_better=higher_is_better)
-        return self._add(h)
+                fl.append(_flags.Flag("below base", f"below base ({a} is {fmt(abs(diff))} "
+                                                    f"{'lower' if higher_is_better else 'higher'} than {b})"))
+        h = Headline(key, label, float(diff), _ci(ci), n, Reference("no difference", 0.0), a=a, b=b, metric=metric,
+                     higher_is_better=higher_is_better, seeds=seeds, per_seed=_floats(per_seed))
+        return self._add(h, [*fl, *extra_flags])
 
-    def check_loss(self, key: str, losses: Sequence[float], n_classes: int | None = None) -> str | None:
-        """Flag a training loss that does not fall or sits at ln N; returns the message (or None)."""
-        msg = _flags.not_learning(losses, n_classes)
-        if msg:
-            self.flag("not learning", key, msg)
-        return msg
+    def check_loss(self, key: str, losses: Sequence[float], n_classes: int | None = None) -> _flags.Flag | None:
+        """Flag a training loss that does not fall or sits at ln N; returns the flag (or None)."""
+        found = _flags.not_learning(losses, n_classes)
+        if found:
+            self.flag(found.kind, key, found.message)
+        return found
 
-    def _add(self, h: Headline) -> Headline:
+    def _add(self, h: Headline, found: Iterable[_flags.Flag | str | None]) -> Headline:
+        """Replace any headline of the same key; its flags go on the headline (messages) and on the results."""
+        found = [_as_flag(f) for f in found if f]
+        h.flags = [f.message for f in found]
         self.headlines = [x for x in self.headlines if x.key != h.key] + [h]
-        for m in h.flags:
-            self.flag(_flag_kind(m), h.key, m)
+        for f in found:
+            self.flag(f.kind, h.key, f.message)
         return h
 
     # ---- reading
     @property
     def status(self) -> str:
-        """``partial`` when something was unavailable or flagged, else ``ok``."""
-        return "partial" if self.unavailable or self.flags else "ok"
+        """``partial`` when something was unavailable or flagged, else ``ok``: the one rule for a run's status."""
+        return "partial" if self.partial_reasons() else "ok"
+
+    def partial_reasons(self) -> list[str]:
+        """Why the results are partial (empty when ok): unavailable sets, flagged headlines, other flags."""
+        why = []
+        if self.unavailable:
+            why.append("unavailable: " + ", ".join(u.name for u in self.unavailable))
+        flagged = [h for h in self.headlines if h.flags]
+        if flagged:
+            why.append(f"{len(flagged)} flagged headline(s): " + _first(h.label or h.key for h in flagged))
+        on_headlines = {h.key for h in flagged}
+        other = [f for f in self.flags if f.key not in on_headlines]
+        if other:
+            why.append(f"{len(other)} flag(s): " + _first(f"{f.kind} ({f.key})" for f in other))
+        return why
+
+    # ---- the record (metrics.json)
+    def to_dict(self) -> dict[str, Any]:
+        """What ``metrics.json`` holds of the results (``report.record`` adds parameters and provenance)."""
+        return {"schema_version": SCHEMA_VERSION, "study": self.study, "status": self.status,
+                "metrics": self.metrics, "headlines": [h.as_dict() for h in self.headlines],
+                "flags": [dataclasses.asdict(f) for f in self.flags],
+                "unavailable": [dataclasses.asdict(u) for u in self.unavailable], "findings": self.findings(),
+                "notes": self.notes, "timings": self.timings, "key_figure": self.key_figure,
+                "published": self.published_note or None}
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> "Results":
+        """Results read back from :meth:`to_dict`'s layout; status and findings are recomputed, other keys ignored.
+
+        A file without ``schema_version`` (written before it existed) has the same keys and is read the same way;
+        anything that is not such a record, or is of a newer schema, is a ``ValueError``."""
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"a results record is a mapping, got {type(doc).__name__}")
+        version = doc.get("schema_version", 0)
+        if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= SCHEMA_VERSION:
+            raise ValueError(f"schema_version {version!r} is not one this embedlab reads (0 to {SCHEMA_VERSION})")
+        try:
+            return cls(study=str(doc.get("study") or ""), metrics=dict(doc.get("metrics") or {}),
+                       headlines=[Headline.from_dict(h) for h in _items(doc, "headlines")],
+                       flags=[Flag(**f) for f in _items(doc, "flags")],
+                       unavailable=[Unavailable(**u) for u in _items(doc, "unavailable")],
+                       notes=[str(n) for n in _items(doc, "notes")], timings=dict(doc.get("timings") or {}),
+                       key_figure=_opt_str(doc.get("key_figure")), published_note=_opt_str(doc.get("published")) or "")
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a results record: {type(exc).__name__}: {exc}") from None
 
     def findings(self) -> list[str]:
         """One sentence per headline, generated from its numbers (never written by hand)."""
         return [finding(h) for h in self.headlines]
+
+
+def _first(texts: Iterable[str], n: int = 3) -> str:
+    texts = list(map(str, texts))
+    return ", ".join(texts[:n]) + (", ..." if len(texts) > n else "")
+
+
+def _floats(xs) -> list[float] | None:
+    return None if xs is None else [float(x) for x in xs]
 
 
 def _ci(ci) -> tuple[float, float] | None:
@@ -428,6 +442,8 @@ def finding(h: Headline) -> str:
     parts = ([f"95% CI {fmt(h.ci[0])} to {fmt(h.ci[1])}"] if h.ci else []) + ([f"n={h.n:,}"] if h.n else [])
     ci = f" ({', '.join(parts)})" if parts else ""
     flagged = f" Flagged: {'; '.join(h.flags)}." if h.flags else ""
+    if h.seed_note:
+        flagged = f" {h.seed_note[0].upper()}{h.seed_note[1:]}.{flagged}"
     metric = f" in {h.metric}" if h.metric else ""
     if h.is_difference:
         if h.ci and h.ci[0] <= 0 <= h.ci[1]:
@@ -443,4 +459,6 @@ def finding(h: Headline) -> str:
     ref = ""
     if h.reference is not None:
         ref = f"; {h.reference.kind} is {fmt(h.reference.value)}"
+        if h.expected and not h.flags:
+            ref += f", as expected of this baseline (a sanity check, not a fault)"
     return f"{h.label}: {fmt(h.value)}{ci}{ref}.{flagged}"

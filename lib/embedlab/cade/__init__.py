@@ -3,7 +3,8 @@
 A CBOW compass is trained on all slices; each slice then trains only its input vectors against the compass's
 frozen context matrix, so the slices share one space. Baselines: independent word2vec per slice (unaligned)
 and the same aligned pairwise by orthogonal Procrustes (Hamilton et al. 2016). ``config.Config`` holds every
-parameter of the study and ``study.run_study`` runs it.
+parameter of the study, ``data`` loads the slices, ``study.run_study`` runs it and ``results`` says what the numbers
+mean (metrics, headlines, the diagnosis of the run's regime, notes).
 """
 from .alignment import comparable_words, cross_similarity, pair_vectors, procrustes_rotation, rotation, self_retrieval
 from .diagnostics import (alignment_quality, anisotropy, cbow_loglik, frequent_shared, full_inputs, holdout,
@@ -11,21 +12,22 @@ from .diagnostics import (alignment_quality, anisotropy, cbow_loglik, frequent_s
 from .planted import PlantedShift, evaluate_planted, plant_shift, planted_scores, ranking_quality
 from .shift import (K_LNCS, K_NN, LABELS, MEASURES, full_ranking, lncs, neighbours, nn_overlap_distance, shift_scores,
                     top_k_neighbours, top_shifted, trajectories)
-from .slices import SOURCES, bible_slices, cap_tokens, describe, load_slices, slice_years, turkish_slices, user_slices
-from .training import (INITS, METHODS, SliceModels, TrainingConfig, check_slices, score_sentences, train_all,
-                       train_cade, train_compass, train_frozen_context, train_independent, train_slice, train_word2vec,
-                       word_seeded_vectors)
+from .data import (SOURCES, bible_slices, cap_tokens, describe, load_slices, slice_pairs, slice_years, study_slices,
+                   turkish_slices, user_slices)
+from .scoring import score_sentences
+from .training import (INITS, METHODS, SliceModels, TrainingConfig, check_slices, train_all, train_cade, train_compass,
+                       train_frozen_context, train_independent, train_slice, train_word2vec, word_seeded_vectors)
 from .config import Config
 from .study import run_study
 
 __all__ = [
     "Config", "run_study", "TrainingConfig", "SliceModels", "METHODS", "INITS", "MEASURES", "LABELS", "K_LNCS", "K_NN",
-    "SOURCES", "PlantedShift", "check_slices", "train_compass", "train_slice", "train_frozen_context", "train_cade",
-    "train_independent", "train_word2vec", "train_all", "score_sentences", "word_seeded_vectors", "comparable_words",
-    "pair_vectors", "rotation", "procrustes_rotation", "cross_similarity", "self_retrieval", "shift_scores",
-    "full_ranking", "top_k_neighbours", "lncs", "nn_overlap_distance", "neighbours", "top_shifted", "trajectories",
-    "plant_shift", "planted_scores", "evaluate_planted", "ranking_quality", "alignment_quality", "anisotropy",
-    "frequent_shared", "overlap_sweep", "split_halves", "rename_types", "holdout", "twec_heldout", "full_inputs",
-    "cbow_loglik", "load_slices", "bible_slices", "turkish_slices", "user_slices", "slice_years", "cap_tokens",
-    "describe",
+    "SOURCES", "study_slices", "slice_pairs", "PlantedShift", "check_slices", "train_compass", "train_slice",
+    "train_frozen_context", "train_cade", "train_independent", "train_word2vec", "train_all", "score_sentences",
+    "word_seeded_vectors", "comparable_words", "pair_vectors", "rotation", "procrustes_rotation", "cross_similarity",
+    "self_retrieval", "shift_scores", "full_ranking", "top_k_neighbours", "lncs", "nn_overlap_distance", "neighbours",
+    "top_shifted", "trajectories", "plant_shift", "planted_scores", "evaluate_planted", "ranking_quality",
+    "alignment_quality", "anisotropy", "frequent_shared", "overlap_sweep", "split_halves", "rename_types", "holdout",
+    "twec_heldout", "full_inputs", "cbow_loglik", "load_slices", "bible_slices", "turkish_slices", "user_slices",
+    "slice_years", "cap_tokens", "describe",
 ]

@@ -96,7 +96,7 @@ class Config(_Base):
                                   f"{', '.join(corpora.BIBLE_VERSIONS)}")
             return list(self.bible_versions)
         if self.source == "turkish":
-            from .slices import TREEBANK_SLICE
+            from .data import TREEBANK_SLICE
 
             return [f"{a}-{b}" for a, b in self.turkish_periods] + ([TREEBANK_SLICE] if self.turkish_treebank else [])
         return None

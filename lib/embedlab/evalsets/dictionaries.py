@@ -4,13 +4,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import tempfile
+import warnings
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
 from embedlab import assets
+from embedlab.assets import derived
+from embedlab.util import atomic_path
 from ._common import _check_choice, _nonempty, _read_tsv
 
 
@@ -22,18 +24,12 @@ def _save_table(df: pd.DataFrame, path: Path) -> None:
     import sqlite3
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with contextlib.closing(sqlite3.connect(tmp)) as con, con:
             con.execute(f"CREATE TABLE entries ({', '.join(f'{c} TEXT NOT NULL' for c in _TABLE_COLUMNS)})")
             con.executemany(f"INSERT INTO entries VALUES ({', '.join('?' * len(_TABLE_COLUMNS))})",
                             df[list(_TABLE_COLUMNS)].astype(str).itertuples(index=False, name=None))
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _load_table(path: Path) -> pd.DataFrame:
@@ -97,23 +93,36 @@ def wordnet_definitions(language: str = "en") -> Dictionary:
 
     One row per (synset literal, synset definition); multiword literals keep their spaces; synsets
     without a definition and KeNet's parenthesised placeholder literals (``(özel isim)``) are skipped.
-    The parsed table is cached under ``assets.cache_dir()/"parsed"`` keyed by the archive's sha256.
+    The parsed table is cached under ``assets.cache_dir()/"parsed"`` keyed by the archive's sha256, its own
+    sha256 recorded when it is made and checked on use (a changed table is made again, with a warning).
     """
     _check_choice("WordNet language", language, WORDNET_FILES)
     a = assets.get("nlptoolkit-wordnet")
     root = assets.fetch("nlptoolkit-wordnet", progress=False)  # cheap when cached; records provenance
     cache = assets.cache_dir() / "parsed" / f"wordnet-{language}-{a.sha256[:16]}-v{_WORDNET_PARSER_VERSION}.sqlite"
-    df = None
-    if cache.exists():
-        try:
-            df = _load_table(cache)
-        except Exception:  # a corrupt cache entry is rebuilt
-            df = None
-    if df is None:
-        df = _parse_wordnet(root / f"nlptoolkit_wordnet-{a.version}" / "WordNet" / "data" / WORDNET_FILES[language])
-        df.insert(3, "source", "wordnet-3.1" if language == "en" else "kenet")
-        _save_table(df, cache)
+    with derived.lock(cache):
+        df = _checked_table(cache)
+        if df is None:
+            data = root / f"nlptoolkit_wordnet-{a.version}" / "WordNet" / "data"
+            df = _parse_wordnet(data / WORDNET_FILES[language])
+            df.insert(3, "source", "wordnet-3.1" if language == "en" else "kenet")
+            _save_table(df, cache)
+            derived.record(cache, {"asset": a.name, "sha256": a.sha256, "parser_version": _WORDNET_PARSER_VERSION})
     return Dictionary(df, language, f"wordnet-{language}")
+
+
+def _checked_table(cache: Path) -> pd.DataFrame | None:
+    """The cached table when it matches its record; ``None`` (it is made again) when it is not there, was never
+    recorded, cannot be read or was changed after it was made (a warning names the file and both sha256)."""
+    try:
+        if derived.check(cache) is None:
+            return None
+        return _load_table(cache)
+    except assets.CorruptCache as exc:
+        warnings.warn(f"{exc} Making it again now.", stacklevel=3)
+    except Exception:  # a corrupt or foreign file
+        pass
+    return None
 
 
 DEFINITION_ASSETS = {"commondefs": ["word", "pos", "source", "definition"],

@@ -3,8 +3,8 @@ every study.
 
 * :func:`load_evalset` loads a set (keyword arguments go to its loader); ``file:<path>`` names load a user's
   analogy or similarity file; a set that cannot be had raises :class:`EvalSetUnavailable`.
-* :func:`try_load` returns the set or an :class:`~embedlab.study.Unavailable` record (name, kind, reason)
-  that a study passes to ``results.mark_unavailable(u.name, u.kind, u.reason)``; other errors propagate.
+* :func:`try_load` returns the set or an :class:`~embedlab.study.Unavailable` record (name, kind, reason), the
+  policy of :meth:`embedlab.study.Results.load_or_skip` (which a study calls itself); other errors propagate.
 * :func:`evalsets_for` answers "which sets exist for tr"; :func:`availability` "is it available offline":
   ``offline`` (no asset: built from text the run already has), ``cached``, ``mirrored`` (``EMBEDLAB_MIRROR``
   holds every file), ``downloadable`` (needs the network once), ``user file`` (``file:`` sets), computed from
@@ -16,13 +16,14 @@ every study.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import pandas as pd
 
 from embedlab import assets
-from embedlab.study import Unavailable
+from embedlab.study import Results
 from ._common import EvalSetUnavailable, _check_choice
 from .analogies import (TREEBANK_ANALOGY_LANGUAGES, TURKISH_PAPER_GROUPS, english_analogies, paper_analogies,
                         read_analogy_file, read_questions_words, treebank_analogies, turkish_paper_analogies)
@@ -189,12 +190,12 @@ def load_evalset(kind: str, name: str, **kw: Any) -> Any:
 
 def try_load(kind: str, name: str, **kw: Any) -> Any:
     """:func:`load_evalset`, or an :class:`~embedlab.study.Unavailable` ``(name, kind, reason)`` when the set
-    cannot be had (:class:`~embedlab.assets.AssetUnavailable`, which :class:`EvalSetUnavailable` is): a value
-    for ``results.mark_unavailable``. Other errors (bad arguments, corrupt files) still raise."""
-    try:
-        return load_evalset(kind, name, **kw)
-    except assets.AssetUnavailable as exc:
-        return Unavailable(name, kind, str(exc).splitlines()[0])
+    cannot be had (:class:`~embedlab.assets.AssetUnavailable`, which :class:`EvalSetUnavailable` is), as
+    :meth:`~embedlab.study.Results.load_or_skip` with ``"skip"`` decides. Other errors (bad arguments, corrupt
+    files) still raise."""
+    sink = Results("")
+    got = sink.load_or_skip(kind, name, partial(load_evalset, kind, name, **kw), "skip")
+    return sink.unavailable[0] if sink.unavailable else got
 
 
 def _asset_status(name: str) -> str:

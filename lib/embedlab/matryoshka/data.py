@@ -1,4 +1,5 @@
-"""Evaluation tasks (STS, word similarity, Bible verse retrieval) and training pairs for the 2D Matryoshka study."""
+"""Evaluation tasks (STS, word similarity, Bible verse retrieval) and training pairs for the 2D Matryoshka study;
+unavailable sets are skipped or fail as the study's ``missing_sets`` says."""
 from __future__ import annotations
 
 import dataclasses
@@ -67,6 +68,34 @@ def bible_pairs(version_a: str = "kjv", version_b: str = "bbe") -> tuple[pd.Data
 def _cap(max_pairs: int | dict | None, name: str) -> int | None:
     """The pair cap for one set: a number for all sets, or ``{set name: cap}`` (missing: no cap)."""
     return max_pairs.get(name) if isinstance(max_pairs, dict) else max_pairs
+
+
+def build_tasks(cfg, results) -> list[GridTask]:
+    """A study ``Config``'s evaluation tasks one by one; a set that cannot be had is listed as unavailable in
+    ``results`` (``missing_sets='skip'``) or raises (``'fail'``)."""
+    from .. import assets, evalsets
+
+    wanted = [("sts", s, dict(sts=[s], words=[], bible=None)) for s in cfg.sts_sets]
+    wanted += [("word similarity", w, dict(sts=[], words=[w], bible=None)) for w in cfg.word_sets]
+    if cfg.bible_versions:
+        wanted.append(("retrieval", "bible", dict(sts=[], words=[], bible=tuple(cfg.bible_versions))))
+    tasks = []
+    for kind, name, kw in wanted:
+        tasks += results.load_or_skip(
+            kind, name, lambda kw=kw: evaluation_tasks(**kw, max_pairs=cfg.max_eval_pairs, seed=cfg.seed),
+            cfg.missing_sets, unavailable=(assets.AssetUnavailable, evalsets.EvalSetUnavailable, OSError)) or []
+    if not tasks:
+        raise ValueError("no evaluation set could be loaded: " + "; ".join(u.name for u in results.unavailable))
+    return tasks
+
+
+def headline_task(tasks: Sequence[GridTask], name: str, results) -> GridTask:
+    """The first task called ``name`` (or whose name starts with it: ``bible`` is ``bible-kjv-tyn``)."""
+    matches = [t for t in tasks if t.name == name or t.name.startswith(name)]
+    if not matches:
+        raise ValueError(f"headline task {name!r} is unavailable in this run "
+                         f"({'; '.join(f'{u.name}: {u.reason}' for u in results.unavailable)})")
+    return matches[0]
 
 
 def evaluation_tasks(sts: Sequence[str] = STS_SETS, words: Sequence[str] = WORD_SETS,

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .. import encoders, report
+from .. import encoders, papers
 from ..evaluate.sentence import retrieval_metrics, retrieval_ranks, sts_spearman
 from .data import GridTask, _check
 
@@ -132,9 +132,9 @@ def beside_papers(grid: pd.DataFrame, cells: Sequence[tuple[int, int]], task: st
     keys = pd.DataFrame(list(cells), columns=["layer", "dim"]).drop_duplicates()
     ours = grid[(grid.task == task) & (grid.metric == metric)].merge(keys, on=["layer", "dim"])
     ours = ours.rename(columns={"model": "variant", "value": "ours"})[["variant", "layer", "dim", "ours"]]
-    theirs = report.paper_figures(study)
+    theirs = papers.paper_figures(study)
     for column, value in {**setting, "task": task}.items():
         theirs = theirs[theirs[column] == value] if column in theirs.columns else theirs.iloc[0:0]
     if theirs.empty:
         return ours.assign(**{"published (paper)": np.nan, "published in": None})
-    return report.side_by_side(ours, theirs, on=["variant", "layer", "dim"])
+    return papers.side_by_side(ours, theirs, on=["variant", "layer", "dim"])

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import corpora as _corpora
+from .. import corpora as _corpora, extract as _extract, static as _static
 from ..evalsets import dispatch as _sets
 from ..study import Bool, Choice, Config as _Base, ConfigError, Float, Int, ListOf, Optional, Str, param
 
 LANGUAGES = ("tr", "hu", "mr", "en")
 #: corpus names (see :func:`embedlab.corpora.load_corpus`); ``slices:<path-or-asset>`` is accepted too
 CORPORA = tuple(_corpora.CORPUS_NAMES)
-STATIC_MODELS = ("w2v-cbow", "w2v-sg", "fasttext", "fasttext-official")
-METHODS = ("decontext-cls", "decontext-mean", "aggregate-cls", "aggregate-subword", "input-layer", "x2static")
+#: trained static models (:data:`embedlab.static.STATIC_MODELS`) and extraction methods
+#: (:data:`embedlab.extract.METHODS`): defined there, once
+STATIC_MODELS = tuple(_static.STATIC_MODELS)
+METHODS = tuple(_extract.METHODS)
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
 MISSING_SETS = ("skip", "fail")
 _NEEDS_PATH = ("file", "paper")  # registry entries that take a user file (given here as file:<path>)
@@ -48,14 +50,13 @@ class Config(_Base):
     vocab_size: int = param(5000, Int(min=1), "most frequent corpus words in the shared vocabulary")
     min_count: int = param(3, Int(min=1), "minimum corpus count of a vocabulary word")
     max_eval_words: int = param(3000, Int(min=0), "evaluation words added to the shared vocabulary")
-    static_models: list = param(["w2v-cbow", "w2v-sg", "fasttext", "fasttext-official"],
-                                ListOf(Choice(*STATIC_MODELS), min_len=0, unique=True), "trained static models")
+    static_models: list = param(list(STATIC_MODELS), ListOf(Choice(*STATIC_MODELS), min_len=0, unique=True),
+                                "trained static models")
     static_dim: int = param(100, Int(min=1), "dimensions of the trained static models")
     static_epochs: int = param(10, Int(min=1), "epochs of the trained static models")
     encoders: list = param(["e5-small"], ListOf(Str(), min_len=0, unique=True),
                            "encoders: offline aliases, registry names or Hugging Face ids (owner/model)")
-    methods: list = param(["decontext-cls", "decontext-mean", "aggregate-cls", "aggregate-subword", "input-layer",
-                           "x2static"], ListOf(Choice(*METHODS), unique=True), "static vectors from each encoder")
+    methods: list = param(list(METHODS), ListOf(Choice(*METHODS), unique=True), "static vectors from each encoder")
     layers: list = param([-1], ListOf(Int(), unique=True), "encoder layers (negative: from the top)")
     max_contexts: object = param(None, Optional(Int(min=1)),
                                  "contexts per word averaged by the aggregate methods, sampled uniformly (None: all)")
@@ -65,7 +66,7 @@ class Config(_Base):
     x2static_epochs: int = param(5, Int(min=1), "X2Static epochs over the training corpus")
     x2static_t: float = param(5e-6, Float(min=0, min_open=True),
                               "X2Static subsampling threshold (5e-6 in the reference, tuned for Wikipedia-size corpora)")
-    precision: str = param("auto", Choice("float32", "bfloat16", "float16", "auto"),
+    precision: str = param("auto", Choice(*_extract.PRECISIONS),
                            "precision of the encoder's context pass (aggregate + X2Static teacher; the X2Static "
                            "reference runs it in half precision); auto: bfloat16 where the CPU/GPU has it, else float32")
     analogy_sets: list = param(["treebank"], ListOf(Choice(*ANALOGY_SETS, prefixes=("file:",)), min_len=0,

@@ -16,13 +16,15 @@ import math
 
 import numpy as np
 import pandas as pd
-from gensim.models import KeyedVectors
 
-from .. import progress, stats
+from .. import extract, progress, static, stats
 from ..study import Results, metric_key
 from .config import Config
+from .data import take_tokens
+from .steps import FROM_ENCODER, TRAINED, analogy_items, encoder_embeddings, train_static_models
 
-ENCODER_ONLY = ("decontext-cls", "decontext-mean", "input-layer")
+#: the extraction methods that need no corpus (flat lines of the curve)
+ENCODER_ONLY = tuple(m for m in extract.METHODS if m not in extract.CONTEXT_METHODS)
 #: beyond 10^12 tokens (more text than any corpus the papers use) a crossing is reported as none
 MAX_LOG_TOKENS = 12
 
@@ -31,26 +33,9 @@ def _family(name: str) -> str:
     return name.split("/")[-1].split("@")[0]
 
 
-def _within(kv: KeyedVectors, words: list[str]) -> KeyedVectors:
-    """``kv`` over the shared words it has; a fastText model builds the others from character n-grams, as in the
-    main comparison (:func:`embedlab.static.restrict`)."""
-    from gensim.models.fasttext import FastTextKeyedVectors
-
-    from .. import static
-
-    if isinstance(kv, FastTextKeyedVectors):
-        return static.restrict(kv, words)
-    keep = [w for w in words if w in kv.key_to_index]
-    out = KeyedVectors(vector_size=kv.vector_size)
-    out.add_vectors(keep, np.stack([kv[w] for w in keep]).astype(np.float32))
-    return out
-
-
 def learning_curve(r: Results, cfg: Config, inputs, embs, info: pd.DataFrame, items) -> pd.DataFrame:
     """Points (set, embedding, fraction, tokens, accuracy with its interval) into ``r.tables['learning_curve']``,
     the crossing sentences into ``r.extra['curve_sentences']``."""
-    from .study import analogy_items, encoder_embeddings, take_tokens, train_static_models, FROM_ENCODER, TRAINED
-
     words = list(next(iter(embs.values())).index_to_key)
     kinds = dict(zip(info["embedding"], info["kind"]))
     growing = [e for e in embs if kinds[e] == TRAINED or _family(e) == "x2static"]
@@ -80,7 +65,7 @@ def learning_curve(r: Results, cfg: Config, inputs, embs, info: pd.DataFrame, it
         got = train_static_models(sub.sentences, cfg)
         if x2_methods and inputs.encoders:
             got.update(encoder_embeddings(inputs.encoders, words, sub.sentences, cfg, methods=x2_methods))
-        got = {k: _within(v, words) for k, v in got.items() if k in growing}
+        got = {k: static.within(v, words) for k, v in got.items() if k in growing}
         for set_name, aset in inputs.sets["analogy"].items():
             scope = items[set_name]
             first = scope[(scope["method"] == method) & (scope["embedding"] == scope["embedding"].iloc[0])]

@@ -22,9 +22,7 @@ import pandas as pd
 from .. import flags, stats
 from ..study import Reference, Results, metric_key
 from .config import Config
-
-TRAINED = "trained static"
-FROM_ENCODER = "from encoder"
+from .steps import FROM_ENCODER, TRAINED
 
 
 def set_label(name: str) -> str:
@@ -44,6 +42,24 @@ def count_ci(k: int, n: int) -> tuple[float, float]:
     return stats.mean_ci(np.r_[np.ones(int(k)), np.zeros(int(n - k))])
 
 
+def analogy_candidates(r: Results, vocab=()) -> int:
+    """The words an analogy answer is chosen among: the shared words every embedding keeps (``vocab`` before
+    the embeddings exist)."""
+    embs = r.extra.get("embeddings")
+    return len(next(iter(embs.values()))) if embs else len(vocab)
+
+
+def analogy_chance(n_candidates: int) -> float:
+    """Chance accuracy of an analogy question: one over the candidates less the question's three words."""
+    return 1.0 / max(n_candidates - 3, 1)
+
+
+def analogy_chance_label(r: Results) -> tuple[float, str]:
+    """This run's analogy chance level and its label for a table (``chance = 1/N``)."""
+    n = analogy_candidates(r)
+    return analogy_chance(n), f"chance = 1/{n - 3}"
+
+
 def _binary(gold: np.ndarray) -> bool:
     return len(np.unique(gold)) == 2
 
@@ -58,16 +74,12 @@ def _auc(gold, pred) -> float:
 # --------------------------------------------------------------------------- analogies
 
 def analogy_summary(items: pd.DataFrame, k: int = 10) -> pd.DataFrame:
-    """Per embedding, method and category (plus ``overall``): questions in scope, answered, coverage, accuracy and
-    MRR@k with 95% intervals on the overall rows."""
+    """Per embedding, method and category (plus ``overall``): questions, answered in scope (``n``), coverage,
+    accuracy and MRR@k with 95% intervals on the overall rows."""
     rows = []
-    scope = items[items["in_scope"]]
     for (emb, method), g in items.groupby(["embedding", "method"], sort=False):
-        h_all = g
-        for cat, h in list(h_all.groupby("category", sort=False)) + [("overall", h_all)]:
+        for cat, h in list(g.groupby("category", sort=False)) + [("overall", g)]:
             ans = h[h["answered"] & h["in_scope"]]
-            n_scope = int(h["in_scope"].sum()) if cat != "overall" else int(len(scope[(scope["embedding"] == emb) &
-                                                                                   (scope["method"] == method)]))
             row = {"embedding": emb, "method": method, "category": cat, "questions": len(h), "n": len(ans),
                    "coverage": len(ans) / max(len(h), 1),
                    "accuracy": ans["correct"].mean() if len(ans) else np.nan,
@@ -112,7 +124,7 @@ def _analogy_headlines(r: Results, set_name: str, items: pd.DataFrame, kinds: Ma
     cov = len(h) / max(n_questions, 1)
     r.headline(metric_key(f"analogy.{set_name}", "best", "acc"), f"{set_name}: best {method} accuracy ({best_all})",
                acc[best_all], stats.mean_ci(h["correct"].to_numpy(float)), n=len(h),
-               reference=Reference("chance", 1.0 / max(n_candidates - 3, 1)), ceiling=1.0, coverage=cov,
+               reference=Reference("chance", analogy_chance(n_candidates)), ceiling=1.0, coverage=cov,
                metric=f"{method} accuracy")
     a, b = _best(acc, kinds, TRAINED), _best(acc, kinds, FROM_ENCODER)
     if a is None or b is None:
@@ -135,7 +147,7 @@ def fill(r: Results, cfg: Config, inputs, info: pd.DataFrame, items: Mapping[str
          sims: Mapping[str, pd.DataFrame], tags: pd.DataFrame, classes: pd.DataFrame) -> None:
     """Tables, metrics and headlines of every evaluation into ``r``."""
     kinds = dict(zip(info["embedding"], info["kind"]))
-    n_cand = len(next(iter(r.extra["embeddings"].values()))) if r.extra.get("embeddings") else len(inputs.vocab)
+    n_cand = analogy_candidates(r, inputs.vocab)
     long = []
 
     def add(task, set_name, metric, emb, value, ci=(np.nan, np.nan), n=None, coverage=None):
@@ -299,10 +311,10 @@ _PAPER_NOTE = {
 
 def published(r: Results, cfg: Config) -> None:
     """The papers' numbers for this language (``data/papers/static_vs_contextual.yaml``) into the panel."""
-    from .. import report
+    from ..papers import paper_figures
 
     try:
-        df = report.paper_figures("static_vs_contextual", language=cfg.language)
+        df = paper_figures("static_vs_contextual", language=cfg.language)
     except ValueError:
         df = pd.DataFrame()
     cols = [c for c in ("model", "method", "task", "dataset", "metric", "value", "source", "commit") if c in df.columns]

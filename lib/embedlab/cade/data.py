@@ -1,4 +1,5 @@
-"""The study's slices: dated Bible translations, Turkish periods against modern text, or any user corpus."""
+"""The study's data: slices of dated Bible translations, Turkish periods against modern text, or any user corpus,
+and the slice pairs the study compares."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -124,3 +125,23 @@ def describe(slices: dict, years: dict | None = None, min_count: int = 5) -> pd.
         rows.append({"slice": name, "year": (years or {}).get(name), "sentences": len(sents), "tokens": int(counts.sum()),
                      "types": len(counts), f"types_{min_count}+": int((counts >= min_count).sum())})
     return pd.DataFrame(rows)
+
+
+def study_slices(cfg) -> dict[str, list[list[str]]]:
+    """The slices a study ``Config`` names, checked against the slice names its other parameters use (for user
+    slices these are known only once read)."""
+    slices = load_slices(cfg.source, versions=cfg.bible_versions, books=cfg.bible_books, periods=cfg.turkish_periods,
+                         treebank=cfg.turkish_treebank, path=cfg.user_paths or None, language=cfg.language,
+                         max_tokens=cfg.max_tokens_per_slice or None, seed=cfg.seed)
+    names = list(slices)
+    for field in ("planted_reference", "planted_slice", "overlap_slice", "trace_reference"):
+        if getattr(cfg, field) not in names:
+            raise ValueError(f"parameter {field!r}: given {getattr(cfg, field)!r}; allowed: one of the slices "
+                             f"{', '.join(map(repr, names))}")
+    return slices
+
+
+def slice_pairs(names: Sequence[str]) -> list[tuple[str, str]]:
+    """Consecutive slices, and the first with the last when there are more than two."""
+    names = list(names)
+    return list(zip(names[:-1], names[1:])) + ([(names[0], names[-1])] if len(names) > 2 else [])

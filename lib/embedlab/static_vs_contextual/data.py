@@ -1,0 +1,242 @@
+"""The study's inputs: encoders, the training corpus, the evaluation sets, the shared vocabulary, and the words
+of the t-SNE maps.
+
+:func:`prepare` loads them all into :class:`Inputs`. A corpus or set whose asset cannot be had is skipped (and
+marked unavailable) or stops the run, as ``missing_sets`` says (:meth:`embedlab.study.Results.load_or_skip`).
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter, defaultdict
+from functools import partial
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import assets, corpora, encoders, evalsets, extract, static
+from ..evalsets import dispatch
+from ..study import Results
+from ..text import lowercase, tokenize
+from .config import Config
+from .results import set_label
+
+#: treebank used for the analogy miner and POS tagging, per study language (see embedlab.evalsets)
+TREEBANK_LANGUAGE = {"tr": "tr", "hu": "hu", "mr": "mr"}
+
+
+@dataclasses.dataclass
+class Inputs:
+    """What every step reads: the corpus, the evaluation sets by kind and name, the shared vocabulary."""
+
+    corpus: corpora.Corpus
+    sets: dict[str, dict[str, Any]]
+    vocab: list[str]
+    encoders: dict[str, encoders.Encoder]
+
+
+# --------------------------------------------------------------------------- inputs
+
+def load_encoders(cfg: Config) -> dict[str, encoders.Encoder]:
+    """Load every encoder and check the requested layers against each (ValueError when out of range)."""
+    out = {}
+    for name in cfg.encoders:
+        enc = encoders.load_encoder(name)
+        extract.resolve_layers(enc, cfg.layers)
+        out[name] = enc
+    return out
+
+
+def training_corpus(cfg: Config, results: Results | None = None) -> corpora.Corpus:
+    """The named corpora together, sentences in a seeded random order until ``max_tokens``.
+
+    A corpus whose asset cannot be had is, with ``missing_sets="skip"`` and another corpus left, marked unavailable
+    in ``results`` and left out; otherwise the error stops the run.
+    """
+    parts = []
+    for i, n in enumerate(cfg.corpora):
+        if results is None:
+            parts.append(corpora.load_corpus(n))
+            continue
+        last_chance = not parts and i == len(cfg.corpora) - 1          # no corpus would be left: fail
+        got = results.load_or_skip("corpus", n, partial(corpora.load_corpus, n),
+                                   "fail" if last_chance else cfg.missing_sets)
+        if got is not None:
+            parts.append(got)
+    for p in parts:
+        if p.language != cfg.language and not p.name.startswith("slices:"):
+            raise ValueError(f"corpus {p.name!r} is {p.language!r}, the study language is {cfg.language!r}")
+    corpus = corpora.concat(parts) if len(parts) > 1 else parts[0]
+    corpus = without_tagging_test_sentences(corpus, cfg, results)
+    return take_tokens(corpus, cfg.max_tokens, cfg.seed)
+
+
+def without_tagging_test_sentences(corpus: corpora.Corpus, cfg: Config, results: Results | None) -> corpora.Corpus:
+    """The corpus less the POS dev/test sentences (by sentence id or identical tokens), so the tagger is never
+    scored on text the static models were trained on; a note in ``results`` says how many were removed."""
+    if "pos" not in cfg.tagging_tasks:
+        return corpus
+    try:
+        held = evalsets.pos_test_texts(cfg.language)
+    except (assets.AssetUnavailable, evalsets.EvalSetUnavailable, FileNotFoundError):
+        return corpus  # the tagging set itself is unavailable: nothing to protect
+    ids = corpus.meta["sent_id"].fillna("").astype(str).tolist() if "sent_id" in corpus.meta else None
+    mask = evalsets.held_out_mask(corpus.sentences, held, sent_ids=ids)
+    if results is not None:
+        results.notes.append(f"{int(mask.sum()):,} corpus sentences that are POS dev/test sentences "
+                             f"({len(held):,} held out) were removed from the training corpus.")
+    return corpus.subset(np.flatnonzero(~mask), name=corpus.name) if mask.any() else corpus
+
+
+def take_tokens(corpus: corpora.Corpus, max_tokens: int, seed: int = 0) -> corpora.Corpus:
+    """Sentences in a seeded random order until ``max_tokens`` (corpus order kept); nested for growing sizes."""
+    lengths = np.array([len(s) for s in corpus.sentences])
+    if lengths.sum() == 0:
+        raise ValueError(f"empty corpus {corpus.name!r}: no tokens")
+    order = np.random.default_rng(seed).permutation(len(corpus))
+    keep = order[np.cumsum(lengths[order]) <= max_tokens]
+    keep = keep if len(keep) else order[:1]
+    base = corpus.name.split("[")[0]
+    return corpus.subset(np.sort(keep), name=f"{base}[{int(lengths[keep].sum())} tokens]")
+
+
+def _loader_kw(kind: str, name: str, cfg: Config) -> dict:
+    """Keyword arguments of a registered set's loader for this run."""
+    if name.startswith("file:"):
+        return {"language": cfg.language}
+    if (kind, name) in (("analogy", "treebank"), ("tagging", "pos")):
+        kw = {"language": TREEBANK_LANGUAGE[cfg.language]}
+        return {**kw, "max_per_relation": cfg.analogy_max_per_relation, "seed": cfg.seed} if kind == "analogy" else kw
+    if (kind, name) == ("analogy", "bible-morph"):
+        return {"max_per_relation": cfg.analogy_max_per_relation, "seed": cfg.seed}
+    if (kind, name) == ("tagging", "ner"):
+        return {"language": cfg.language}
+    if (kind, name) == ("similarity", "mr-gloss-synonyms"):
+        return {"seed": cfg.seed}
+    if kind == "classification" and name.startswith("bible-"):
+        return {"version": "hu" if cfg.language == "hu" else "kjv"}
+    if (kind, name) == ("classification", "mahasent"):
+        return {"variant": "md"}
+    return {}
+
+
+def evaluation_sets(cfg: Config, corpus: corpora.Corpus | None = None, results: Results | None = None
+                    ) -> dict[str, dict]:
+    """``{"analogy": {...}, "similarity": {...}, "tagging": {...}, "classification": {...}}`` from the one
+    evaluation-set registry (:func:`embedlab.evalsets.dispatch.load_evalset`).
+
+    A set that cannot be had (no cache, no mirror, no network) is, with ``missing_sets="skip"``, left out and
+    marked unavailable in ``results`` (the report's status box lists it); with ``"fail"`` the error stops the run.
+    """
+    wanted = {"analogy": cfg.analogy_sets, "similarity": cfg.similarity_sets, "tagging": cfg.tagging_tasks,
+              "classification": cfg.classification_sets}
+    sink = results if results is not None else Results(cfg.study)    # without results, a skip goes unrecorded
+    out: dict[str, dict] = {kind: {} for kind in wanted}
+    for kind, names in wanted.items():
+        for name in names:
+            kw = _loader_kw(kind, name, cfg)
+            s = sink.load_or_skip(kind, set_label(name), partial(dispatch.load_evalset, kind, name, **kw),
+                                  cfg.missing_sets)
+            if s is not None:
+                out[kind][s.name if kind == "tagging" else set_label(name)] = s
+    return out
+
+
+def describe_sets(sets: Mapping[str, dict], results: Results | None = None) -> pd.DataFrame:
+    """One row per evaluation set: kind, name, size and notes; unavailable ones with the reason."""
+    rows = []
+    for kind, group in sets.items():
+        for name, s in group.items():
+            if kind == "tagging":
+                size = " / ".join(f"{k} {v}" for k, v in s.sizes().items()) + " sentences"
+            elif kind == "classification":
+                size = f"train {len(s.train)} / test {len(s.test)} texts, {len(s.labels)} labels"
+            else:
+                size = f"{len(s)} {'questions' if kind == 'analogy' else 'pairs'}"
+            rows.append({"kind": kind, "set": name, "size": size, "notes": getattr(s, "notes", "")})
+    for u in (results.unavailable if results is not None else []):
+        rows.append({"kind": u.kind, "set": u.name, "size": "unavailable", "notes": f"skipped: {u.reason}"})
+    return pd.DataFrame(rows, columns=["kind", "set", "size", "notes"])
+
+
+def evaluation_words(sets: Mapping[str, dict]) -> set[str]:
+    """Words of the analogy and similarity sets (candidates for the shared vocabulary)."""
+    words: set[str] = set()
+    for s in sets["analogy"].values():
+        words |= s.vocabulary()
+    for s in sets["similarity"].values():
+        words |= set(s.pairs["w1"]) | set(s.pairs["w2"])
+    return words
+
+
+def vocabulary(corpus: corpora.Corpus, sets: Mapping[str, dict], cfg: Config) -> list[str]:
+    """The shared vocabulary: top ``vocab_size`` corpus words plus up to ``max_eval_words`` evaluation words
+    that occur ``min_count`` times (see :func:`embedlab.static.shared_vocabulary`)."""
+    return static.shared_vocabulary(corpus.sentences, cfg.vocab_size, cfg.min_count, evaluation_words(sets),
+                                    cfg.max_eval_words)
+
+
+def prepare(cfg: Config, results: Results) -> Inputs:
+    """Encoders (layers checked first), corpus, evaluation sets (unavailable ones marked), shared vocabulary."""
+    encs = load_encoders(cfg)
+    corpus = training_corpus(cfg, results)
+    sets = evaluation_sets(cfg, corpus, results)
+    vocab = vocabulary(corpus, sets, cfg)
+    return Inputs(corpus, sets, vocab, encs)
+
+
+# --------------------------------------------------------------------------- t-SNE words
+
+def tsne_words(sets: Mapping[str, dict], vocab: list[str], per_category: int = 12, max_categories: int = 8,
+               seed: int = 0) -> dict[str, str]:
+    """Words for the t-SNE maps, ``{word: category}``: from the first analogy set, the answer words (``d``)
+    of its largest categories; else the commonest tag of frequent tagging-set words; else each label's most
+    characteristic words in the first classification set."""
+    inv = set(vocab)
+    rng = np.random.default_rng(seed)
+    out: dict[str, str] = {}
+    for s in sets["analogy"].values():
+        q = s.questions[s.questions["d"].isin(inv)]
+        cats = q.groupby("category")["d"].nunique().sort_values(ascending=False).index[:max_categories]
+        for c in cats:
+            ws = sorted(set(q.loc[q["category"] == c, "d"]) - set(out))
+            for w in rng.choice(ws, min(per_category, len(ws)), replace=False):
+                out[str(w)] = c.split(":")[-1] if ":" in c else c
+        if out:
+            return out
+    for ts in sets["tagging"].values():
+        seen: dict[str, Counter] = defaultdict(Counter)
+        for toks, tags in ts.train:
+            for w, t in zip(toks, tags):
+                seen[lowercase(w, ts.language.split("-")[0])][t] += 1
+        by_tag: dict[str, list[str]] = defaultdict(list)
+        for w, c in sorted(seen.items(), key=lambda kv: -sum(kv[1].values())):
+            if w in inv:
+                by_tag[c.most_common(1)[0][0]].append(w)
+        for tag, ws in sorted(by_tag.items(), key=lambda kv: -len(kv[1]))[:max_categories]:
+            for w in ws[:per_category]:
+                out[w] = tag
+        return out
+    for ds in sets["classification"].values():
+        return _label_words(ds, inv, per_category, max_categories)
+    return out
+
+
+def _label_words(ds, vocab: set[str], per_category: int, max_categories: int, min_count: int = 5) -> dict[str, str]:
+    """Each label's most characteristic vocabulary words in its training texts: highest smoothed log-odds of
+    the word's rate inside the label against outside it (words seen at least ``min_count`` times)."""
+    lang = ds.language.split("-")[0]
+    by_label = {lab: Counter() for lab in ds.labels}
+    for text, lab in zip(ds.train["text"], ds.train["label"]):
+        by_label[lab].update(w for w in tokenize(text, lang) if w in vocab)
+    total = sum(by_label.values(), Counter())
+    n_all = sum(total.values())
+    out: dict[str, str] = {}
+    labels = sorted(by_label, key=lambda lab: -sum(by_label[lab].values()))[:max_categories]
+    for lab in labels:
+        inside, n_in = by_label[lab], sum(by_label[lab].values())
+        score = {w: np.log((inside[w] + 1) / (n_in + 1)) - np.log((total[w] - inside[w] + 1) / (n_all - n_in + 1))
+                 for w in inside if total[w] >= min_count and w not in out}
+        for w in sorted(score, key=lambda w: (-score[w], w))[:per_category]:
+            out[w] = lab
+    return out
