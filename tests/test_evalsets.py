@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from embedlab import assets
+from embedlab import assets, userfiles
 from embedlab import evalsets as E
 
 
@@ -462,8 +462,8 @@ def test_file_sets_end_to_end_with_a_safe_figure_name(tmp_path, monkeypatch):
     fig, _ = plt.subplots()
     out = report.savefig(fig, f"analogy_{q.name}", show=False)
     assert out.exists() and out.parent == tmp_path / "run" / "figures" and ":" not in out.name
-    u = E.try_load("analogy", f"file:{tmp_path}/missing.txt")
-    assert u.kind == "analogy" and "does not exist" in u.reason
+    with pytest.raises(userfiles.UserFileMissing, match="missing.txt"):  # a user's missing file fails the run
+        E.try_load("analogy", f"file:{tmp_path}/missing.txt")
 
 
 def test_registry_answers_which_sets_exist_per_language():

@@ -49,8 +49,8 @@ def test_file_sets_and_defaults_validate():
     cfg = _cfg(analogy_sets=["treebank", "file:/tmp/x y/verb conj.txt"], similarity_sets=["file:/tmp/s.txt"])
     assert cfg.params["analogy_sets"][1].startswith("file:")
     assert svc.Config().params == svc.Config.defaults()
-    assert res.set_label("file:/tmp/x y/verb conj.txt") == "file-verb conj"
-    assert report.safe_name(f"analogy_{res.set_label('file:/a/b/verb.txt')}") == "analogy_file-verb"
+    assert res.set_label("file:/tmp/x y/verb conj.txt") == "file-verb conj-missing"  # + its contents' short hash
+    assert report.safe_name(f"analogy_{res.set_label('file:/a/b/verb.txt')}") == "analogy_file-verb-missing"
 
 
 def test_unavailable_sets_are_marked_in_the_results_or_fail(monkeypatch):

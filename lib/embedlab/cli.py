@@ -92,6 +92,10 @@ def cmd_run(args) -> int:
     except runner.PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: unfinished runs of profile {args.profile!r} are marked interrupted; run the same "
+              "command again to finish them", file=sys.stderr)
+        return 130
     failed = [r for r in results if r["status"] not in ("ok", "partial")]
     partial = [r for r in results if r["status"] == "partial"]
     out = Path(args.reports_dir).resolve() / args.profile

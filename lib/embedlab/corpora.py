@@ -34,7 +34,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from embedlab import assets
+from embedlab import assets, userfiles
 
 __all__ = [
     "Corpus", "tokenize", "lowercase", "sentence_split", "english_bible", "hungarian_bible", "ataturk_texts",
@@ -495,8 +495,9 @@ _TABLE_SEPS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 
 
 def _resolve_source(source) -> Path:
-    """A path from a path or an asset name; missing paths raise ValueError."""
-    p = Path(source).expanduser()
+    """A path from a path (a relative one as :func:`embedlab.userfiles.resolve` says) or an asset name; missing
+    paths raise ValueError."""
+    p = userfiles.resolve(source)
     if p.exists():
         return p
     if isinstance(source, str) and source in assets.registry():

@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import assets, paths, progress
+from . import assets, paths, progress, userfiles
 from .seeding import seed_everything
 from .study import Config, Results, fmt
 from .util import atomic_write
@@ -30,8 +30,23 @@ def run_dir() -> Path:
     """Directory for this run's outputs (created on demand)."""
     env = os.environ.get("EMBEDLAB_RUN_DIR")
     d = Path(env) if env else paths.REPORTS / "interactive" / os.environ.get("EMBEDLAB_RUN_NAME", "notebook")
+    _check_owner(d)
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def _check_owner(d: Path) -> None:
+    """A runner's kernel writes only while the run folder's record is its run's (``$EMBEDLAB_RUN_TOKEN``): a kernel
+    left over from a killed runner must not overwrite a newer run's files."""
+    token = os.environ.get("EMBEDLAB_RUN_TOKEN")
+    if not token:
+        return
+    try:
+        owner = json.loads((d / "run.json").read_text(encoding="utf-8")).get("token")
+    except (OSError, ValueError, AttributeError):
+        owner = None
+    if owner != token:
+        raise RuntimeError(f"the run folder {d} belongs to another run now; this kernel writes nothing more there")
 
 
 def figures_dir() -> Path:
@@ -142,6 +157,7 @@ def provenance(params: dict | None = None, seed: int | None = None) -> dict[str,
         "seed": seed,
         "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
         "assets": assets.used_assets(),
+        "user_files": userfiles.used(),
         "packages": package_versions(),
         "lock": assets.lock_file(),
         "machine": machine(),
@@ -206,6 +222,7 @@ def begin(cfg: Config, threads: int | None = None) -> Config:
     import logging
     import warnings
 
+    cfg = _user_files(cfg)
     params = cfg.params
     seed_everything(params.get("seed", 0), threads or params.get("threads"))
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -233,6 +250,20 @@ def begin(cfg: Config, threads: int | None = None) -> Config:
         pass
     progress.log(f"{cfg.study or type(cfg).__name__}: parameters validated")
     return cfg
+
+
+def _user_files(cfg: Config) -> Config:
+    """The Config with every user path (``file:``, ``slices:``, ``*_paths``) resolved to an absolute path, each
+    checked (a missing one raises :class:`~embedlab.userfiles.UserFileMissing` naming the parameter and the path),
+    hashed and recorded for provenance; the resolved paths are printed."""
+    userfiles.clear()
+    found = userfiles.check(cfg.params, lambda name: name in assets.registry())
+    for u, path in found:
+        print(f"user file: {u.param} = {u.value!r} -> {path}")
+    if not found:
+        return cfg
+    fixed = userfiles.absolute(cfg.params, userfiles.user_root(), lambda name: name in assets.registry())
+    return cfg.replace(**{k: v for k, v in fixed.items() if v != cfg.params[k]})
 
 
 def collected_warnings() -> list[str]:
@@ -342,14 +373,16 @@ def provenance_block(cfg: Config | None) -> str:
     params = cfg.params if isinstance(cfg, Config) else (cfg or {})
     prov = provenance(params, params.get("seed"))
     rows = "".join(f"<tr><td>{_html(k)}</td><td><code>{_html(v)}</code></td></tr>" for k, v in params.items())
+    used = {**dict(prov["assets"]), **prov["user_files"]}
     assets_rows = "".join(f"<tr><td>{_html(name)}</td><td><code>{_html(info.get('sha256', '') if isinstance(info, dict) else info)}"
-                          f"</code></td></tr>" for name, info in dict(prov["assets"]).items())
+                          f"</code></td></tr>" for name, info in used.items())
     m = prov["machine"]
     return (f"{_STYLE}<div class='el-box'><details><summary><b>Provenance</b>: commit "
             f"<code>{_html(prov['git_commit'][:12])}</code>, {_html(prov['date'])}, {_html(m.get('platform'))}, "
             f"{_html(m.get('cpus'))} CPUs, device {_html(m.get('device'))}, torch threads "
             f"{_html(m.get('torch_threads', '–'))}, PYTHONHASHSEED={_html(prov['pythonhashseed'])}</summary>"
-            f"<p><b>Parameters</b></p><table>{rows}</table><p><b>Assets used (sha256)</b></p><table>{assets_rows}"
+            f"<p><b>Parameters</b></p><table>{rows}</table>"
+            f"<p><b>Assets and user files used (sha256)</b></p><table>{assets_rows}"
             f"</table><p><b>Packages</b>: {_html(', '.join(f'{k} {v}' for k, v in prov['packages'].items()))}</p>"
             f"</details></div>")
 

@@ -19,8 +19,9 @@ class Config(_Base):
 
     language: str = param("en", Choice(*LANGUAGE_CHOICES), "'en' (WordNet 3.1) or 'tr' (KeNet)")
     encoder: str = param("minilm", Str(), "offline 'minilm' (English) or 'e5-small' (multilingual); or a hub id")
-    dictionary: str = param("wordnet", Choice(*DICTIONARY_CHOICES),
-                            "'wordnet' (offline WordNet 3.1 / KeNet) or an English URL set")
+    dictionary: str = param("wordnet", Choice(*DICTIONARY_CHOICES, prefixes=("file:",)),
+                            "'wordnet' (offline WordNet 3.1 / KeNet), an English URL set, or file:<path> for a "
+                            "user's headword<TAB>definition list")
     variants: list = param(["base", "defsent", "defsent+"], ListOf(Choice(*VARIANT_CHOICES), unique=True),
                            "the base encoder and the trained variants")
     poolings: list = param(["mean"], ListOf(Choice(*POOLING_CHOICES), unique=True), "sentence poolings")
@@ -63,7 +64,7 @@ class Config(_Base):
         return self.plus_train_definitions if self.plus_train_definitions is not None else self.train_definitions
 
     def validate(self) -> None:
-        if self.dictionary != "wordnet" and self.language != "en":
+        if self.dictionary in ("oxford-defs", "commondefs") and self.language != "en":
             raise ConfigError(f"parameter 'dictionary': given {self.dictionary!r} with language {self.language!r}; "
                               "allowed: 'wordnet' (KeNet) for Turkish, the URL sets are English only")
         if self.entry_transform != "none" and "defsent+" in self.variants and self.plus_definitions is not None \

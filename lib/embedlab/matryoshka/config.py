@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .. import userfiles
 from ..study import (Choice, Config as _Base, ConfigError, DictOf, Float, Int, ListOf, Optional, Str, param)
 from .data import STS_SETS, TRAIN_SOURCES, WORD_SETS
 from .grid import POOLINGS
@@ -40,10 +41,12 @@ class Config(_Base):
                         "division by T, x 0.3, teacher not detached), 'angle', 'sentence-transformers' or 'none'")
     kl_weight: float = param(1.0, Float(min=0), "extra weight on the KL term (1 in every reference)")
     smallest_dim: int = param(8, Int(min=1), "smallest leading dimension of the grid's ladder (8, 16, ... full)")
-    sts_sets: list = param([], ListOf(Choice(*STS_SETS), min_len=0, unique=True),
-                           "STS test sets (need the mirror or internet; skipped and listed when unavailable)")
-    word_sets: list = param(["wordsim353", "simlex999"], ListOf(Choice(*WORD_SETS), min_len=0, unique=True),
-                            "word-similarity sets (offline, from gensim)")
+    sts_sets: list = param([], ListOf(Choice(*STS_SETS, prefixes=("file:",)), min_len=0, unique=True),
+                           "STS test sets (need the mirror or internet; skipped and listed when unavailable); "
+                           "file:<path> for a user's sentence-pair file (s1, s2, score)")
+    word_sets: list = param(["wordsim353", "simlex999"], ListOf(Choice(*WORD_SETS, prefixes=("file:",)), min_len=0,
+                                                                unique=True),
+                            "word-similarity sets (offline, from gensim); file:<path> for 'word word score' lines")
     bible_versions: object = param(["kjv", "tyn"], Optional(ListOf(Choice(*BIBLE_VERSIONS), min_len=2, max_len=2,
                                                                     unique=True)),
                                    "two translations: retrieval of each verse's counterpart among all verses of the "
@@ -70,6 +73,7 @@ class Config(_Base):
         if not tasks:
             raise ConfigError("parameters 'sts_sets', 'word_sets', 'bible_versions': given none; allowed: at least "
                               "one evaluation set")
+        tasks += [userfiles.label(t) for t in tasks if t.startswith("file:")]  # a user file's task name
         if not any(t == self.headline_task or t.startswith(self.headline_task) for t in tasks):
             raise ConfigError(f"parameter 'headline_task': given {self.headline_task!r}; allowed: one of the "
                               f"evaluation sets {tasks}")

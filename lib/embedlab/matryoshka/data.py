@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .. import userfiles
 from ..choices import check_choice
 
 TASK_KINDS = ("sts", "retrieval")
@@ -65,6 +66,11 @@ def bible_pairs(version_a: str = "kjv", version_b: str = "bbe") -> tuple[pd.Data
     return evalsets.bible_paraphrase_split(version_a, version_b)
 
 
+def _label(name: str) -> str:
+    """A set's task name: its own, or for a user file (``file:<path>``) its name and short content hash."""
+    return userfiles.label(name) if name.startswith("file:") else name
+
+
 def _cap(max_pairs: int | dict | None, name: str) -> int | None:
     """The pair cap for one set: a number for all sets, or ``{set name: cap}`` (missing: no cap)."""
     return max_pairs.get(name) if isinstance(max_pairs, dict) else max_pairs
@@ -107,19 +113,21 @@ def evaluation_tasks(sts: Sequence[str] = STS_SETS, words: Sequence[str] = WORD_
     """
     from .. import evalsets
 
-    for name in sts:
+    for name in (n for n in sts if not n.startswith("file:")):  # file:<path>: a user's file
         _check("STS set", name, STS_SETS)
-    for name in words:
+    for name in (n for n in words if not n.startswith("file:")):
         _check("word-similarity set", name, WORD_SETS)
     if bible and len(bible) != 2:
         raise ValueError(f"bible needs two translations (e.g. ['kjv', 'web']), got {list(bible)}")
     tasks = []
     for name in sts:
-        df = _sample(evalsets.sts_pairs(name, "test").pairs, _cap(max_pairs, name), seed)
-        tasks.append(GridTask(name, "sts", list(df.s1), list(df.s2), df.score.to_numpy(float)))
+        pairs = evalsets.load_evalset("sts", name) if name.startswith("file:") else evalsets.sts_pairs(name, "test")
+        df = _sample(pairs.pairs, _cap(max_pairs, name), seed)
+        tasks.append(GridTask(_label(name), "sts", list(df.s1), list(df.s2), df.score.to_numpy(float)))
     for name in words:
-        df = _sample(getattr(evalsets, name)().pairs, _cap(max_pairs, name), seed)
-        tasks.append(GridTask(name, "sts", list(df.w1), list(df.w2), df.score.to_numpy(float)))
+        pairs = evalsets.load_evalset("similarity", name) if name.startswith("file:") else getattr(evalsets, name)()
+        df = _sample(pairs.pairs, _cap(max_pairs, name), seed)
+        tasks.append(GridTask(_label(name), "sts", list(df.w1), list(df.w2), df.score.to_numpy(float)))
     if bible:
         df = _sample(bible_pairs(*bible)[1], _cap(max_pairs, "bible"), seed)
         tasks.append(GridTask(f"bible-{bible[0]}-{bible[1]}", "retrieval", list(df.s1), list(df.s2)))

@@ -3,8 +3,11 @@
 Each run's kernel gets its own environment (run folder, progress log, seeds, quiet progress bars; the process's
 ``os.environ`` is never changed), so runs may share a process (Dask threads). A run's folder is emptied when it
 starts and its ``run.json`` says queued / running until it ends as ok, partial (its results' status), failed or
-interrupted. Only an ok run whose notebook, parameters, library code, asset registry and mirror are unchanged is
-skipped (content hash) unless ``force``.
+interrupted. Only an ok run whose notebook, parameters, library code, asset registry, mirror, result-changing
+settings, user files and models are unchanged is skipped (content hash, :mod:`.identity`) unless ``force``.
+
+A run's record carries a token that its kernel also gets (``EMBEDLAB_RUN_TOKEN``): a process left over from an
+earlier runner (killed) sees that the folder's record is no longer its own and writes nothing more there.
 """
 from __future__ import annotations
 
@@ -17,18 +20,25 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
 from .. import assets, paths
 from ..util import atomic_write
+from . import guard, identity
 from .plans import (KERNEL_NAME, PLANS_DIR, REPORTS_DIR, PlanError, RunSpec, load_plan, mirror_or_plan_error, select,
                     shown, validate_parameters)
 from .records import outcome, read_record, read_results, result_fields, write_record
 from .summary import write_summary
 
 HASHED_TREES = ("lib/embedlab", "data")
+#: per-run kernel settings the runner sets itself (never taken from the client's environment)
+RUN_KEYS = ("EMBEDLAB_RUN_DIR", "EMBEDLAB_RUN_NAME", "EMBEDLAB_PROFILE", "EMBEDLAB_PROGRESS_LOG", "EMBEDLAB_RUN_TOKEN")
+#: the client's settings every kernel gets, wherever it runs (a Dask worker has its own environment)
+FORWARDED = ("EMBEDLAB_", "HF_")
+DASK_CONNECT_S = 5
 
 
 def _mirror_state() -> str:
@@ -44,20 +54,29 @@ def _mirror_state() -> str:
 
 
 def content_hash(spec: RunSpec, root: Path = paths.ROOT) -> str:
-    """Hash of everything a run's result depends on: notebook, parameters, library code, data files, and which
-    asset sources it can reach (the mirror setting and whether it exists)."""
+    """Hash of everything a run's result depends on: notebook, parameters, library code, data files, which asset
+    sources it can reach (the mirror setting and whether it exists), the settings that change results and the
+    sha256 of every user file it reads (the models it used are added by :func:`with_models`)."""
     h = hashlib.sha256()
     h.update(Path(spec.notebook).read_bytes())
     h.update(json.dumps(spec.parameters, sort_keys=True, default=str).encode())
     h.update(spec.kernel.encode())
     h.update(_mirror_state().encode())
-    h.update(f"HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE', '')}".encode())
+    for line in identity.settings(kernel_env(spec)) + identity.user_files(spec):
+        h.update(line.encode() + b"\n")
     for tree in HASHED_TREES:
         for p in sorted((root / tree).rglob("*")):
             if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".yaml", ".yml", ".json", ".tsv"):
                 h.update(str(p.relative_to(root)).encode())
                 h.update(p.read_bytes())
     return h.hexdigest()
+
+
+def with_models(base: str, models: list[str], env: dict[str, str]) -> str:
+    """The content hash with the Hugging Face commit each of ``models`` resolves to now (``base`` when none)."""
+    if not models:
+        return base
+    return hashlib.sha256("\n".join([base, *identity.model_commits(models, env)]).encode()).hexdigest()
 
 
 def check_kernel(name: str) -> None:
@@ -71,20 +90,35 @@ def check_kernel(name: str) -> None:
                         f"--display-name 'Python ({name})'  (make kernel does this)")
 
 
-def kernel_env(spec: RunSpec, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The complete environment of one run's kernel: ``base`` (default ``os.environ``, never modified) plus the
-    run's folder and name, determinism and quiet-progress settings. Matplotlib keeps its inline backend."""
+def kernel_env(spec: RunSpec, base: dict[str, str] | None = None, token: str = "") -> dict[str, str]:
+    """The complete environment of one run's kernel: ``base`` (default ``os.environ``, never modified), the run's
+    own settings (``spec.env``: the client's ``EMBEDLAB_*`` and ``HF_*``, the mirror), then the run's folder, name
+    and token, determinism and quiet-progress settings. Matplotlib keeps its inline backend."""
     out = Path(spec.out_dir)
     env = dict(os.environ if base is None else base)
     env.pop("MPLBACKEND", None)  # figures are shown inline in the notebook (and so in its HTML)
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads yield: busy 2-CPU boxes slow >10x otherwise
     env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning,ignore::FutureWarning")
-    env.update({"EMBEDLAB_RUN_DIR": str(out), "EMBEDLAB_RUN_NAME": spec.name, "EMBEDLAB_PROFILE": spec.profile,
-                "EMBEDLAB_PROGRESS_LOG": str(out / "progress.log"), "PYTHONHASHSEED": "0",
-                "TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
-                "TOKENIZERS_PARALLELISM": "false"})
     env.update(spec.env)
+    env.update({"EMBEDLAB_RUN_DIR": str(out), "EMBEDLAB_RUN_NAME": spec.name, "EMBEDLAB_PROFILE": spec.profile,
+                "EMBEDLAB_PROGRESS_LOG": str(out / "progress.log"), "EMBEDLAB_RUN_TOKEN": token,
+                "PYTHONHASHSEED": "0", "TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+                "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false"})
     return env
+
+
+def client_env(plan_dir: Path) -> dict[str, str]:
+    """What every kernel of a profile gets from the runner's own environment (:data:`FORWARDED`: the Dask
+    executor's workers have their own), and where stray relative user paths resolve: the plan's folder."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED) and k not in RUN_KEYS}
+    env["EMBEDLAB_USER_ROOT"] = str(plan_dir)
+    return env
+
+
+def _ours(out: Path, token: str) -> bool:
+    """Whether the run folder's record is still this execution's (a newer runner has not taken the folder over)."""
+    rec = read_record(out / "run.json")
+    return rec is not None and rec.get("token") == token
 
 
 def _engine():
@@ -168,11 +202,12 @@ def execute_run(spec: RunSpec, monitor: bool = True) -> dict[str, Any]:
 
     out = Path(spec.out_dir)
     _clear(out)
+    token = uuid.uuid4().hex
     result: dict[str, Any] = {"name": spec.name, "notebook": shown(Path(spec.notebook)), "profile": spec.profile,
                               "parameters": spec.parameters, "status": "running", "error": None, "failed_cell": None,
                               "content_hash": spec.content_hash, "budget_s": spec.budget_s, "duration_s": None,
                               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": socket.gethostname(),
-                              "pid": os.getpid()}
+                              "pid": os.getpid(), "token": token}
     write_record(out / "run.json", result)
     executed = out / f"{spec.name}.ipynb"
     t0 = time.time()
@@ -181,7 +216,7 @@ def execute_run(spec: RunSpec, monitor: bool = True) -> dict[str, Any]:
         watcher.start()
     try:
         papermill.execute_notebook(spec.notebook, str(executed), parameters=spec.parameters, kernel_name=spec.kernel,
-                                   engine_name=_engine(), kernel_env=kernel_env(spec),
+                                   engine_name=_engine(), kernel_env=kernel_env(spec, token=token),
                                    kernel_cwd=str(Path(spec.notebook).parent), progress_bar=False, log_output=False,
                                    request_save_on_cell_execute=True)
         result["status"] = "ok"
@@ -199,15 +234,23 @@ def execute_run(spec: RunSpec, monitor: bool = True) -> dict[str, Any]:
         if watcher:
             watcher.stop.set()
     result["duration_s"] = round(time.time() - t0, 1)
+    if not _ours(out, token):  # a newer runner took the folder over: leave it alone
+        return {**result, "status": "interrupted", "error": "superseded by a newer run of this profile"}
     if executed.exists():
         try:
             _to_html(executed, out / f"{spec.name}.html")
-        except Exception as exc:
+        except Exception as exc:  # the page is the report: a run without it did not succeed
+            if result["status"] == "ok":
+                result.update(status="failed", error=f"the report page {spec.name}.html could not be written: "
+                                                     f"{type(exc).__name__}: {exc}")
             result["html_error"] = f"{type(exc).__name__}: {exc}"
-    results = read_results(out / "metrics.json")
+    metrics = read_record(out / "metrics.json")
+    results = read_results(metrics)
     result.update(result_fields(results))
     if result["status"] == "ok":
         result["status"], result["partial_reasons"] = outcome(results)
+    result["models"] = identity.models(spec, metrics)
+    result["content_hash"] = with_models(spec.content_hash, result["models"], kernel_env(spec))
     write_record(out / "run.json", result)
     return result
 
@@ -220,36 +263,50 @@ def _to_html(ipynb: Path, dest: Path) -> None:
     atomic_write(dest, body)
 
 
-def _execute_many(specs: list[RunSpec], jobs: int, executor: str, scheduler: str | None,
-                  on_done: Callable[[dict], None]) -> list[dict]:
-    if executor == "dask":
-        from distributed import Client, as_completed
+def dask_client(scheduler: str | None):
+    """A client of the Dask scheduler at ``scheduler``; one that does not answer within :data:`DASK_CONNECT_S`
+    seconds is a one-line :class:`PlanError`."""
+    from distributed import Client
 
-        if not scheduler:
-            raise PlanError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-        with Client(scheduler) as client:
-            futures = client.map(execute_run, specs, pure=False, key=[f"embedlab-{s.profile}-{s.name}" for s in specs])
-            results = []
-            for fut in as_completed(futures):
-                r = fut.result()
-                on_done(r)
-                results.append(r)
-            return results
-    if executor != "local":
-        raise PlanError(f"unknown executor {executor!r}; allowed: local, dask")
+    if not scheduler:
+        raise PlanError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    try:
+        return Client(scheduler, timeout=DASK_CONNECT_S)
+    except Exception as exc:
+        why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise PlanError(f"--scheduler {scheduler}: no Dask scheduler answered within {DASK_CONNECT_S} s "
+                        f"({why})") from None
+
+
+def _execute_many(specs: list[RunSpec], jobs: int, client, on_done: Callable[[dict], None]) -> list[dict]:
+    """Execute runs on a Dask ``client``, else here (``jobs`` 1) or in ``jobs`` local worker processes that end
+    with this one (:func:`guard.worker_init`)."""
+    results = []
+    if client is not None:
+        from distributed import as_completed
+
+        futures = client.map(execute_run, specs, pure=False, key=[f"embedlab-{s.profile}-{s.name}" for s in specs])
+        for fut in as_completed(futures):
+            results.append(fut.result())
+            on_done(results[-1])
+        return results
     if jobs <= 1:
-        results = []
         for s in specs:
-            r = execute_run(s)
-            on_done(r)
-            results.append(r)
+            results.append(execute_run(s))
+            on_done(results[-1])
         return results
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = []
+    keep = set(guard.descendants())
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=guard.worker_init, initargs=(os.getpid(),))
+    try:
         for r in pool.map(execute_run, specs):
-            on_done(r)
             results.append(r)
-        return results
+            on_done(r)
+    except BaseException:  # Ctrl-C (the workers ignore it): stop them and their kernels before waiting for them
+        guard.stop_descendants(keep=keep)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
 
 
 def _mark(spec: RunSpec, status: str) -> None:
@@ -267,53 +324,75 @@ def run_profile(profile: str, only: list[str] | None = None, jobs: int = 1, forc
                 executor: str = "local", scheduler: str | None = None, kernel: str = KERNEL_NAME,
                 plans_dir: Path = PLANS_DIR, reports_dir: Path = REPORTS_DIR,
                 echo: Callable[[str], None] = print) -> list[dict]:
-    """Validate, then execute a profile's runs; write the index and summary. Returns one result per run."""
+    """Validate, then execute a profile's runs; write the index and summary. Returns one result per run.
+
+    One runner at a time per profile and reports folder (:func:`guard.profile_lock`). On Ctrl-C the processes it
+    started are stopped and its unfinished runs marked interrupted, then the KeyboardInterrupt propagates."""
     if jobs < 1:
         raise PlanError(f"--jobs must be at least 1, got {jobs}")
     if executor not in ("local", "dask"):
         raise PlanError(f"unknown executor {executor!r}; allowed: local, dask")
     if executor == "dask" and not scheduler:
         raise PlanError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-    reports_dir = Path(reports_dir).resolve()
-    specs = select(load_plan(profile, plans_dir, reports_dir, kernel), only, profile)
+    reports_dir, plans_dir = Path(reports_dir).resolve(), Path(plans_dir).resolve()
+    plan = load_plan(profile, plans_dir, reports_dir, kernel)
+    specs = select(plan, only, profile)
     for s in specs:
         validate_parameters(s)
     check_kernel(kernel)
     mirror = mirror_or_plan_error()
+    with guard.profile_lock(reports_dir / profile, profile):
+        client = dask_client(scheduler) if executor == "dask" else None
+        try:
+            return _run_locked(profile, plan, specs, jobs, force, client, mirror, plans_dir, reports_dir, echo)
+        finally:
+            if client is not None:
+                client.close()
+
+
+def _run_locked(profile: str, plan: list[RunSpec], specs: list[RunSpec], jobs: int, force: bool, client, mirror,
+                plans_dir: Path, reports_dir: Path, echo: Callable[[str], None]) -> list[dict]:
+    names = [s.name for s in plan]
     todo, results = [], []
     for s in specs:
+        s.env = {**client_env(plans_dir), **s.env}
         if mirror is not None:
             s.env["EMBEDLAB_MIRROR"] = str(Path(mirror).resolve())
         s.content_hash = content_hash(s)
         old = None if force else read_record(Path(s.out_dir) / "run.json")
-        if old is not None and old.get("status") == "ok" and old.get("content_hash") == s.content_hash:
+        if (old is not None and old.get("status") == "ok"
+                and old.get("content_hash") == with_models(s.content_hash, old.get("models") or [], kernel_env(s))):
             old["skipped"] = True
             results.append(old)
             echo(f"[skip] {s.name}: unchanged since last run ({old.get('duration_s')} s)")
             continue
         todo.append(s)
     if todo:
-        echo(f"running {len(todo)} notebook(s) of profile {profile!r} with {executor} executor, jobs={jobs}")
+        echo(f"running {len(todo)} notebook(s) of profile {profile!r} with "
+             f"{'dask' if client is not None else 'local'} executor, jobs={jobs}")
     for s in todo:  # the index never shows an earlier result of a run that is about to be replaced
         _mark(s, "queued")
-    write_summary(profile, reports_dir / profile)
+    write_summary(profile, reports_dir / profile, names)
 
     def done(r: dict) -> None:
         over = " (over budget)" if r.get("budget_s") and (r.get("duration_s") or 0) > r["budget_s"] else ""
         why = r["error"] or "; ".join(r.get("partial_reasons") or [])
         echo(f"[{r['status']}] {r['name']}: {r['duration_s']} s{over}" + (f" - {why}" if why else ""))
-        write_summary(profile, reports_dir / profile)
+        write_summary(profile, reports_dir / profile, names)
 
+    keep = set(guard.descendants())
     try:
-        results += _execute_many(todo, jobs, executor, scheduler, done)
+        results += _execute_many(todo, jobs, client, done)
     except BaseException:
-        for s in todo:  # runs that never started (or whose worker died) are not left "queued"
+        if client is None:
+            guard.stop_descendants(keep=keep)  # workers and kernels: nothing of this runner writes on
+        for s in todo:  # runs that never started or never ended are not left "queued" or "running"
             rec = read_record(Path(s.out_dir) / "run.json")
-            if rec is None or rec.get("status") in ("queued", "running") and rec.get("pid") == os.getpid():
+            if rec is None or rec.get("status") in ("queued", "running"):
                 _mark(s, "interrupted")
         raise
     finally:
-        write_summary(profile, reports_dir / profile)
+        write_summary(profile, reports_dir / profile, names)
     order = {s.name: i for i, s in enumerate(specs)}
     results.sort(key=lambda r: order.get(r["name"], 1 << 30))
     return results

@@ -1,8 +1,10 @@
 """Plans: ``plans/<profile>.yaml`` read and validated before anything runs.
 
 A plan lists runs: a name, a notebook and its parameters. The plan file, run and profile names
-(``[A-Za-z0-9_.-]+``, no ``..``) and the parameters (names against ``papermill.inspect_notebook``, clear type
-mismatches) are checked; every path is made absolute.
+(``[A-Za-z0-9_.-]+``, at most 100 characters, not starting with ``.``, none of the runner's own file names) and
+the parameters (names against ``papermill.inspect_notebook``, clear type
+mismatches) are checked; every path is made absolute, user paths in parameters (``file:``, ``slices:``,
+``*_paths``: :mod:`embedlab.userfiles`) against the plan file's folder.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .. import assets, paths
+from .. import assets, paths, userfiles
 
 PLANS_DIR = paths.PLANS
 REPORTS_DIR = paths.REPORTS
@@ -44,15 +46,28 @@ class RunSpec:
 
 #: run and profile names become folder names and parts of URLs
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
+MAX_NAME = 100
+#: names the runner writes beside the run folders (a profile's files, the interactive notebooks' folder)
+RESERVED_NAMES = ("index.html", "summary.md", "summary.json", "interactive")
 RUN_KEYS = ("name", "notebook", "parameters", "budget_s")
 
 
 def check_name(kind: str, name: Any, where: str = "") -> str:
-    """A run or profile name: ``[A-Za-z0-9_.-]+`` without ``..`` (it becomes a folder and a URL part)."""
-    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or ".." in name:
-        raise PlanError(f"{where}{kind} name {name!r} is not allowed: use letters, digits, '_', '.' and '-' "
-                        "only (no '..')")
+    """A run or profile name: ``[A-Za-z0-9_.-]+``, at most :data:`MAX_NAME` characters, not starting with ``.``
+    (no ``.``, ``..`` or hidden folder), no ``..`` and none of :data:`RESERVED_NAMES` (it becomes a folder beside
+    the others and a URL part)."""
+    rule = (f"use letters, digits, '_', '.' and '-' only, at most {MAX_NAME} characters, not starting with '.', "
+            f"no '..', and none of {', '.join(RESERVED_NAMES)}")
+    if (not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or ".." in name or name.startswith(".")
+            or len(name) > MAX_NAME or name.lower() in RESERVED_NAMES):
+        shown_name = name if not isinstance(name, str) or len(name) <= 120 else name[:100] + "..."
+        raise PlanError(f"{where}{kind} name {shown_name!r} is not allowed: {rule}")
     return name
+
+
+def is_asset(name: str) -> bool:
+    """Whether a parameter string names a registered asset (``slices:<asset>``, ``user_paths: [<asset>]``)."""
+    return name in assets.registry()
 
 
 def shown(path: Path) -> str:
@@ -126,6 +141,7 @@ def load_plan(profile: str, plans_dir: Path = PLANS_DIR, reports_dir: Path = REP
         budget = r.get("budget_s")
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
             raise PlanError(f"{where}run {name!r}: budget_s must be a positive number of seconds, got {budget!r}")
+        params = userfiles.absolute(params, path.parent, is_asset)
         specs.append(RunSpec(name=name, notebook=str(nb), parameters=dict(params), budget_s=budget, profile=profile,
                              out_dir=str(reports_dir / profile / name), kernel=kernel, plan=shown(path)))
     return specs

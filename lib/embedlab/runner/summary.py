@@ -1,4 +1,6 @@
-"""The profile's summary: ``index.html``, ``summary.md`` and ``summary.json`` over every run folder.
+"""The profile's summary: ``index.html``, ``summary.md`` and ``summary.json`` over the runs of the current plan.
+
+Run folders of runs no longer in the plan (renamed, removed) stay on disk and are only listed as "not in the plan".
 
 A run's status comes from its ``run.json``; what it found comes from its results, read through
 :meth:`Results.from_dict <embedlab.study.Results.from_dict>` (its ``metrics.json`` once the run has ended, else the
@@ -49,13 +51,21 @@ def _cells(results: Results | None) -> list[tuple[str, str, list[str]]]:
     return [(k, _fmt(v), []) for k, v in numbers[:SHOWN_HEADLINES]]
 
 
-def _runs(profile_dir: Path) -> list[tuple[dict, Results | None]]:
-    """(record, results) of every run folder: the record's status as shown, and the results of an ended run from
+def _folders(profile_dir: Path, plan: list[str] | None) -> tuple[list[Path], list[str]]:
+    """(run folders to show: those of the plan's runs in plan order, or every one when no plan is given; names of
+    run folders not in the plan)."""
+    found = sorted(p.name for p in profile_dir.iterdir() if p.is_dir() and (p / "run.json").exists()) \
+        if profile_dir.is_dir() else []
+    if plan is None:
+        return [profile_dir / n for n in found], []
+    return [profile_dir / n for n in plan if n in found], [n for n in found if n not in plan]
+
+
+def _runs(folders: list[Path]) -> list[tuple[dict, Results | None]]:
+    """(record, results) of each run folder: the record's status as shown, and the results of an ended run from
     its metrics.json (else the record's copy) merged into the record."""
     runs = []
-    for d in sorted(p for p in profile_dir.iterdir() if p.is_dir()) if profile_dir.is_dir() else []:
-        if not (d / "run.json").exists():
-            continue
+    for d in folders:
         rec = read_record(d / "run.json")
         if rec is None:
             rec = {"name": d.name, "status": "interrupted", "error": "run record unreadable (rerun needed)"}
@@ -84,15 +94,22 @@ def _problem(r: dict) -> str:
     return "; ".join(map(str, r.get("partial_reasons") or []))
 
 
-def write_summary(profile: str, profile_dir: Path) -> None:
-    """Write ``summary.json``, ``summary.md`` and ``index.html`` over every run folder of a profile (atomically)."""
+def write_summary(profile: str, profile_dir: Path, plan: list[str] | None = None) -> None:
+    """Write ``summary.json``, ``summary.md`` and ``index.html`` (atomically) over the run folders of the plan's
+    runs (``plan``: their names, in order; None: every run folder); other run folders are listed as not in the
+    plan."""
     profile_dir = Path(profile_dir)
     profile_dir.mkdir(parents=True, exist_ok=True)
-    runs = _runs(profile_dir)
+    folders, others = _folders(profile_dir, plan)
+    runs = _runs(folders)
     atomic_write(profile_dir / "summary.json", json.dumps([rec for rec, _ in runs], indent=2, default=str))
     prov = report.provenance()
-    atomic_write(profile_dir / "summary.md", _summary_md(profile, runs, prov))
-    atomic_write(profile_dir / "index.html", _index_html(profile, runs, prov))
+    atomic_write(profile_dir / "summary.md", _summary_md(profile, runs, prov, others))
+    atomic_write(profile_dir / "index.html", _index_html(profile, runs, prov, others))
+
+
+def _not_in_plan(others: list[str]) -> str:
+    return ("Not in the plan (folders left on disk, not shown): " + ", ".join(others)) if others else ""
 
 
 def _published(results: Results | None) -> str:
@@ -103,7 +120,7 @@ def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _summary_md(profile: str, runs: list[tuple[dict, Results | None]], prov: dict) -> str:
+def _summary_md(profile: str, runs: list[tuple[dict, Results | None]], prov: dict, others: list[str] = ()) -> str:
     lines = [f"# embedlab reports: profile `{profile}`", "",
              f"git commit `{prov['git_commit']}`; " + ", ".join(f"{k} {v}" for k, v in prov["packages"].items()
                                                                  if k in ("python", "torch", "transformers", "gensim")), "",
@@ -118,6 +135,8 @@ def _summary_md(profile: str, runs: list[tuple[dict, Results | None]], prov: dic
         link = f"[{r['name']}]({urllib.parse.quote(r['name'])}/{urllib.parse.quote(r['name'])}.html)"
         lines.append(f"| {_md(link)} | {_md(status)} | {_duration(r)} | {_md('<br>'.join(cells))} | "
                      f"{_md(_published(results))} |")
+    if others:
+        lines += ["", _md(_not_in_plan(others))]
     return "\n".join(lines) + "\n"
 
 
@@ -130,7 +149,7 @@ padding:0 4px;margin-left:4px;font-size:85%}.ci,.small{color:#555;font-size:90%}
 ul.h{margin:0;padding-left:1.1em}.problem{color:#a00;font-size:90%}"""
 
 
-def _index_html(profile: str, runs: list[tuple[dict, Results | None]], prov: dict) -> str:
+def _index_html(profile: str, runs: list[tuple[dict, Results | None]], prov: dict, others: list[str] = ()) -> str:
     e = html.escape  # quote=True: safe in text and in attribute values
     rows = []
     for r, results in runs:
@@ -161,6 +180,7 @@ def _index_html(profile: str, runs: list[tuple[dict, Results | None]], prov: dic
             f"</td><td>{e(_duration(r))}</td><td><ul class='h'>{''.join(items)}</ul></td>"
             f"<td>{e(_published(results))}</td><td>{thumb}</td></tr>")
     pk = ", ".join(f"{e(str(k))} {e(str(v))}" for k, v in prov["packages"].items())
+    elsewhere = f"<p class='small'>{e(_not_in_plan(others))}</p>" if others else ""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>embedlab - {e(profile)}</title>
 <style>{_CSS}</style></head><body>
 <h1>embedlab reports: profile <code>{e(profile)}</code></h1>
@@ -172,6 +192,7 @@ something was unavailable or a headline is flagged; <span class="badge failed">f
 <table><tr><th>run</th><th>status</th><th>duration / budget</th><th>headline comparisons (95% CI, n, reference)</th>
 <th>published</th><th>key figure</th></tr>
 {''.join(rows)}</table>
+{elsewhere}
 <p class="small">Each run folder holds the executed notebook, its HTML, figures, tables and metrics.json (with provenance).</p>
 </body></html>
 """

@@ -29,7 +29,7 @@ def registered(kind: str) -> tuple[str, ...]:
     return tuple(n for k, n in _sets.REGISTRY if k == kind and n not in _NEEDS_PATH)
 
 
-#: evaluation sets by kind, from the one registry (analogy and similarity also take ``file:<path>``)
+#: evaluation sets by kind, from the one registry (analogy, similarity and tagging also take ``file:<path>``)
 ANALOGY_SETS = registered("analogy")
 SIMILARITY_SETS = registered("similarity")
 TAGGING_TASKS = registered("tagging")
@@ -77,7 +77,8 @@ class Config(_Base):
     same_questions: bool = param(True, Bool(), "score every embedding on the questions all of them can answer")
     similarity_sets: list = param([], ListOf(Choice(*SIMILARITY_SETS, prefixes=("file:",)), min_len=0, unique=True),
                                   "word-similarity sets (file:<path> for 'word word score' lines)")
-    tagging_tasks: list = param(["pos"], ListOf(Choice(*TAGGING_TASKS), min_len=0, unique=True), "tagging tasks")
+    tagging_tasks: list = param(["pos"], ListOf(Choice(*TAGGING_TASKS, prefixes=("file:",)), min_len=0, unique=True),
+                                "tagging tasks (file:<path> for a CoNLL-U file or folder)")
     hidden_sizes: list = param([2, 8, 32], ListOf(Int(min=1), unique=True), "BiLSTM hidden sizes")
     tagger_epochs: int = param(5, Int(min=1), "BiLSTM tagger epochs")
     tagger_lr: float = param(0.005, Float(min=0, min_open=True), "BiLSTM tagger learning rate")

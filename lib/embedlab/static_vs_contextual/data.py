@@ -103,7 +103,7 @@ def take_tokens(corpus: corpora.Corpus, max_tokens: int, seed: int = 0) -> corpo
 def _loader_kw(kind: str, name: str, cfg: Config) -> dict:
     """Keyword arguments of a registered set's loader for this run."""
     if name.startswith("file:"):
-        return {"language": cfg.language}
+        return {"language": cfg.language, "label": set_label(name)}
     if (kind, name) in (("analogy", "treebank"), ("tagging", "pos")):
         kw = {"language": TREEBANK_LANGUAGE[cfg.language]}
         return {**kw, "max_per_relation": cfg.analogy_max_per_relation, "seed": cfg.seed} if kind == "analogy" else kw

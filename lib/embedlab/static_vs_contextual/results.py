@@ -13,21 +13,21 @@ Headlines (each with its flags: at chance / majority, low coverage, tiny n, ceil
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from .. import flags, stats
+from .. import flags, stats, userfiles
 from ..study import Reference, Results, metric_key
 from .config import Config
 from .steps import FROM_ENCODER, TRAINED
 
 
 def set_label(name: str) -> str:
-    """A short, file-name-safe label of an evaluation set (``file:/x/verb.txt`` -> ``file-verb``)."""
-    return f"file-{Path(name[5:]).stem}" if name.startswith("file:") else name
+    """A short, file-name-safe label of an evaluation set (``file:/x/verb.txt`` -> ``file-verb-<8 hex digits of
+    its contents' sha256>``: two files of one name never share a label)."""
+    return userfiles.label(name) if name.startswith("file:") else name
 
 
 def key_name(embedding: str) -> str:
