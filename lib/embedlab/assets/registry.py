@@ -63,6 +63,9 @@ class Asset:
     #: (where it is installed) instead of from a downloaded copy of the file
     member_sha256: dict[str, str] | None = None
     year: int | None = None
+    #: the papers to cite for it: BibTeX fields (with ``key`` and ``type``), or the key of a paper reference in
+    #: data/papers/*.yaml (see :mod:`embedlab.cite`)
+    cite: tuple = ()
     # url
     files: tuple[dict, ...] = ()
     # huggingface
@@ -113,7 +116,7 @@ def load_registry(path: Path | str = REGISTRY_PATH) -> dict[str, Asset]:
             raise AssetError(f"asset {e.get('name')!r}: unknown field(s) {sorted(unknown)}; allowed: {sorted(fields)}")
         if e.get("kind") not in KINDS:
             raise AssetError(f"asset {e.get('name')!r}: kind {e.get('kind')!r} is not one of {KINDS}")
-        for key in ("members", "languages", "files"):
+        for key in ("members", "languages", "files", "cite"):
             if key in e:
                 e[key] = tuple(e[key])
         for f in e.get("files", ()):

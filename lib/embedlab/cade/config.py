@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..study import (AnyOf, Bool, Choice, Config as _Base, ConfigError, Float, Int, ListOf, Str, param)
+from ..study import (AnyOf, Bool, Choice, Config as _Base, ConfigError, Float, Int, ListOf, Need, Str, param)
 from .training import INITS, TrainingConfig
 
 _PERIOD = ListOf(Int(min=0), min_len=2, max_len=2)
@@ -107,3 +107,25 @@ class Config(_Base):
                   slice_epochs=self.slice_epochs, alpha=self.alpha, min_count=self.min_count, sample=self.sample,
                   init=self.init, seed=self.seed)
         return TrainingConfig(**{**kw, **changes})
+
+    def _sources(self) -> list[tuple[str, str]]:
+        """``(parameter: value, corpus name)`` of every corpus the slices are read from."""
+        if self.source == "bible":
+            return [(f"bible_versions: {v}", f"bible-{v}") for v in self.bible_versions]
+        if self.source == "turkish":
+            return [("source: turkish", "ataturk")] + ([("turkish_treebank", "tr-treebank")] if self.turkish_treebank
+                                                       else [])
+        return [(f"user_paths: {p}", f"slices:{p}") for p in self.user_paths]
+
+    def assets(self) -> list[Need]:
+        """The corpora the slices come from (every one required)."""
+        from embedlab import corpora
+
+        return [Need(a, what) for what, name in self._sources() for a in corpora.corpus_assets(name)]
+
+    def user_files(self) -> list[tuple[str, str]]:
+        """``user_paths`` entries that are paths, not slice assets (source 'user')."""
+        from embedlab import corpora
+
+        return [("user_paths", name[len("slices:"):]) for _, name in self._sources()
+                if name.startswith("slices:") and not corpora.corpus_assets(name)]

@@ -3,14 +3,24 @@ lists exactly these fields with these literal defaults; tests/test_study_contrac
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-from ..study import AnyOf, Bool, Choice, Config as _Base, ConfigError, Float, Int, ListOf, Optional, Str, param
+from ..study import AnyOf, Bool, Choice, Config as _Base, ConfigError, Float, Int, ListOf, Need, Optional, Str, param
 
 LANGUAGE_CHOICES = ("en", "tr")
 DICTIONARY_CHOICES = ("wordnet", "oxford-defs", "commondefs")
 VARIANT_CHOICES = ("base", "defsent", "defsent+")
 POOLING_CHOICES = ("mean", "cls", "max")
 TRANSFORM_CHOICES = ("none", "whiten", "ica")
+# Evaluation sets per language: (kind, name). STS sets are URL assets (skipped offline), the rest are offline.
+# "paraphrase": two English Bible versions (monolingual, held-out books); "translation": registered translation sets
+# (query in this language, candidates in another) scored like paraphrase retrieval (MRR, no cut-off).
+LANGUAGES: dict[str, dict[str, Any]] = {
+    "en": {"sts": ("stsb", "sick"), "paraphrase": ("kjv", "wyc"), "translation": (),
+           "word_similarity": ("wordsim353", "simlex999")},
+    "tr": {"sts": ("stsb-tr",), "paraphrase": None, "translation": ("quran-tr-en",),
+           "word_similarity": ("anlamver-npm",)},
+}
 
 
 @dataclasses.dataclass
@@ -73,3 +83,21 @@ class Config(_Base):
             raise ConfigError(f"parameter {name!r}: given {self.plus_definitions!r} with entry_transform="
                               f"{self.entry_transform!r}; allowed: None or >= 400 (ICA/whitening needs more entries "
                               "than the encoder has dimensions), or entry_transform='none'")
+
+    def assets(self) -> list[Need]:
+        """The encoder, the dictionary (the Oxford train file skippable) and the language's evaluation sets
+        (skippable with missing_sets='skip')."""
+        from .. import encoders
+        from ..evalsets import TRAIN_FILE_ASSETS, dispatch
+
+        skip = self.missing_sets == "skip"
+        out = [Need(a, f"encoder: {self.encoder}") for a in encoders.encoder_assets(self.encoder)]
+        out += [Need(a, f"dictionary: {self.dictionary}", skip and a == TRAIN_FILE_ASSETS.get(self.dictionary))
+                for a in dispatch.needs("dictionary", self.dictionary)]
+        spec = LANGUAGES[self.language]
+        wanted = [("sts", n, {}) for n in spec["sts"]] + [("translation", n, {}) for n in spec["translation"]]
+        if spec["paraphrase"]:
+            wanted.append(("paraphrase", "bible-split", dict(zip(("version_a", "version_b"), spec["paraphrase"]))))
+        wanted += [("similarity", n, {}) for n in spec["word_similarity"]]
+        return out + [Need(a, f"evaluation: {kind} {n}", skip) for kind, n, kw in wanted
+                      for a in dispatch.needs(kind, n, **kw)]

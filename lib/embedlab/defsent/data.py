@@ -13,20 +13,11 @@ from .. import evalsets, progress
 from ..choices import check_choice
 from ..encoders import Encoder
 from ..study import Results
-from .config import DICTIONARY_CHOICES, VARIANT_CHOICES, Config
+from .config import DICTIONARY_CHOICES, LANGUAGES, VARIANT_CHOICES, Config
 from .dictionary import as_entries, headword_key, sample_definitions, single_token_entries, split_by_headword
 
 VARIANTS = VARIANT_CHOICES
 DICTIONARIES = DICTIONARY_CHOICES
-# Evaluation sets per language: (kind, name). STS sets are URL assets (skipped offline), the rest are offline.
-# "paraphrase": two English Bible versions (monolingual, held-out books); "translation": registered translation sets
-# (query in this language, candidates in another) scored like paraphrase retrieval (MRR, no cut-off).
-LANGUAGES: dict[str, dict[str, Any]] = {
-    "en": {"sts": ("stsb", "sick"), "paraphrase": ("kjv", "wyc"), "translation": (),
-           "word_similarity": ("wordsim353", "simlex999")},
-    "tr": {"sts": ("stsb-tr",), "paraphrase": None, "translation": ("quran-tr-en",),
-           "word_similarity": ("anlamver-npm",)},
-}
 
 
 def load_dictionary(name: str, language: str, missing: str = "skip") -> pd.DataFrame:

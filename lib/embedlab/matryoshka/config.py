@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from .. import userfiles
-from ..study import (Choice, Config as _Base, ConfigError, DictOf, Float, Int, ListOf, Optional, Str, param)
+from ..study import (Choice, Config as _Base, ConfigError, DictOf, Float, Int, ListOf, Need, Optional, Str, param)
 from .data import STS_SETS, TRAIN_SOURCES, WORD_SETS
 from .grid import POOLINGS
 from .losses import BASE_LOSSES, KL_CHOICES, LAYER_WEIGHTINGS, VARIANTS
@@ -77,3 +77,20 @@ class Config(_Base):
         if not any(t == self.headline_task or t.startswith(self.headline_task) for t in tasks):
             raise ConfigError(f"parameter 'headline_task': given {self.headline_task!r}; allowed: one of the "
                               f"evaluation sets {tasks}")
+
+    def assets(self) -> list[Need]:
+        """The encoder and the training pairs (required), and the evaluation sets: skippable with
+        missing_sets='skip', as long as one of them can be had."""
+        from .. import encoders
+        from ..evalsets import dispatch
+
+        skip = self.missing_sets == "skip"
+        out = [Need(a, f"encoder: {self.encoder}") for a in encoders.encoder_assets(self.encoder)]
+        bible = dict(zip(("version_a", "version_b"), self.bible_versions or ()))
+        train = dispatch.needs("sts", "stsb") if self.train_source == "stsb" else \
+            dispatch.needs("paraphrase", "bible-split", **bible)
+        out += [Need(a, f"train_source: {self.train_source}") for a in train]
+        wanted = [(f"sts_sets: {n}", dispatch.needs("sts", n)) for n in self.sts_sets]
+        wanted += [(f"word_sets: {n}", dispatch.needs("similarity", n)) for n in self.word_sets]
+        wanted += [("bible_versions", dispatch.needs("paraphrase", "bible-split", **bible))] if bible else []
+        return out + [Need(a, what, skip, "evaluation") for what, names in wanted for a in names]

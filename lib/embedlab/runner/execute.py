@@ -132,12 +132,13 @@ def _engine():
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
                                      start_timeout=60, execution_timeout=None, kernel_env=None, kernel_cwd=None,
-                                     **kwargs):
+                                     kernel_log=None, **kwargs):
             kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
             final = merge_kwargs(kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
                                  kernel_name=kernel_name, log_output=log_output, stdout_file=stdout_file,
                                  stderr_file=stderr_file)
-            start = {k: v for k, v in (("env", kernel_env), ("cwd", kernel_cwd)) if v is not None}
+            start = {k: v for k, v in (("env", kernel_env), ("cwd", kernel_cwd), ("stdout", kernel_log),
+                                       ("stderr", kernel_log)) if v is not None}  # ipykernel's own lines: the log
             return PapermillNotebookClient(nb_man, **final).execute(**start)
 
     papermill_engines.register("embedlab", PerRunEnvEngine)
@@ -215,10 +216,12 @@ def execute_run(spec: RunSpec, monitor: bool = True) -> dict[str, Any]:
     if watcher:
         watcher.start()
     try:
-        papermill.execute_notebook(spec.notebook, str(executed), parameters=spec.parameters, kernel_name=spec.kernel,
-                                   engine_name=_engine(), kernel_env=kernel_env(spec, token=token),
-                                   kernel_cwd=str(Path(spec.notebook).parent), progress_bar=False, log_output=False,
-                                   request_save_on_cell_execute=True)
+        with open(out / "kernel.log", "ab") as kernel_log:  # not the terminal: "running over TCP", "KeyboardInterrupt"
+            papermill.execute_notebook(spec.notebook, str(executed), parameters=spec.parameters,
+                                       kernel_name=spec.kernel, engine_name=_engine(),
+                                       kernel_env=kernel_env(spec, token=token), kernel_log=kernel_log,
+                                       kernel_cwd=str(Path(spec.notebook).parent), progress_bar=False,
+                                       log_output=False, request_save_on_cell_execute=True)
         result["status"] = "ok"
     except PapermillExecutionError as exc:
         result.update(status="failed", error=f"{exc.ename}: {exc.evalue}",

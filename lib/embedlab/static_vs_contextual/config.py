@@ -10,7 +10,7 @@ import dataclasses
 
 from .. import corpora as _corpora, extract as _extract, static as _static
 from ..evalsets import dispatch as _sets
-from ..study import Bool, Choice, Config as _Base, ConfigError, Float, Int, ListOf, Optional, Str, param
+from ..study import Bool, Choice, Config as _Base, ConfigError, Float, Int, ListOf, Need, Optional, Str, param
 
 LANGUAGES = ("tr", "hu", "mr", "en")
 #: corpus names (see :func:`embedlab.corpora.load_corpus`); ``slices:<path-or-asset>`` is accepted too
@@ -22,6 +22,11 @@ METHODS = tuple(_extract.METHODS)
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
 MISSING_SETS = ("skip", "fail")
 _NEEDS_PATH = ("file", "paper")  # registry entries that take a user file (given here as file:<path>)
+#: treebank used for the analogy miner and POS tagging, per study language (see embedlab.evalsets)
+TREEBANK_LANGUAGE = {"tr": "tr", "hu": "hu", "mr": "mr"}
+#: the evaluation-set parameters and the registry kind of each
+SET_FIELDS = (("analogy_sets", "analogy"), ("similarity_sets", "similarity"), ("tagging_tasks", "tagging"),
+              ("classification_sets", "classification"))
 
 
 def registered(kind: str) -> tuple[str, ...]:
@@ -109,8 +114,7 @@ class Config(_Base):
         if bad:
             raise ConfigError(f"parameter 'encoders': given {bad!r}; allowed: {', '.join(known)}, or a Hugging Face "
                               "id such as 'dbmdz/bert-base-turkish-cased'")
-        for field, kind in (("analogy_sets", "analogy"), ("similarity_sets", "similarity"),
-                            ("tagging_tasks", "tagging"), ("classification_sets", "classification")):
+        for field, kind in SET_FIELDS:
             for name in getattr(self, field):
                 if name.startswith("file:"):
                     continue
@@ -122,6 +126,44 @@ class Config(_Base):
         if 1.0 in self.curve_fractions:
             raise ConfigError("parameter 'curve_fractions': given 1.0; allowed: fractions below 1 (the whole corpus "
                               "is always a point of the curve)")
+
+    def loader_kwargs(self, kind: str, name: str) -> dict:
+        """Keyword arguments of a registered evaluation set's loader for this run."""
+        if name.startswith("file:"):
+            return {"language": self.language}
+        if (kind, name) in (("analogy", "treebank"), ("tagging", "pos")):
+            kw = {"language": TREEBANK_LANGUAGE[self.language]}
+            return {**kw, "max_per_relation": self.analogy_max_per_relation, "seed": self.seed} if kind == "analogy" \
+                else kw
+        if (kind, name) == ("analogy", "bible-morph"):
+            return {"max_per_relation": self.analogy_max_per_relation, "seed": self.seed}
+        if (kind, name) == ("tagging", "ner"):
+            return {"language": self.language}
+        if (kind, name) == ("similarity", "mr-gloss-synonyms"):
+            return {"seed": self.seed}
+        if kind == "classification" and name.startswith("bible-"):
+            return {"version": "hu" if self.language == "hu" else "kjv"}
+        if (kind, name) == ("classification", "mahasent"):
+            return {"variant": "md"}
+        return {}
+
+    def assets(self) -> list[Need]:
+        """Encoders, corpora (at least one must be had) and evaluation sets (skippable with missing_sets='skip')."""
+        from .. import encoders as _enc
+
+        skip = self.missing_sets == "skip"
+        out = [Need(a, f"encoders: {e}") for e in self.encoders for a in _enc.encoder_assets(e)]
+        out += [Need(a, f"corpora: {c}", skip, "corpora") for c in self.corpora for a in _corpora.corpus_assets(c)]
+        for field, kind in SET_FIELDS:
+            out += [Need(a, f"{field}: {n}", skip) for n in getattr(self, field)
+                    for a in _sets.needs(kind, n, **self.loader_kwargs(kind, n))]
+        return out
+
+    def user_files(self) -> list[tuple[str, str]]:
+        """``file:`` evaluation sets and ``slices:`` corpora that are paths, not assets."""
+        out = [(f, n[len("file:"):]) for f, _ in SET_FIELDS for n in getattr(self, f) if n.startswith("file:")]
+        return out + [("corpora", c[len("slices:"):]) for c in self.corpora
+                      if c.startswith("slices:") and not _corpora.corpus_assets(c)]
 
 
 __all__ = ["Config", "ConfigError", "LANGUAGES", "CORPORA", "STATIC_MODELS", "METHODS", "ANALOGY_SETS",

@@ -21,8 +21,6 @@ from ..text import lowercase, tokenize
 from .config import Config
 from .results import set_label
 
-#: treebank used for the analogy miner and POS tagging, per study language (see embedlab.evalsets)
-TREEBANK_LANGUAGE = {"tr": "tr", "hu": "hu", "mr": "mr"}
 
 
 @dataclasses.dataclass
@@ -100,26 +98,6 @@ def take_tokens(corpus: corpora.Corpus, max_tokens: int, seed: int = 0) -> corpo
     return corpus.subset(np.sort(keep), name=f"{base}[{int(lengths[keep].sum())} tokens]")
 
 
-def _loader_kw(kind: str, name: str, cfg: Config) -> dict:
-    """Keyword arguments of a registered set's loader for this run."""
-    if name.startswith("file:"):
-        return {"language": cfg.language, "label": set_label(name)}
-    if (kind, name) in (("analogy", "treebank"), ("tagging", "pos")):
-        kw = {"language": TREEBANK_LANGUAGE[cfg.language]}
-        return {**kw, "max_per_relation": cfg.analogy_max_per_relation, "seed": cfg.seed} if kind == "analogy" else kw
-    if (kind, name) == ("analogy", "bible-morph"):
-        return {"max_per_relation": cfg.analogy_max_per_relation, "seed": cfg.seed}
-    if (kind, name) == ("tagging", "ner"):
-        return {"language": cfg.language}
-    if (kind, name) == ("similarity", "mr-gloss-synonyms"):
-        return {"seed": cfg.seed}
-    if kind == "classification" and name.startswith("bible-"):
-        return {"version": "hu" if cfg.language == "hu" else "kjv"}
-    if (kind, name) == ("classification", "mahasent"):
-        return {"variant": "md"}
-    return {}
-
-
 def evaluation_sets(cfg: Config, corpus: corpora.Corpus | None = None, results: Results | None = None
                     ) -> dict[str, dict]:
     """``{"analogy": {...}, "similarity": {...}, "tagging": {...}, "classification": {...}}`` from the one
@@ -134,7 +112,9 @@ def evaluation_sets(cfg: Config, corpus: corpora.Corpus | None = None, results: 
     out: dict[str, dict] = {kind: {} for kind in wanted}
     for kind, names in wanted.items():
         for name in names:
-            kw = _loader_kw(kind, name, cfg)
+            kw = cfg.loader_kwargs(kind, name)
+            if name.startswith("file:"):
+                kw["label"] = set_label(name)   # two files of one name never share a label
             s = sink.load_or_skip(kind, set_label(name), partial(dispatch.load_evalset, kind, name, **kw),
                                   cfg.missing_sets)
             if s is not None:
