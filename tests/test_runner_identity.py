@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from toys import toy_notebook
 import yaml
 
 from embedlab import cli, runner
@@ -21,12 +22,7 @@ from embedlab.util import atomic_write
 
 
 def _notebook(path: Path, params: str = 'x = 1\nlabel = "a"\nuser_paths = []') -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("print(x)")]
-    nb.metadata["kernelspec"] = {"name": "embedlab", "display_name": "Python (embedlab)", "language": "python"}
-    nbformat.write(nb, str(path))
-    return path
+    return toy_notebook(path, params, "print(x)")
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from toys import toy_notebook
 import yaml
 
 from embedlab import runner
@@ -25,12 +25,7 @@ report.record({"x": x, "late": 1.0}, {"x": x}, seed=0,
 
 
 def _notebook(path: Path, body: str = SLEEPER) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("x = 1\nnap = 10", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "embedlab", "display_name": "Python (embedlab)", "language": "python"}
-    nbformat.write(nb, str(path))
-    return path
+    return toy_notebook(path, "x = 1\nnap = 10", body)
 
 
 @pytest.fixture
