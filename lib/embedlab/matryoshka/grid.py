@@ -102,6 +102,13 @@ def evaluate_models(models: dict[str, encoders.Encoder], tasks: Sequence[GridTas
                      ignore_index=True)
 
 
+def over_seeds(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Each model's cells averaged over its training seeds (rows with a ``seed`` column, one per seed), with the
+    seeds' standard deviation (``seed_sd``, ddof 1; NaN for one run) and their count (``seeds``)."""
+    keys = ["model", "task", "metric", "layer", "dim"]
+    return per_seed.groupby(keys, sort=False)["value"].agg(value="mean", seed_sd="std", seeds="count").reset_index()
+
+
 def grid_table(grid: pd.DataFrame, task: str, metric: str, model: str | None = None) -> pd.DataFrame:
     """One metric as a layer x dim table (rows: layers, columns: dims)."""
     sel = grid[(grid.task == task) & (grid.metric == metric)]

@@ -10,7 +10,7 @@ pass per text column:
   ``MatryoshkaLoss`` with its default weights).
 * ``2dmse``: 2D Matryoshka (Li et al. 2024, AnglE's ``AngleTDMSETrainer``): the last layer at full size and at a
   sampled dimension ``d``, the same two at a sampled shallower layer ``i`` (uniform weight, or ESE's
-  1 / (1 + ln i)), and a KL term pulling layer ``i`` toward the last layer at full size.
+  1 / (1 + ln(1 + i)), :func:`layer_weight`), and a KL term pulling layer ``i`` toward the last layer at full size.
 * ``srl``: the Starbucks loss (Zhuang et al. 2024, ``sts/starbucks_loss.py``) *without* its masked-autoencoder
   pretraining, i.e. what the paper calls BERT-SRL: the base loss at every fixed (layer, dim) pair of the diagonal
   plus, for every shallower pair, a KL term to the last layer truncated to the same dims.
@@ -19,6 +19,10 @@ KL term (:func:`kl_term`): the two text columns are concatenated and the KL dive
 (``batchmean`` over ``2B``), as in sentence-transformers' ``AdaptiveLayerLoss``, Starbucks and AnglE (which encode
 both columns as one batch). Temperature, scaling and whether the teacher is detached follow one of the
 reference implementations (:data:`KL_CONVENTIONS`).
+
+Precision: ``bfloat16`` runs the encoder's forward pass under ``torch.autocast`` (mixed precision: the weights,
+their gradients' accumulation, AdamW and every loss term stay float32; the pooled embeddings are cast back to
+float32 before the base loss and the KL term), ``float32`` runs it plainly.
 
 Each loss keeps the terms of its last step in ``self.terms`` (``last-full`` is the base loss of the last layer at
 full size, a quantity every variant computes and which is comparable across steps and variants).
@@ -41,6 +45,7 @@ from .grid import dim_ladder
 VARIANTS = ("baseline", "mrl", "2dmse", "srl")
 BASE_LOSSES = ("cosent", "mnrl")
 LAYER_WEIGHTINGS = ("uniform", "log")
+TRAIN_PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}  # autocast dtype of the training forward pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,11 +95,17 @@ def kl_term(student: Sequence[torch.Tensor], teacher: Sequence[torch.Tensor], co
 
 
 def layer_weight(layer: int, scheme: str = "uniform") -> float:
-    """Weight of a shallow layer's loss (1-based layer ``i``): ``uniform`` 1, ``log`` 1 / (1 + ln i) (ESE)."""
+    """Weight of a shallow layer's loss: ``uniform`` 1, ``log`` 1 / (1 + ln(1 + i)) (ESE).
+
+    ``i`` is the hidden-state index (0 = the input embeddings, 1..L = the Transformer layers), embedlab's layer
+    numbering and the index both references weight: AnglE's ``AngleESETrainer`` (``all_layer_outputs`` are the
+    model's ``hidden_states``) and sentence-transformers' ``AdaptiveLayerLoss`` / ``Matryoshka2dLoss``
+    (``layer_weighting="log"``; index 0 is the embedding layer output).
+    """
     _check("layer weighting", scheme, LAYER_WEIGHTINGS)
-    if layer < 1:
-        raise ValueError(f"layer {layer} out of range: shallow layers start at 1")
-    return 1.0 if scheme == "uniform" else 1.0 / (1.0 + math.log(layer))
+    if layer < 0:
+        raise ValueError(f"layer {layer} out of range: layers start at 0 (the input embeddings)")
+    return 1.0 if scheme == "uniform" else 1.0 / (1.0 + math.log(1 + layer))
 
 
 def starbucks_diagonal(n_layers: int, full_dim: int, n_pairs: int = 6, smallest: int = 8) -> list[tuple[int, int]]:
@@ -121,13 +132,14 @@ def base_loss(name: str) -> nn.Module:
 class LayerDimLoss(nn.Module):
     """A base loss applied to pooled (layer, leading dims) embeddings of one forward pass per text column."""
 
-    def __init__(self, model: nn.Module, loss: nn.Module, pooling: str = "mean") -> None:
+    def __init__(self, model: nn.Module, loss: nn.Module, pooling: str = "mean", precision: str = "float32") -> None:
         super().__init__()
         if not hasattr(loss, "compute_loss_from_embeddings"):
             raise ValueError(f"{type(loss).__name__} cannot score precomputed embeddings; use CoSENTLoss or "
                              "MultipleNegativesRankingLoss")
         _check("pooling", pooling, encoders.POOLINGS)
-        self.model, self.loss, self.pooling = model, loss, pooling
+        _check("training precision", precision, TRAIN_PRECISIONS)
+        self.model, self.loss, self.pooling, self.precision = model, loss, pooling, precision
         self.n_layers = int(model.config.num_hidden_layers)
         self.full_dim = int(model.config.hidden_size)
         self.terms: dict[str, float] = {}
@@ -135,11 +147,13 @@ class LayerDimLoss(nn.Module):
     def layer_embeddings(self, sentence_features, layers: Sequence[int]) -> dict[int, list[torch.Tensor]]:
         """``{layer: [embeddings of each column]}`` pooled by :func:`embedlab.encoders.pool`."""
         out: dict[int, list[torch.Tensor]] = {l: [] for l in layers}
+        dtype = TRAIN_PRECISIONS[self.precision]
         for f in sentence_features:
             inputs = {k: f[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in f}
-            hidden = self.model(**inputs, output_hidden_states=True).hidden_states
-            for l in layers:
-                out[l].append(encoders.pool(hidden[l], f["attention_mask"], self.pooling))
+            with torch.autocast(f["input_ids"].device.type, dtype=dtype, enabled=dtype is not None):
+                hidden = self.model(**inputs, output_hidden_states=True).hidden_states
+            for l in layers:  # float32 from here on (a no-op without autocast)
+                out[l].append(encoders.pool(hidden[l].float(), f["attention_mask"], self.pooling))
         return out
 
     def cell(self, embeddings: list[torch.Tensor], dim: int, labels) -> torch.Tensor:
@@ -163,8 +177,8 @@ class BaselineLoss(LayerDimLoss):
 class MatryoshkaDimLoss(LayerDimLoss):
     """MRL: the base loss at the last layer for every dimension of the ladder, each weighted 1."""
 
-    def __init__(self, model, loss, dims: Sequence[int], pooling: str = "mean") -> None:
-        super().__init__(model, loss, pooling)
+    def __init__(self, model, loss, dims: Sequence[int], pooling: str = "mean", precision: str = "float32") -> None:
+        super().__init__(model, loss, pooling, precision)
         self.dims = sorted({int(d) for d in dims if d <= self.full_dim} | {self.full_dim}, reverse=True)
 
     def forward(self, sentence_features, labels) -> torch.Tensor:
@@ -179,13 +193,13 @@ class TwoDMatryoshkaLoss(LayerDimLoss):
     last layer at full size (:func:`kl_term`).
 
     Written here because sentence-transformers' ``Matryoshka2dLoss`` samples the last layer's dimension too (its
-    full-size loss is not always computed), may sample the input-embedding layer as the shallow one, and weights
-    ``log`` as 1 / (1 + ln(1 + i)) rather than ESE's 1 / (1 + ln i).
+    full-size loss is not always computed) and may sample the input-embedding layer as the shallow one (AnglE's
+    2DMSE trainer draws ``i`` from 1..L-1, as this loss does). Its ``log`` weighting is the same as ours.
     """
 
     def __init__(self, model, loss, dims: Sequence[int], layer_weighting: str = "uniform", kl: str = "angle",
-                 kl_weight: float = 1.0, seed: int = 0, pooling: str = "mean") -> None:
-        super().__init__(model, loss, pooling)
+                 kl_weight: float = 1.0, seed: int = 0, pooling: str = "mean", precision: str = "float32") -> None:
+        super().__init__(model, loss, pooling, precision)
         _check("layer weighting", layer_weighting, LAYER_WEIGHTINGS)
         _check("KL convention", kl, KL_CHOICES)
         if self.n_layers < 2:
@@ -218,8 +232,8 @@ class SRLLoss(LayerDimLoss):
     pair, each weighted 1, plus for every shallower pair a KL term to the last layer cut to the same dims."""
 
     def __init__(self, model, loss, pairs: Sequence[tuple[int, int]], kl: str = "starbucks", kl_weight: float = 1.0,
-                 pooling: str = "mean") -> None:
-        super().__init__(model, loss, pooling)
+                 pooling: str = "mean", precision: str = "float32") -> None:
+        super().__init__(model, loss, pooling, precision)
         _check("KL convention", kl, KL_CHOICES)
         bad = [(l, d) for l, d in pairs if not (1 <= l <= self.n_layers and 1 <= d <= self.full_dim)]
         if not pairs or bad:
@@ -247,17 +261,19 @@ class SRLLoss(LayerDimLoss):
 def build_loss(variant: str, model: nn.Module, base: str = "cosent", dims: Sequence[int] | None = None,
                layer_weighting: str = "uniform", kl_2dmse: str = "angle", kl_srl: str = "starbucks",
                kl_weight: float = 1.0, srl_pairs: Sequence[tuple[int, int]] | None = None, seed: int = 0,
-               pooling: str = "mean") -> LayerDimLoss:
-    """The training loss of one variant around a base loss (``cosent`` or ``mnrl``) for a Hugging Face model."""
+               pooling: str = "mean", precision: str = "float32") -> LayerDimLoss:
+    """The training loss of one variant around a base loss (``cosent`` or ``mnrl``) for a Hugging Face model;
+    ``precision`` is that of the encoder's forward pass (:data:`TRAIN_PRECISIONS`)."""
     _check("variant", variant, VARIANTS)
     inner = base_loss(base)
     full = int(model.config.hidden_size)
     dims = dim_ladder(full) if dims is None else list(dims)
     if variant == "baseline":
-        return BaselineLoss(model, inner, pooling)
+        return BaselineLoss(model, inner, pooling, precision)
     if variant == "mrl":
-        return MatryoshkaDimLoss(model, inner, dims, pooling)
+        return MatryoshkaDimLoss(model, inner, dims, pooling, precision)
     if variant == "2dmse":
-        return TwoDMatryoshkaLoss(model, inner, dims, layer_weighting, kl_2dmse, kl_weight, seed, pooling)
+        return TwoDMatryoshkaLoss(model, inner, dims, layer_weighting, kl_2dmse, kl_weight, seed, pooling, precision)
     n_layers = int(model.config.num_hidden_layers)
-    return SRLLoss(model, inner, srl_pairs or starbucks_diagonal(n_layers, full), kl_srl, kl_weight, pooling)
+    return SRLLoss(model, inner, srl_pairs or starbucks_diagonal(n_layers, full), kl_srl, kl_weight, pooling,
+                   precision)

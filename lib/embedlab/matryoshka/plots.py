@@ -79,23 +79,31 @@ def frontier(grid: pd.DataFrame, costs: pd.DataFrame, task: str, metric: str, co
 
 
 def loss_curves(trainings: dict, table: pd.DataFrame, window: int = 5):
-    """Two panels per variant (moving average over ``window`` steps): the last-layer full-size term, which every
-    variant computes and which is comparable across variants, and the total loss, whose level depends on how many
-    terms a variant sums. Each legend entry shows the training table's first-10% and last-10% means."""
+    """Two panels per variant (moving average over ``window`` steps, averaged over the variant's training seeds;
+    each seed's own curve drawn faintly): the last-layer full-size term, which every variant computes and which is
+    comparable across variants, and the total loss, whose level depends on how many terms a variant sums. Each
+    legend entry shows the training table's first-10% and last-10% means."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-    for k, (name, tr) in enumerate(trainings.items()):
-        row = table.loc[name]
-        for ax, y, col in ((axes[0], tr.term("last-full"), "last-full term"), (axes[1], np.asarray(tr.losses, float),
-                                                                               "total loss")):
-            w = max(1, min(window, len(y)))
-            smooth = np.convolve(y, np.ones(w) / w, mode="valid")
-            ax.plot(np.arange(w, len(y) + 1), smooth, color=f"C{k + 1}",  # C0 is the base model elsewhere
+    n = 1
+    for k, (name, runs) in enumerate(trainings.items()):
+        runs = runs if isinstance(runs, (list, tuple)) else [runs]
+        n = max(n, len(runs))
+        row, color = table.loc[name], f"C{k + 1}"  # C0 is the base model elsewhere
+        for ax, col in ((axes[0], "last-full term"), (axes[1], "total loss")):
+            ys = [tr.term("last-full") if col == "last-full term" else np.asarray(tr.losses, float) for tr in runs]
+            w = max(1, min(window, len(ys[0])))
+            smooth = np.array([np.convolve(y, np.ones(w) / w, mode="valid") for y in ys])
+            steps = np.arange(w, len(ys[0]) + 1)
+            if len(runs) > 1:
+                for curve in smooth:
+                    ax.plot(steps, curve, color=color, lw=0.6, alpha=0.3)
+            ax.plot(steps, smooth.mean(0), color=color,
                     label=f"{name}: {row[f'{col}, first 10%']:.3g} -> {row[f'{col}, last 10%']:.3g}")
     axes[0].set_title("base loss of the last layer at full size (same quantity for every variant)", fontsize=9)
     axes[1].set_title("total training loss (sums different terms per variant)", fontsize=9)
     for ax in axes:
         ax.set_xlabel("step")
-        ax.set_ylabel("loss (moving average)")
+        ax.set_ylabel(f"loss (moving average{', mean of ' + str(n) + ' seeds' if n > 1 else ''})")
         ax.legend(fontsize=7, title="first 10% -> last 10% of steps", title_fontsize=7)
     return fig
 
@@ -120,7 +128,9 @@ def diagonal_beside_paper(ours: pd.DataFrame, published: pd.DataFrame, task_labe
     sizes = ours.drop_duplicates("size").sort_values("size")
     right.set_xticks(sizes["size"], [f"({l},{d})" for l, d in zip(sizes.layer, sizes.dim)], fontsize=7)
     n = int(ours.n.iloc[0]) if "n" in ours else None
-    right.set_title(f"OURS: {task_label} along our diagonal (95% CI, n={n})", fontsize=9)
+    k = int(ours.seeds.max()) if "seeds" in ours else 1
+    seeds = f"trained: mean of {k} seeds, 95% CI over seeds then items" if k > 1 else "95% CI"
+    right.set_title(f"OURS: {task_label} along our diagonal ({seeds}, n={n})", fontsize=9)
     right.set_xlabel("(layer, dim)")
     right.legend(fontsize=7)
     return fig

@@ -1,5 +1,6 @@
 """The 2D Matryoshka study's steps, as the notebook runs them: load the evaluation sets and training pairs, train
-the variants, evaluate every (layer, dim) cell of every model, measure cost; returns
+every variant once per training seed and evaluate every (layer, dim) cell of each model right after it is trained
+(one encoding of the evaluation texts per model), measure cost; returns
 :class:`embedlab.study.Results`. Orchestration only: the headlines, tables, metrics, notes and the papers' panel
 are :mod:`.results`."""
 from __future__ import annotations
@@ -7,12 +8,12 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import encoders, progress
-from ..study import ConfigError, Results
+from ..study import ConfigError, Results, metric_key
 from . import results as res
 from .config import Config
 from .cost import cell_costs, layer_latency, search_latency
 from .data import build_tasks, headline_task, training_pairs
-from .grid import dim_ladder, evaluate_grid_items
+from .grid import dim_ladder, evaluate_grid_items, over_seeds
 from .losses import starbucks_diagonal
 from .training import Training, fine_tune
 
@@ -31,31 +32,41 @@ def run_study(cfg: Config) -> Results:
     headline = headline_task(tasks, cfg.headline_task, results)
     pairs = training_pairs(cfg.train_source, cfg.train_pairs, cfg.bible_versions or ("kjv", "bbe"), cfg.seed)
 
-    # ---- training
-    progress.step(f"training {len(cfg.variants)} variants ({', '.join(cfg.variants)}) on {len(pairs)} pairs of "
-                  f"{pairs.name}, {cfg.epochs} epoch(s), batch {cfg.batch_size}, on {encoders.default_device()}")
-    trainings: dict[str, Training] = {}
-    with results.timed("train_seconds"):
-        for v in cfg.variants:
-            trainings[v] = fine_tune(enc, pairs, v, cfg.base_loss, cfg.pooling, cfg.epochs, cfg.batch_size,
-                                     cfg.learning_rate, cfg.warmup_ratio, cfg.max_length, cfg.seed, dims,
-                                     cfg.layer_weighting, cfg.kl_2dmse, cfg.kl_srl, cfg.kl_weight, diagonal)
-            progress.step(f"  {v}: {len(trainings[v].losses)} steps in {trainings[v].seconds:.0f} s")
-
-    # ---- every cell of every model
-    models = {"base": enc, **{v: t.encoder for v, t in trainings.items()}}
+    # ---- training (every variant over the training seeds), each model's grid from one encoding
+    seeds = [cfg.seed + i for i in range(cfg.seeds)]
+    models = {"base": enc}
     cells = {"smallest diagonal cell": diagonal[0], "full size": (enc.n_layers, enc.dim)}
     all_cells = list(dict.fromkeys([*diagonal, *cells.values(), (enc.n_layers, dims[0])]))
-    progress.step(f"evaluating {len(models)} models at {len(layers)} x {len(dims)} cells on "
-                  f"{', '.join(f'{t.name} ({len(t)})' for t in tasks)}")
-    with results.timed("grid_seconds"):
-        frames, items = [], {}
-        for name, model in progress.bar(list(models.items()), desc="grids", unit="model"):
+    progress.step(f"training {len(cfg.variants)} variants ({', '.join(cfg.variants)}) x {len(seeds)} seed(s) on "
+                  f"{len(pairs)} pairs of {pairs.name}, {cfg.epochs} epoch(s), batch {cfg.batch_size}, "
+                  f"{cfg.train_precision}, on {encoders.default_device()}; each model's grid at {len(layers)} x "
+                  f"{len(dims)} cells on {', '.join(f'{t.name} ({len(t)})' for t in tasks)}")
+    frames, items = [], {}
+
+    def grid_of(name: str, model: encoders.Encoder, seed: int | None) -> None:
+        with results.timed("grid_seconds"):
             g, it = evaluate_grid_items(model, tasks, layers, dims, all_cells, cfg.pooling, 64, cfg.max_length,
                                         progress=False)
-            frames.append(g.assign(model=name))
-            items[name] = it
-        grid = pd.concat(frames, ignore_index=True)
+        frames.append(g.assign(model=name, seed=seed))
+        items.setdefault(name, []).append(it)
+
+    grid_of("base", enc, None)
+    trainings: dict[str, list[Training]] = {v: [] for v in cfg.variants}
+    for s in seeds:
+        for v in cfg.variants:
+            with results.timed("train_seconds"):
+                t = fine_tune(enc, pairs, v, cfg.base_loss, cfg.pooling, cfg.epochs, cfg.batch_size,
+                              cfg.learning_rate, cfg.warmup_ratio, cfg.max_length, s, dims, cfg.layer_weighting,
+                              cfg.kl_2dmse, cfg.kl_srl, cfg.kl_weight, diagonal, precision=cfg.train_precision)
+            grid_of(v, t.encoder, s)
+            if s == seeds[0]:
+                models[v] = t.encoder  # the first seed's model is kept for the reader; the others are let go
+            else:
+                t.encoder = None
+            trainings[v].append(t)
+            progress.step(f"  {v}, seed {s}: {len(t.losses)} steps in {t.seconds:.0f} s")
+    grid_seeds = pd.concat(frames, ignore_index=True)
+    grid = over_seeds(grid_seeds)
 
     # ---- cost
     latency = layer_latency(enc, headline.texts_a[:cfg.latency_texts], layers, max_length=cfg.max_length,
@@ -65,9 +76,12 @@ def run_study(cfg: Config) -> Results:
 
     # ---- tables, headlines, flags, papers, metrics
     train_tab = results.add_table("training", res.training_table(trainings))
-    for v, t in trainings.items():
-        results.check_loss(f"train/{v}/last-full", t.term("last-full"))
+    for v, runs in trainings.items():
+        for t in runs:
+            results.check_loss(metric_key("train", v, None if len(runs) == 1 else f"seed{t.config['seed']}",
+                                          "last-full"), t.term("last-full"))
     results.add_table("grid", grid)
+    results.add_table("grid_per_seed", grid_seeds)
     results.add_table("cell_costs", costs)
     at_cells = results.add_table("headline_cells",
                                  res.declare_headlines(results, headline, items, list(models), cells, cfg.seed))

@@ -41,10 +41,13 @@ def fine_tune(encoder: encoders.Encoder, pairs: PairData, variant: str, base: st
               warmup_ratio: float = 0.1, max_length: int = 64, seed: int = 0, dims: Sequence[int] | None = None,
               layer_weighting: str = "uniform", kl_2dmse: str = "angle", kl_srl: str = "starbucks",
               kl_weight: float = 1.0, srl_pairs: Sequence[tuple[int, int]] | None = None,
-              device: str | None = None, progress: bool = True, starbucks_pairs=None) -> Training:
-    """Fine-tune an in-memory copy of ``encoder`` with one variant's loss; same data order for every variant and seed.
+              device: str | None = None, progress: bool = True, starbucks_pairs=None,
+              precision: str = "float32") -> Training:
+    """Fine-tune an in-memory copy of ``encoder`` with one variant's loss; every variant trained with the same
+    ``seed`` sees the same batches in the same order (the seed also sets dropout and 2DMSE's draws).
 
-    ``base`` defaults to ``cosent`` for scored pairs and ``mnrl`` for plain pairs. ``starbucks_pairs`` is an old
+    ``base`` defaults to ``cosent`` for scored pairs and ``mnrl`` for plain pairs. ``precision``: the encoder's
+    forward pass in ``float32`` or under ``bfloat16`` autocast (:mod:`.losses`). ``starbucks_pairs`` is an old
     name of ``srl_pairs``.
     """
     from transformers import get_linear_schedule_with_warmup
@@ -61,7 +64,7 @@ def fine_tune(encoder: encoders.Encoder, pairs: PairData, variant: str, base: st
     device = device or encoders.default_device()
     model = copy.deepcopy(encoder.model).to(device)
     loss_fn = build_loss(variant, model, base, dims, layer_weighting, kl_2dmse, kl_srl, kl_weight,
-                         srl_pairs or starbucks_pairs, seed, pooling)
+                         srl_pairs or starbucks_pairs, seed, pooling, precision)
     steps = epochs * len(length_grouped_batches(pairs, batch_size, seed, 0))
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * steps), steps)
@@ -83,8 +86,8 @@ def fine_tune(encoder: encoders.Encoder, pairs: PairData, variant: str, base: st
         terms.append(dict(loss_fn.terms))
     model.eval()
     config = dict(base=base, pooling=pooling, epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length,
-                  seed=seed, layer_weighting=layer_weighting, kl_2dmse=kl_2dmse, kl_srl=kl_srl, kl_weight=kl_weight,
-                  train=pairs.name, n_pairs=len(pairs), device=str(device))
+                  seed=seed, precision=precision, layer_weighting=layer_weighting, kl_2dmse=kl_2dmse, kl_srl=kl_srl,
+                  kl_weight=kl_weight, train=pairs.name, n_pairs=len(pairs), device=str(device))
     tuned = encoders.Encoder(name=f"{encoder.name}+{variant}", model=model, tokenizer=encoder.tokenizer,
                              source=f"{encoder.source}, fine-tuned ({variant}, {base}, {pairs.name})",
                              query_prefix=encoder.query_prefix)
