@@ -257,6 +257,125 @@ def test_planted_words_are_found_by_cade():
     assert table.loc[("cade", "cosine_distance"), "ap"] > table.loc[("unaligned", "cosine_distance"), "ap"]
 
 
+def test_average_precision_is_scikit_learns_also_under_bootstrap_weights_and_ties():
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(0)
+    for t in range(100):
+        n = int(rng.integers(3, 50))
+        y = rng.integers(0, 2, n)
+        y[0] = 1
+        s = rng.integers(0, 4, n).astype(float) if t % 2 else rng.normal(size=n)   # ties, or none
+        assert np.isclose(cade.average_precision(y, s), average_precision_score(y, s))
+        draw = rng.integers(0, n, n)
+        w = np.bincount(draw, minlength=n)
+        got = cade.weighted_ap(y, s, w[None, :])[0]
+        assert np.isnan(got) if y[draw].sum() == 0 else np.isclose(got, average_precision_score(y[draw], s[draw]))
+
+
+def planted_score_tables(seeds=3, n_planted=100, n_controls=400, seed=0):
+    """Per training seed, a planted-score table: CADE and Procrustes find the planted words, LNCS and NN
+    intersection less so, the unaligned cosine is noise."""
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.ones(n_planted), np.zeros(n_controls)].astype(int)
+    words = [f"w{i}" for i in range(len(y))]
+    out = []
+    for _ in range(seeds):
+        cols = {"planted": y}
+        for method in cade.METHODS:
+            for measure in cade.MEASURES:
+                signal = 0.0 if method == "unaligned" and measure == "cosine_distance" else \
+                    (2.0 if measure == "cosine_distance" else 0.7)
+                cols[f"{method}/{measure}"] = signal * y + rng.normal(size=len(y))
+        out.append(pd.DataFrame(cols, index=pd.Index(words, name="word")))
+    return out
+
+
+def test_planted_headlines_carry_seeds_and_the_unaligned_baseline_at_chance_is_as_expected():
+    from embedlab.cade import results
+    from embedlab.study import Results
+
+    cfg = cade.Config(n_boot=200)
+    r = Results("cade")
+    results.planted_headlines(r, planted_score_tables(), cfg)
+    heads = {h.key: h for h in r.headlines}
+    unaligned = heads["planted/unaligned/cosine_distance/ap"]
+    assert unaligned.expected and not unaligned.flags       # at chance, as it must be: no flag ...
+    assert r.status == "ok", r.partial_reasons()             # ... and the run is not partial for it
+    diff = heads["planted/cade-minus-procrustes/cosine_distance/ap"]
+    assert diff.seeds == 3 and len(diff.per_seed) == 3 and diff.ci[0] <= diff.value <= diff.ci[1]
+    assert heads["planted/cade-cosine-minus-independent-lncs/ap"].replicates   # 2.0 vs 0.7 signal: every seed
+    assert all(h.seeds == 3 for h in r.headlines) and heads["planted/cade/cosine_distance/ap"].per_seed
+    assert len(r.tables["planted_differences"]) == 7 and (r.tables["planted_eval"]["seeds"] == 3).all()
+    # one seed: the paired item bootstrap, labelled as such
+    one = Results("cade")
+    results.planted_headlines(one, planted_score_tables(seeds=1), cfg)
+    assert all(h.seeds == 1 for h in one.headlines) and "one training seed" in one.findings()[-1].lower()
+
+
+def test_planted_intervals_are_the_seeded_hierarchical_bootstrap():
+    from embedlab import stats
+    from embedlab.cade import results
+
+    cfg = cade.Config(n_boot=150)
+    for seeds in (3, 1):
+        tables = planted_score_tables(seeds=seeds, n_planted=30, n_controls=120)
+        draws = results.ap_draws(tables, cfg)
+        diffs = results.planted_differences(tables, draws).set_index(["a", "b"])
+        y = tables[0]["planted"].to_numpy()
+        want = stats.seeded_diff_ci([t["cade/cosine_distance"].to_numpy() for t in tables],
+                                    [t["procrustes/lncs"].to_numpy() for t in tables],
+                                    stat=lambda s, labels: cade.average_precision(labels, s), shared=(y,),
+                                    n_boot=cfg.n_boot, seed=cfg.seed)
+        got = diffs.loc[("CADE", "LNCS"), ["ci_low", "ci_high"]].to_numpy(dtype=float)
+        assert np.allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_twec_posterior_at_chance_is_explained_from_the_run_numbers():
+    from embedlab.cade import results
+    from embedlab.study import Reference, Results
+
+    r = Results("cade")
+    r.add_table("twec_heldout", pd.DataFrame({"slice": ["a", "b"], "nll_cade": [-2.5, -2.4]}))
+    r.headline("twec/mean/posterior_log_probability", "TWEC", -0.7, (-0.72, -0.68), n=100,
+               reference=Reference("chance", np.log(0.5)))
+    r.headline("twec-hs/mean/posterior_log_probability", "HS", -0.1, (-0.12, -0.08), n=100,
+               reference=Reference("chance", np.log(0.5)))
+    results.explain_twec(r)
+    (flag,) = r.flags
+    assert "above every trained model here (normalised log-likelihood -2.50 to -2.40)" in flag.explanation
+    assert "hierarchical-softmax extra's posterior log probability is -0.10 against chance -0.69" in flag.explanation
+
+
+def test_an_unaligned_baseline_above_chance_is_flagged():
+    from embedlab.cade import results
+    from embedlab.study import Results
+
+    tables = planted_score_tables()
+    for t in tables:
+        t["unaligned/cosine_distance"] = t["cade/cosine_distance"]
+    r = Results("cade")
+    results.planted_headlines(r, tables, cade.Config(n_boot=200))
+    assert r.status == "partial" and any(f.key == "planted/unaligned/cosine_distance/ap" for f in r.flags)
+
+
+def test_seeds_share_one_compass_and_train_different_slices(corpus):
+    slices = {"a": corpus[:750], "b": corpus[750:]}
+    base = cade.train_all(slices, SMALL, progress=False)
+    runs = cade.train_seeds(slices, SMALL, [0, 1], progress=False, methods=("cade",), compass=base["cade"].compass)
+    assert all(r["cade"].compass is base["cade"].compass for r in runs)
+    assert np.array_equal(runs[0]["cade"].vectors["a"].vectors, base["cade"].vectors["a"].vectors)
+    assert not np.array_equal(runs[1]["cade"].vectors["a"].vectors, runs[0]["cade"].vectors["a"].vectors)
+    own = cade.train_seeds(slices, SMALL, [0, 1], progress=False)            # a compass per seed
+    assert own[0]["cade"].compass is not own[1]["cade"].compass
+    assert not np.array_equal(own[1]["unaligned"].vectors["b"].vectors, own[0]["unaligned"].vectors["b"].vectors)
+    shared = cade.train_seeds(slices, SMALL, [0, 1], progress=False, methods=("cade",), compass="shared")
+    assert shared[1]["cade"].compass is shared[0]["cade"].compass
+    agree = cade.ranking_agreement([runs[0]["cade"], runs[0]["cade"]], [("a", "b")], n=5)
+    assert agree["spearman_mean"].iloc[0] == pytest.approx(1.0) and agree["top_5_in_every_seed"].iloc[0] == 1.0
+    assert cade.ranking_agreement([r["cade"] for r in runs], [("a", "b")], n=5)["spearman_mean"].iloc[0] < 1.0
+
+
 # --------------------------------------------------------------------------- diagnostics
 
 def test_cbow_loglik_matches_a_direct_softmax():
@@ -269,28 +388,70 @@ def test_cbow_loglik_matches_a_direct_softmax():
         assert np.isclose(g, logits[t] - np.log(np.exp(logits).sum()))
 
 
+def twec_ns_score(inputs, syn1neg, cum_table, sentence_ids, window, negative, next_random):
+    """TWEC's fork's negative-sampling CBOW score of sentences, written out in NumPy (float64) from its
+    ``score_pair_cbow_neg``: one stream of draws over the sentences; returns the scores and the final stream."""
+    import bisect
+
+    out = []
+    for ids in sentence_ids:
+        total = 0.0
+        for i, word in enumerate(ids):
+            ctx = [ids[m] for m in range(max(0, i - window), min(len(ids), i + window + 1)) if m != i]
+            h = inputs[ctx].astype(np.float64).mean(axis=0) if ctx else np.zeros(inputs.shape[1])
+            total += -np.logaddexp(0, -h @ syn1neg[word])
+            for _ in range(negative):
+                target = bisect.bisect_left(list(cum_table), (next_random >> 16) % int(cum_table[-1]))
+                next_random = (next_random * 25214903917 + 11) & 281474976710655
+                if target != word:
+                    total += -np.logaddexp(0, h @ syn1neg[target]) / negative
+        out.append(total)
+    return np.array(out), next_random
+
+
+def test_our_negative_sampling_score_is_twecs(corpus):
+    model = cade.train_word2vec(corpus, SMALL, seed=0)
+    counts = np.array([model.wv.get_vecattr(w, "count") for w in model.wv.index_to_key])
+    # the model's own negative table, as gensim built it
+    assert np.array_equal(training.sampling_tables(counts, 0.0, SMALL.ns_exponent)[1], model.cum_table)
+    sents = [s[: 1 + i % 8] for i, s in enumerate(corpus[:40])] + [["w0_1", "not-a-word", "w0_2"]]
+    ours, n_words = cade.score_sentences(model.wv.vectors, model.syn1neg, counts, model.wv.key_to_index, sents,
+                                         window=3, negative=SMALL.negative, seed=7)
+    ids = [[model.wv.key_to_index[t] for t in s if t in model.wv.key_to_index] for s in sents]
+    start = (7 * 0x9E3779B1 + 12345) & 281474976710655
+    theirs, _ = twec_ns_score(model.wv.vectors, model.syn1neg, model.cum_table, ids, 3, SMALL.negative, start)
+    assert np.allclose(ours, theirs, rtol=1e-5, atol=1e-4) and n_words.tolist() == [len(i) for i in ids]
+    assert ours[0] < 0 and n_words[0] == 1                  # one word, no context: scored against a zero vector
+
+
 def test_our_hierarchical_softmax_score_is_gensims(corpus):
     cfg = dataclasses.replace(SMALL, hs=True, negative=0)
     model = cade.train_word2vec(corpus, cfg, seed=0)
-    ours, n_words = cade.score_sentences(model.wv.vectors, model, corpus[:200])
+    ours, n_words = cade.score_sentences_hs(model.wv.vectors, model, corpus[:200])
     theirs = model.score(corpus[:200], total_sentences=200)
     assert np.allclose(ours, theirs, atol=1e-3) and (n_words == 8).all()
 
 
-def test_hierarchical_softmax_slices_keep_the_compass_tree_and_matrix_and_twec_measures(corpus):
-    cfg = dataclasses.replace(SMALL, hs=True, negative=0)
-    train, test = cade.holdout({"a": corpus[:750], "b": markov_corpus(750)}, 0.2, seed=0)
+def test_twec_heldout_scores_the_negative_sampling_models(corpus):
+    # the same words in both slices, grouped into topics differently: each slice's co-occurrences are its own
+    regrouped = [[f"w{(int(w[1]) + int(w[3])) % 6}_{w[3]}" for w in s] for s in topic_corpus(750, seed=5)]
+    train, test = cade.holdout({"a": corpus[:750], "b": regrouped}, 0.2, seed=0)
     assert 100 < len(test["a"]) < 200 and len(train["a"]) + len(test["a"]) == 750
-    train["b"] = train["b"] + corpus[:50]                  # a few shared words so both slices share a compass
-    models = cade.train_cade(train, cfg, progress=False)
-    fresh = cade.train_compass(train, cfg)
-    assert sha(models.compass.syn1) == sha(fresh.syn1)    # the tree's inner vectors did not move
+    models = cade.train_cade(train, SMALL, progress=False)
     table, per = cade.twec_heldout(models, test)
     t = table.set_index("slice")
-    # each slice's text is far more likely under its own model: the posterior of the right slice is near 1
+    # each slice's text scores far higher under its own model: the posterior of the right slice is near 1
     assert (t["posterior_log_probability"] > -0.05).all() and (t["chance_log_probability"] == np.log(0.5)).all()
-    assert (t["nll_cade"] < 0).all() and t.loc["b", "nll_cade"] > t.loc["b", "nll_compass"]
+    assert (t["nll_cade"] < 0).all() and (t["nll_cade"] > t["nll_compass"]).all() and (t["scored_share"] == 1).all()
     assert set(per["a"].columns) >= {"n_words", "ll_a", "ll_b", "ll_compass", "posterior"}
+    again, _ = cade.twec_heldout(models, test, threads=2)
+    assert again.equals(table)                             # the negatives come from one seeded stream
+    # the hierarchical-softmax extra: the compass's tree and inner vectors stay frozen; same measures
+    hs_cfg = dataclasses.replace(SMALL, hs=True, negative=0)
+    hs = cade.train_cade(train, hs_cfg, progress=False)
+    assert sha(hs.compass.syn1) == sha(cade.train_compass(train, hs_cfg).syn1)
+    hs_table = cade.heldout_hs(hs, test)[0].set_index("slice")
+    assert (hs_table["posterior_log_probability"] > -0.05).all() and (hs_table["nll_cade"] < 0).all()
     # the full input matrix reproduces the slice vectors
     full = cade.full_inputs(models, "a")
     kv = models.vectors["a"]
@@ -393,7 +554,8 @@ def test_config_checks_slice_names_and_ranges():
 
     cfg = cade.Config()
     assert cfg.slice_names() == ["wyc", "kjv", "ylt", "asv", "web"] and cfg.nn_k == 1000 and cfg.lncs_k == 25
-    assert cfg.training(hs=True, negative=0).hs and cfg.training().negative == 10
+    assert cfg.seeds >= 3 and cfg.n_planted >= 100   # enough seeds and planted pairs to tell the methods apart
+    assert cfg.training(negative=5).negative == 5 and cfg.training().negative == 10
     for given, needle in [(dict(planted_slice="bbe"), "planted_slice"), (dict(planted_slice="kjv"), "other than"),
                           (dict(planted_min_count=50, planted_max_count=10), "planted_max_count"),
                           (dict(source="user"), "user_paths"), (dict(bible_versions=["kjv", "nrsv"]), "bible_versions"),

@@ -374,7 +374,8 @@ def test_below_base_is_explained_from_the_numbers(tied_gain, seen_gain, verdict)
     r.compare("paraphrase.x/defsent-mean/minus-base", "x", trained.label, base.label, a.value - b.value,
               a.diff_ci(b), n=200, b_is_base=True)
     cfg = defsent.Config.build()
-    _explain_below_base(r, cfg, trained, base, [{"variant": "DefSent", "pooling": "mean", "definitions": 2400}])
+    _explain_below_base(r, cfg, defsent.SeedGroup([trained]), defsent.SeedGroup([base]),
+                        [{"variant": "DefSent", "pooling": "mean", "definitions": 2400}])
     (f,) = r.flags
     assert f.kind == "below base" and "paraphrase.x -20.0" in f.explanation and verdict in f.explanation
     assert "all-MiniLM-L6-v2" in f.explanation and "2,400 definitions" in f.explanation
@@ -452,7 +453,8 @@ def test_cross_lingual_loss_with_monolingual_retrieval_intact_is_named():
         a, b = sp.scores[t], base.scores[t]
         r.compare(f"{t}/defsent+-mean-stage2/minus-base", t, sp.label, base.label, a.value - b.value, a.diff_ci(b),
                   n=len(a.values), b_is_base=True)
-    _explain_below_base(r, defsent.Config.build(language="tr", encoder="e5-small"), sp, base, [])
+    _explain_below_base(r, defsent.Config.build(language="tr", encoder="e5-small"), defsent.SeedGroup([sp]),
+                        defsent.SeedGroup([base]), [])
     (f,) = r.flags
     assert "cross-lingual (paraphrase.quran-tr-en -36.0)" in f.explanation
     assert "monolingual headword retrieval stays within noise" in f.explanation
@@ -471,8 +473,8 @@ def test_prediction_layer_leaves_the_encoders_embeddings_alone_and_defsent_plus_
     assert torch.equal(d.encoder.model.get_input_embeddings().weight, emb)   # DefSent keeps them frozen
 
 
-def test_run_study_takes_its_encoder_and_dictionary_as_keywords_only(tiny, monkeypatch):
-    """``run_study(cfg)`` loads both from cfg; a test injects them by keyword (no evaluation set can be had here)."""
+def _no_evaluation_sets(monkeypatch) -> None:
+    """Every evaluation set unavailable, as on a machine with no cache, no mirror and no network."""
     from embedlab import assets, evalsets
 
     def gone(*a, **kw):
@@ -480,6 +482,11 @@ def test_run_study_takes_its_encoder_and_dictionary_as_keywords_only(tiny, monke
 
     for name in ("sts_pairs", "bible_paraphrase_split", "load_evalset"):
         monkeypatch.setattr(evalsets, name, gone)
+
+
+def test_run_study_takes_its_encoder_and_dictionary_as_keywords_only(tiny, monkeypatch):
+    """``run_study(cfg)`` loads both from cfg; a test injects them by keyword (no evaluation set can be had here)."""
+    _no_evaluation_sets(monkeypatch)
     toy = pd.DataFrame(DICT, columns=["headword", "definition"])
     cfg = defsent.Config.build(variants=["base"], eval_definitions=10, n_candidates=5, max_pairs=10, n_examples=2)
     with pytest.raises(TypeError):
@@ -491,3 +498,139 @@ def test_run_study_takes_its_encoder_and_dictionary_as_keywords_only(tiny, monke
     assert {"def2word-headwords/base-mean/mrr@10", "def2word-tied/base-mean/mrr@10"} <= set(r.metrics)
     assert list(r.timings) == ["data", "base (evaluate)", "total"]  # no training here: not a slow test
     assert r.extra["setup"].startswith("wordnet (en): 20 definitions of 19 headwords\nencoder tiny (test)")
+
+
+# --------------------------------------------------------------------------- phase 2: leakage, seeds, notes
+
+def _shared_gloss_dictionary(n: int = 60) -> list[tuple[str, str]]:
+    """Pairs of headwords (synonyms) that share one gloss, written with different case, spacing and end
+    punctuation, as WordNet repeats a synset's gloss for every literal; every headword also has a gloss of its own."""
+    rows = []
+    for i in range(n):
+        rows += [(f"a{i}", f"The shared  gloss number {i}."), (f"b{i}", f"the shared gloss number {i}"),
+                 (f"a{i}", f"own gloss of a{i}"), (f"b{i}", f"own gloss of b{i}")]
+    return rows
+
+
+def test_normalised_definitions_compare_case_spacing_and_end_punctuation():
+    assert defsent.normalise_definition("  The  Shared gloss;\n") == defsent.normalise_definition("the shared gloss")
+    assert defsent.normalise_definition("«(a dog)»") == "a dog"
+    assert defsent.normalise_definition("a dog.") != defsent.normalise_definition("a cat")
+
+
+def test_no_held_out_definition_is_on_the_training_side_of_the_split():
+    toy = _shared_gloss_dictionary()
+    norm = defsent.normalise_definition
+    leaky = defsent.split_by_headword(toy, seed=0, disjoint_definitions=False)
+    held = {norm(d) for p in ("valid", "test") for d in leaky[p].definition}
+    assert held & {norm(d) for d in leaky["train"].definition}        # synonyms across the split share glosses
+    parts = defsent.split_by_headword(toy, seed=0)
+    train = {norm(d) for d in parts["train"].definition}
+    assert not train & {norm(d) for p in ("valid", "test") for d in parts[p].definition}
+    for p in ("valid", "test"):                                       # held-out sides keep every row
+        assert parts[p].equals(leaky[p])
+    removed = len(toy) - sum(len(df) for df in parts.values())
+    assert removed == len(leaky["train"]) - len(parts["train"]) > 0
+    assert {norm(d) for d in leaky["train"].definition} - train <= held  # only shared glosses were removed
+
+
+def test_run_records_zero_held_out_definitions_in_training(tiny, monkeypatch):
+    _no_evaluation_sets(monkeypatch)
+    toy = pd.DataFrame(_shared_gloss_dictionary(), columns=["headword", "definition"])
+    cfg = defsent.Config.build(variants=["base"], eval_definitions=None, n_candidates=5, max_pairs=10, n_examples=2)
+    r = defsent.run_study(cfg, encoder=tiny, dictionary=toy)
+    assert r.metrics["data/heldout-definitions/in-train"] == 0
+    removed = r.metrics["data/train-definitions/removed"]
+    assert removed > 0 and r.extra["dictionary_counts"]["train definitions removed (also held out)"] == removed
+    note = next(n for n in r.notes if n.startswith("no held-out definition is seen in training"))
+    assert f"{removed:,} of " in note and "would appear verbatim" in note and "0%" in note
+
+
+def test_checked_counts_do_not_depend_on_which_evaluation_sets_can_be_had(tiny, monkeypatch):
+    """nbval compares the dictionary counts: a URL set in a warm cache must not change them (it did: 873 vs 674)."""
+    import json
+    from pathlib import Path
+
+    from embedlab import evalsets
+
+    _no_evaluation_sets(monkeypatch)
+    toy = pd.DataFrame(DICT, columns=["headword", "definition"])
+    cfg = defsent.Config.build(variants=["base"], eval_definitions=10, n_candidates=5, max_pairs=10, n_examples=2)
+    cold = defsent.run_study(cfg, encoder=tiny, dictionary=toy)
+    pairs = pd.DataFrame({"s1": ["a big dog", "a cold sea"], "s2": ["a pet", "the wet water"], "score": [1.0, 4.0]})
+    monkeypatch.setattr(evalsets, "sts_pairs", lambda *a, **kw: type("S", (), {"pairs": pairs})())
+    warm = defsent.run_study(cfg, encoder=tiny, dictionary=toy)
+    assert warm.extra["dictionary_counts"] == cold.extra["dictionary_counts"]
+    assert warm.extra["evaluation_counts"] != cold.extra["evaluation_counts"]
+    assert not any("embedded" in k or "pairs" in k for k in cold.extra["dictionary_counts"])
+    nb = json.loads(Path(__file__).parents[1].joinpath("notebooks/definition_projection.ipynb").read_text())
+    (checked,) = ["".join(c["source"]) for c in nb["cells"] if "NBVAL_CHECK_OUTPUT" in "".join(c["source"])]
+    assert 'results.extra["dictionary_counts"]' in checked and "evaluation_counts" not in checked
+
+
+def test_seed_group_with_one_seed_is_the_paired_item_bootstrap():
+    from embedlab.defsent.scoring import Scores, Space
+
+    rng = np.random.default_rng(0)
+    gold = rng.normal(size=80)
+
+    def scores():
+        return {"r": Scores("rr", rng.uniform(size=80)), "c": Scores("cos", gold + rng.normal(size=80), gold)}
+
+    a, b = Space("defsent", "mean", scores(), {}, seed=0), Space("base", "mean", scores(), {})
+    ga, gb = defsent.SeedGroup([a]), defsent.SeedGroup([b])
+    for t in ("r", "c"):
+        assert np.allclose(ga.ci(t, 3), a.scores[t].ci(3))
+        d, ci, per = ga.diff(gb, t, 3)
+        assert np.isclose(d, a.scores[t].value - b.scores[t].value)
+        assert np.allclose(ci, a.scores[t].diff_ci(b.scores[t], 3))
+        assert per == [d] and ga.seeds == 1 and gb.seeds is None
+
+
+def test_trained_variants_run_over_training_seeds_and_headlines_say_so(tiny, monkeypatch):
+    _no_evaluation_sets(monkeypatch)
+    toy = pd.DataFrame(DICT, columns=["headword", "definition"])
+    cfg = defsent.Config.build(variants=["base", "defsent", "defsent+"], seeds=2, seed=5, entry_transform="none",
+                               pst_stages=1, eval_definitions=10, n_candidates=5, max_pairs=10, n_examples=2,
+                               train_definitions=16, batch_size=4, plus_batch_size=4, defsent_lr=1e-3)
+    r = defsent.run_study(cfg, encoder=tiny, dictionary=toy)
+    spaces = r.extra["spaces"]
+    assert sorted((s.variant, s.seed) for s in spaces if s.variant != "base") == [
+        ("defsent", 5), ("defsent", 6), ("defsent+", 5), ("defsent+", 6)]
+    tr = r.tables["training"]
+    assert sorted(tr.seed) == [5, 5, 6, 6] and set(r.extra["losses"]) == {
+        "DefSent mean seed 5", "DefSent mean seed 6", "DefSent+ mean stage 1 seed 5", "DefSent+ mean stage 1 seed 6"}
+    trained = [h for h in r.headlines if h.key.endswith("minus-base")]
+    assert trained and all(h.seeds == 2 and len(h.per_seed) == 2 for h in trained)
+    assert all("2 training seeds" in h.seed_note for h in trained)
+    losses = {n: l for n, l in r.extra["losses"].items() if n.startswith("DefSent mean")}
+    assert losses["DefSent mean seed 5"] != losses["DefSent mean seed 6"]       # another batch order
+    h = trained[0]
+    assert np.isclose(h.value, np.mean(h.per_seed))
+    one = defsent.run_study(cfg.replace(seeds=1, variants=["base", "defsent"]), encoder=tiny, dictionary=toy)
+    (first,) = [h for h in one.headlines if h.key == trained[0].key]
+    assert first.seeds == 1 and first.seed_note.startswith("one training seed")
+    assert list(one.extra["losses"]) == ["DefSent mean"] and list(one.tables["training"].seed) == [5]
+
+
+def test_pst_reuses_a_given_first_stage_table(tiny):
+    toy = _toy_dictionary(n_entries=12)
+    cfg = defsent.defsent_plus_config(learning_rate=2e-3, epochs=1, batch_size=8)
+    kw = dict(transform="none", progress=False)
+    plain = defsent.progressive_separate_training(tiny, toy, 1, "mean", cfg, **kw)
+    table = defsent.entry_embeddings(tiny, toy, "mean", progress=False)
+    given = defsent.progressive_separate_training(tiny, toy, 1, "mean", cfg, first_entries=table, **kw)
+    assert plain[0].losses == given[0].losses
+    assert np.array_equal(plain[0].targets["entries (averaged)"], given[0].targets["entries (averaged)"])
+
+
+def test_e5_and_ica_differences_are_named(tiny):
+    from embedlab.defsent.results import _differences
+    from embedlab.encoders import encoder_note
+
+    note = encoder_note("e5-small")
+    assert "4-bit" in note and "dequantized" in note and "0.9999" in note and encoder_note("minilm") is None
+    tr = _differences(defsent.Config.build(language="tr", encoder="e5-small"), tiny, "x", {})
+    assert note in tr and any("float64" in n and "float32" in n and "ICA" in n for n in tr)
+    en = _differences(defsent.Config.build(entry_transform="whiten"), tiny, "x", {})
+    assert note not in en and not any("float64" in n for n in en)

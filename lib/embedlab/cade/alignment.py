@@ -33,7 +33,10 @@ def comparable_words(models: SliceModels, a: str, b: str, min_count: int | None 
 
 def procrustes_rotation(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Orthogonal R minimising ||source R - target|| on unit-length rows (histwords' alignment)."""
-    r, _ = orthogonal_procrustes(unit_rows(source), unit_rows(target))
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):          # a d x d SVD: BLAS threads only add overhead (30x slower on a busy CPU)
+        r, _ = orthogonal_procrustes(unit_rows(source), unit_rows(target))
     return r
 
 
@@ -44,8 +47,11 @@ def rotation(models: SliceModels, a: str, b: str) -> np.ndarray | None:
     if models.method != "procrustes":
         return None
     ka, kb = models.vectors[a], models.vectors[b]
-    anchors = [w for w in ka.key_to_index if w in kb.key_to_index]
-    return procrustes_rotation(kb[anchors], ka[anchors])
+    key = ("rotation", a, b, id(ka), id(kb), len(ka), len(kb))   # fitted once per pair of these vectors
+    if key not in models.cache:
+        anchors = [w for w in ka.key_to_index if w in kb.key_to_index]
+        models.cache[key] = procrustes_rotation(kb[anchors], ka[anchors])
+    return models.cache[key]
 
 
 def pair_vectors(models: SliceModels, a: str, b: str, words: Sequence[str],

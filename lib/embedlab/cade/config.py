@@ -29,6 +29,8 @@ class Config(_Base):
     max_tokens_per_slice: int = param(0, Int(min=0), "0 keeps whole slices")
     heldout_fraction: float = param(0.1, Float(min=0, max=0.5), "sentences held out of every slice for TWEC's "
                                     "likelihood evaluation (0: no held-out evaluation)")
+    hs_likelihood: bool = param(True, Bool(), "also train a hierarchical-softmax compass and CADE slices (one seed) "
+                                "for a normalised held-out likelihood beside TWEC's negative-sampling score")
     # ---- word2vec (CADE's reference defaults)
     vector_size: int = param(100, Int(min=2), "dimensions")
     window: int = param(5, Int(min=1), "context window (each side)")
@@ -40,13 +42,15 @@ class Config(_Base):
     sample: float = param(0.001, Float(min=0, max=1), "frequent-word subsampling threshold")
     init: str = param("random", Choice(*INITS), "CADE slice start vectors: 'random' (seeded per word, the same in "
                       "every slice, as the reference) or 'compass'")
+    seeds: int = param(3, Int(min=1), "training seeds (seed, seed + 1, ...) of the CADE slices and of every "
+                       "planted-shift model; the compass of all slices is trained once")
     # ---- shift measures
     lncs_k: int = param(25, Int(min=1), "neighbours for LNCS (Hamilton et al. 2016); capped to the vocabulary")
     nn_k: int = param(1000, Int(min=1), "neighbours for NN intersection (Gonen et al. 2020); capped to the vocabulary")
     # ---- planted shift
     planted_reference: str = param("kjv", Str(), "the slice the planted one is compared with")
     planted_slice: str = param("web", Str(), "the slice where target words take over donors' contexts")
-    n_planted: int = param(20, Int(min=1), "planted (target, donor) pairs")
+    n_planted: int = param(100, Int(min=1), "planted (target, donor) pairs")
     replace_rate: float = param(0.5, Float(min=0, max=1, min_open=True), "share of a donor's occurrences replaced")
     planted_min_count: int = param(20, Int(min=1), "planted and control words: occurrences in both slices, at least")
     planted_max_count: int = param(500, Int(min=1), "... and at most")

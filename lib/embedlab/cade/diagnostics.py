@@ -1,4 +1,5 @@
-"""How well slices are aligned and modelled: stable-word similarity, vocabulary-overlap sweep, held-out likelihood."""
+"""How well slices are aligned and modelled: stable-word similarity, vocabulary-overlap sweep, the held-out split
+and a full-softmax CBOW likelihood."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -152,66 +153,6 @@ def cbow_loglik(inputs: np.ndarray, outputs: np.ndarray, contexts: Sequence[Sequ
         lse = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
         out[start:start + len(logits)] = logits[np.arange(len(logits)), targets[start:start + block]] - lse
     return out
-
-
-def full_inputs(models: SliceModels, name: str) -> np.ndarray:
-    """A CADE slice's input matrix over the whole compass vocabulary, as its trainer left it: words absent from
-    the slice never move from their start vector (seeded per word, or the compass's with ``init="compass"``)."""
-    from .training import word_seeded_vectors
-
-    compass, cfg = models.compass, models.config
-    if cfg.init == "compass":
-        syn0 = compass.wv.vectors.astype(np.float32, copy=True)
-    else:
-        syn0 = word_seeded_vectors(compass.wv.index_to_key, cfg.vector_size, cfg.seed)
-    kv = models.vectors[name]
-    syn0[[compass.wv.key_to_index[w] for w in kv.index_to_key]] = kv.vectors
-    return syn0
-
-
-def twec_heldout(cade_hs: SliceModels, test: Slices) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """TWEC's held-out evaluation (Di Carlo et al. 2019, ``TWEC.evaluate``) of hierarchical-softmax CADE models.
-
-    For each slice's held-out sentences, gensim's ``Word2Vec.score`` (CBOW, hierarchical softmax) gives each
-    sentence's log-likelihood under every slice model (all share the compass vocabulary and its frozen tree).
-    *Posterior log probability* (MPLP) = log of the mean over the sentences of the posterior probability, under a
-    uniform prior, of the slice the sentence came from (chance: log 1/#slices). *Normalised log-likelihood* (NLL) =
-    the sentences' summed log-likelihood under their own slice's model / the number of in-vocabulary words. The
-    static compass's NLL on the same sentences is the reference a slice model should beat.
-
-    Returns the per-slice table and, per slice, the per-sentence frame (``n_words``, ``ll_<model>`` for every slice
-    model and the compass, ``posterior``) from which bootstrap intervals are drawn.
-    """
-    from .scoring import score_sentences
-
-    compass = cade_hs.compass
-    if compass is None or not compass.hs:
-        raise ValueError("twec_heldout needs CADE models trained with hierarchical softmax (hs=True) and their compass")
-    names = cade_hs.slices
-    index = compass.wv.key_to_index
-    full = {n: full_inputs(cade_hs, n) for n in names}
-    rows, per_sentence = [], {}
-    for i, name in enumerate(names):
-        sents = [s for s in test.get(name, []) if any(t in index for t in s)]
-        if not sents:
-            continue
-        cols = {}
-        for n in names:
-            cols[f"ll_{n}"], n_words = score_sentences(full[n], compass, sents)
-        cols["ll_compass"], _ = score_sentences(compass.wv.vectors, compass, sents)
-        df = pd.DataFrame(cols)
-        df.insert(0, "n_words", n_words)
-        ll = df[[f"ll_{n}" for n in names]].to_numpy()
-        post = np.exp(ll - ll.max(axis=1, keepdims=True))
-        post /= post.sum(axis=1, keepdims=True)
-        df["posterior"] = post[:, i]
-        per_sentence[name] = df
-        rows.append({"slice": name, "sentences": len(df), "words": int(df["n_words"].sum()),
-                     "posterior_log_probability": float(np.log(df["posterior"].mean())),
-                     "chance_log_probability": float(np.log(1 / len(names))),
-                     "nll_cade": float(df[f"ll_{name}"].sum() / df["n_words"].sum()),
-                     "nll_compass": float(df["ll_compass"].sum() / df["n_words"].sum())})
-    return pd.DataFrame(rows), per_sentence
 
 
 def anisotropy(models: SliceModels, n_words: int = 1000, n_pairs: int = 20000, seed: int = 0) -> pd.DataFrame:

@@ -12,7 +12,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score
 
 from .shift import K_LNCS, K_NN, MEASURES, shift_scores
 from .training import SliceModels, Slices, slice_counts
@@ -89,6 +88,27 @@ def plant_shift(slices: Slices, into: str, reference: str, n_words: int = 20, ra
     return out, PlantedShift(into, reference, pairs, controls, rate, seed)
 
 
+def weighted_ap(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Average precision (scikit-learn's: tied scores form one threshold) of every row of ``weights`` (item
+    multiplicities, e.g. bootstrap draws) over one set of items: [draws, items] in, [draws] out (NaN where a row
+    holds no positive). The items are sorted once, so a draw costs a weighted cumulative sum, not a sort."""
+    labels = np.asarray(labels, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    w = np.atleast_2d(np.asarray(weights, dtype=float))
+    order = np.argsort(-scores, kind="stable")
+    ends = np.r_[np.flatnonzero(np.diff(scores[order]) != 0), len(order) - 1]   # last item of each tied group
+    tp = np.cumsum(w[:, order] * labels[order], axis=1)[:, ends]
+    seen = np.cumsum(w[:, order], axis=1)[:, ends]
+    gain = np.diff(tp, axis=1, prepend=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(tp[:, -1] > 0, (gain * tp / np.where(seen > 0, seen, 1.0)).sum(axis=1) / tp[:, -1], np.nan)
+
+
+def average_precision(labels, scores) -> float:
+    """scikit-learn's average precision of one ranking (NaN without a positive), as :func:`weighted_ap`."""
+    return float(weighted_ap(labels, scores, np.ones(len(labels)))[0])
+
+
 def ranking_quality(scores: pd.Series, positives: Sequence[str], k: int | None = None) -> dict[str, float]:
     """Average precision and recall@k (k = number of positives by default) of a shift ranking."""
     y = scores.index.isin(list(positives))
@@ -96,7 +116,7 @@ def ranking_quality(scores: pd.Series, positives: Sequence[str], k: int | None =
         raise ValueError("none of the planted words is among the scored words (too rare after training filters?)")
     k = int(y.sum()) if k is None else k
     top = scores.sort_values(ascending=False, kind="stable").index[:k]
-    return {"ap": float(average_precision_score(y, scores.to_numpy())),
+    return {"ap": average_precision(y, scores.to_numpy()),
             "recall_at_k": float(np.isin(top, list(positives)).sum() / y.sum()), "k": k,
             "n_planted": int(y.sum()), "n_controls": int((~y).sum()), "chance_ap": float(y.mean())}
 
@@ -107,10 +127,16 @@ def planted_scores(models: Mapping[str, SliceModels], planted: PlantedShift, k: 
     ``<method>/<measure>`` per score, the per-item table that AP and its paired bootstrap intervals need.
     Neighbourhoods are searched among all comparable words, not only the candidates."""
     candidates = planted.targets + planted.controls
-    cols = {}
+    cols, seen = {}, {}
     for method, m in models.items():
-        scores = shift_scores(m, planted.reference, planted.slice, min_count=min_count, k=k, k_nn=k_nn)
+        free = seen.get(id(m.vectors))     # the same vectors seen as another method: only the cosine differs
+        scores = shift_scores(m, planted.reference, planted.slice, min_count=min_count, k=k, k_nn=k_nn,
+                              measures=MEASURES if free is None else ("cosine_distance",))
         scores = scores.loc[[w for w in candidates if w in scores.index]]
+        if free is None:
+            seen[id(m.vectors)] = scores
+        else:
+            scores = scores.join(free[[c for c in MEASURES if c != "cosine_distance"]])
         for measure in MEASURES:
             cols[f"{method}/{measure}"] = scores[measure]
     df = pd.DataFrame(cols).dropna()

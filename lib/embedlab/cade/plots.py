@@ -39,7 +39,8 @@ def planted_ap(table: pd.DataFrame) -> plt.Figure:
     ax.axhline(t["chance_ap"].iloc[0], ls="--", c="k", lw=1, label=f"chance ({t['chance_ap'].iloc[0]:.3f})")
     n = int(t["n_planted"].iloc[0] + t["n_controls"].iloc[0])
     ax.set_ylabel("average precision"); ax.set_ylim(0, 1)
-    ax.set_title(f"Planted shift: planted words ranked above same-frequency controls (n={n}, 95% CI)")
+    seeds = f", mean of {int(t['seeds'].iloc[0])} seeds" if "seeds" in t else ""
+    ax.set_title(f"Planted shift: planted words ranked above same-frequency controls (n={n}{seeds}, 95% CI)")
     ax.legend()
     return fig
 
@@ -106,6 +107,7 @@ def twec_heldout(table: pd.DataFrame) -> plt.Figure:
     axes[1].set_ylabel("normalised log-likelihood (nats/word)"); axes[1].legend(fontsize=8)
     for ax in axes:
         ax.set_xticks(x, [f"{s}\n(n={n:,})" for s, n in zip(table["slice"], table["sentences"])]); ax.grid(alpha=0.3)
-    fig.suptitle("TWEC's held-out evaluation (hierarchical-softmax models; higher is better)")
+    seeds = f", mean of {int(table['seeds'].iloc[0])} training seeds" if "seeds" in table else ""
+    fig.suptitle(f"TWEC's held-out evaluation (negative-sampling score{seeds}; higher is better)")
     fig.tight_layout()
     return fig

@@ -34,21 +34,46 @@ def top_k_neighbours(x: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
     return out
 
 
-def lncs(xa: np.ndarray, xb: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
-    """Local neighbourhood change: cosine distance of a word's similarities to the union of its neighbours in both slices."""
+def neighbour_sets(x: np.ndarray, k_small: int, k_large: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k_small`` and ``k_large`` most cosine-similar other rows as index sets ([n, k], in no order):
+    what LNCS and neighbour intersection need, without sorting the neighbours."""
+    n = len(x)
+    k_small, k_large = min(k_small, n - 1), min(k_large, n - 1)
+    big = max(k_small, k_large)
+    small_out = np.empty((n, k_small), dtype=np.int64)
+    large_out = np.empty((n, k_large), dtype=np.int64)
+    for start in range(0, n, block):
+        sims = x[start:start + block] @ x.T
+        sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -np.inf
+        part = np.argpartition(-sims, big - 1, axis=1)[:, :big] if big < n else np.argsort(-sims, axis=1)[:, :big]
+        top = np.take_along_axis(sims, part, axis=1)
+        for k, out in ((k_small, small_out), (k_large, large_out)):
+            sub = part if k == big else np.take_along_axis(part, np.argpartition(-top, k - 1, axis=1)[:, :k], axis=1)
+            out[start:start + block] = sub
+    return small_out, large_out
+
+
+def lncs(xa: np.ndarray, xb: np.ndarray, na: np.ndarray, nb: np.ndarray, block: int = 2048) -> np.ndarray:
+    """Local neighbourhood change: cosine distance of a word's similarities to the union of its neighbours in both
+    slices (``na``/``nb``: each word's neighbour indices in a and b)."""
     out = np.empty(len(xa))
-    for i in range(len(xa)):
-        union = np.union1d(na[i], nb[i])
-        sa, sb = xa[union] @ xa[i], xb[union] @ xb[i]
-        denom = np.linalg.norm(sa) * np.linalg.norm(sb)
-        out[i] = 1.0 - (sa @ sb) / denom if denom > 0 else 1.0
+    xa, xb = xa.astype(np.float64), xb.astype(np.float64)   # near-parallel vectors: float32 would reorder words
+    for start in range(0, len(xa), block):
+        rows = slice(start, start + block)
+        pa, pb, ya, yb = na[rows], nb[rows], xa[rows], xb[rows]
+        dup = (pb[:, :, None] == pa[:, None, :]).any(axis=2)             # b's neighbours already among a's
+        sa = np.concatenate([np.einsum("ikd,id->ik", xa[pa], ya), np.where(dup, 0, np.einsum("ikd,id->ik", xa[pb], ya))], 1)
+        sb = np.concatenate([np.einsum("ikd,id->ik", xb[pa], yb), np.where(dup, 0, np.einsum("ikd,id->ik", xb[pb], yb))], 1)
+        denom = np.linalg.norm(sa, axis=1) * np.linalg.norm(sb, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[rows] = np.where(denom > 0, 1.0 - (sa * sb).sum(axis=1) / denom, 1.0)
     return out
 
 
 def nn_overlap_distance(na: np.ndarray, nb: np.ndarray) -> np.ndarray:
-    """1 - |N_a ∩ N_b| / k for each word's k nearest neighbours in the two slices."""
-    k = na.shape[1]
-    return np.array([1.0 - len(np.intersect1d(p, q, assume_unique=True)) / k for p, q in zip(na, nb)])
+    """1 - |N_a ∩ N_b| / k for each word's k nearest neighbours in the two slices (each row's indices distinct)."""
+    both = np.sort(np.concatenate([na, nb], axis=1), axis=1)
+    return 1.0 - (both[:, 1:] == both[:, :-1]).sum(axis=1) / na.shape[1]
 
 
 def effective_k(k: int, n_words: int) -> int:
@@ -57,8 +82,10 @@ def effective_k(k: int, n_words: int) -> int:
 
 
 def shift_scores(models: SliceModels, a: str, b: str, words: Sequence[str] | None = None,
-                 min_count: int | None = None, k: int = K_LNCS, k_nn: int = K_NN) -> pd.DataFrame:
-    """Every measure for the words comparable between ``a`` and ``b`` (neighbours searched among those words).
+                 min_count: int | None = None, k: int = K_LNCS, k_nn: int = K_NN,
+                 measures: Sequence[str] = MEASURES) -> pd.DataFrame:
+    """Every measure (or those in ``measures``) for the words comparable between ``a`` and ``b`` (neighbours
+    searched among those words).
 
     Returns a frame indexed by word with one column per measure plus each slice's count; ``attrs`` holds the
     neighbourhood sizes actually used (``k_lncs``, ``k_nn``: capped to the vocabulary).
@@ -70,11 +97,15 @@ def shift_scores(models: SliceModels, a: str, b: str, words: Sequence[str] | Non
     if len(vocab) < 2:
         raise ValueError(f"slices {a!r} and {b!r} share {len(vocab)} word(s) with enough occurrences; need at least 2")
     xa, xb = pair_vectors(models, a, b, vocab)
+    bad = [m for m in measures if m not in MEASURES]
+    if bad:
+        raise ValueError(f"unknown shift measure(s) {bad}; allowed: {', '.join(MEASURES)}")
     kl, kn = effective_k(k, len(vocab)), effective_k(k_nn, len(vocab))
-    na, nb = top_k_neighbours(xa, max(kl, kn)), top_k_neighbours(xb, max(kl, kn))
-    df = pd.DataFrame({"cosine_distance": 1.0 - (xa * xb).sum(axis=1), "lncs": lncs(xa, xb, na[:, :kl], nb[:, :kl]),
-                       "nn_intersection": nn_overlap_distance(na[:, :kn], nb[:, :kn]),
-                       f"count_{a}": [models.counts[a][w] for w in vocab],
+    cols = {"cosine_distance": 1.0 - (xa * xb).sum(axis=1)}
+    if "lncs" in measures or "nn_intersection" in measures:
+        (la, ga), (lb, gb) = neighbour_sets(xa, kl, kn), neighbour_sets(xb, kl, kn)
+        cols.update(lncs=lncs(xa, xb, la, lb), nn_intersection=nn_overlap_distance(ga, gb))
+    df = pd.DataFrame({**{m: cols[m] for m in measures}, f"count_{a}": [models.counts[a][w] for w in vocab],
                        f"count_{b}": [models.counts[b][w] for w in vocab]}, index=pd.Index(vocab, name="word"))
     df.attrs.update(k_lncs=kl, k_nn=kn, n_comparable=len(vocab))
     if words is not None:
@@ -85,16 +116,18 @@ def shift_scores(models: SliceModels, a: str, b: str, words: Sequence[str] | Non
 
 
 def full_ranking(by_method: dict, a: str, b: str, min_count: int | None = None, k: int = K_LNCS,
-                 k_nn: int = K_NN) -> pd.DataFrame:
+                 k_nn: int = K_NN, scores: dict | None = None) -> pd.DataFrame:
     """Every comparable word of a slice pair with every measure of every method and its count in each slice,
     ranked by the first method's cosine distance (what a user checks known changes against).
 
     ``by_method`` maps a label (e.g. ``"cade"``, ``"procrustes"``) to its models; LNCS and neighbour intersection
-    are given once for Procrustes/unaligned (they need no alignment and agree)."""
+    are given once for Procrustes/unaligned (they need no alignment and agree). ``scores`` may hold a label's
+    :func:`shift_scores` already computed with these settings."""
     parts, counts = [], None
     seen_free = False
     for label, models in by_method.items():
-        sc = shift_scores(models, a, b, min_count=min_count, k=k, k_nn=k_nn)
+        sc = (scores or {}).get(label)
+        sc = shift_scores(models, a, b, min_count=min_count, k=k, k_nn=k_nn) if sc is None else sc
         cols = ["cosine_distance"]
         free = models.method in ("procrustes", "unaligned")
         if not (free and seen_free):
@@ -163,4 +196,27 @@ def trajectories(models: SliceModels, words: Sequence[str], reference: str | Non
                          "count": models.counts[s].get(w, 0),
                          "neighbours": ", ".join(neighbours(models, s, w, topn_neighbours, m))
                          if models.counts[s].get(w, 0) >= m else ""})
+    return pd.DataFrame(rows)
+
+
+def ranking_agreement(seed_models: Sequence[SliceModels], pairs: Sequence[tuple[str, str]], n: int = 10,
+                      rank_min_count: int = 0) -> pd.DataFrame:
+    """How far one method's cosine-distance shift rankings agree across training seeds, per slice pair: the mean
+    and lowest Spearman correlation between two seeds' distances over the comparable words, and the share of the
+    first seed's ``n`` most shifted words (among those seen ``rank_min_count`` times in both slices) that are among
+    the ``n`` most shifted of every seed."""
+    from scipy.stats import spearmanr
+
+    rows = []
+    for a, b in pairs:
+        words = comparable_words(seed_models[0], a, b)
+        dist = np.stack([1.0 - cross_similarity(m, a, b, words) for m in seed_models])
+        c = seed_models[0].counts
+        frequent = np.array([c[a][w] >= rank_min_count and c[b][w] >= rank_min_count for w in words])
+        tops = [set(np.flatnonzero(frequent)[np.argsort(-d[frequent], kind="stable")[:n]]) for d in dist]
+        rhos = [spearmanr(dist[i], dist[j]).statistic for i in range(len(dist)) for j in range(i + 1, len(dist))]
+        rows.append({"pair": f"{a}→{b}", "words": len(words), "seeds": len(dist),
+                     "spearman_mean": float(np.mean(rhos)) if rhos else np.nan,
+                     "spearman_min": float(np.min(rhos)) if rhos else np.nan,
+                     f"top_{n}_in_every_seed": len(set.intersection(*tops)) / max(1, len(tops[0]))})
     return pd.DataFrame(rows)

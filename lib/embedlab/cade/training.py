@@ -44,7 +44,7 @@ class TrainingConfig:
     sample: float = 1e-3
     ns_exponent: float = 0.75
     init: str = "random"       # slice input vectors: "random" (seeded per word, as the reference) or "compass"
-    hs: bool = False           # hierarchical softmax instead of negative sampling (TWEC's likelihood needs it)
+    hs: bool = False           # hierarchical softmax instead of negative sampling (the normalised-likelihood extra)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -361,6 +361,7 @@ class SliceModels:
     config: TrainingConfig
     compass: Word2Vec | None = None
     models: dict[str, Word2Vec] | None = None   # the independent gensim models (baselines)
+    cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)  # e.g. rotations
 
     @property
     def slices(self) -> list[str]:
@@ -389,33 +390,35 @@ def train_independent(slices: Slices, config: TrainingConfig = TrainingConfig(),
 
 
 def train_all(slices: Slices, config: TrainingConfig = TrainingConfig(), progress: bool = True, threads: int = 1,
-              methods: Sequence[str] = METHODS) -> dict[str, SliceModels]:
+              methods: Sequence[str] = METHODS, compass: Word2Vec | None = None,
+              counts: Mapping[str, Counter] | None = None) -> dict[str, SliceModels]:
     """CADE, Procrustes-aligned and unaligned models of the same slices, keyed by method.
 
     Every model trains single-threaded from its own seed (compass: ``seed``; slice i: ``seed + 1 + i``), so
     ``threads`` > 1 only runs independent models side by side (gensim and the Numba kernel release the GIL):
-    the vectors are identical whatever ``threads`` is.
+    the vectors are identical whatever ``threads`` is. A given ``compass`` (trained on these slices) is reused
+    instead of training one, given ``counts`` (:func:`check_slices` of these slices) instead of counting again.
     """
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise ValueError(f"unknown method(s) {bad}; allowed: {', '.join(METHODS)}")
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads!r}")
-    counts = check_slices(slices, config.min_count)
+    counts = check_slices(slices, config.min_count) if counts is None else counts
     names = list(slices)
     want_cade = "cade" in methods
     want_indep = any(m != "cade" for m in methods)
-    total = (1 + len(names)) * want_cade + len(names) * want_indep
+    total = (len(names) + (compass is None)) * want_cade + len(names) * want_indep
     bar = _Counter(total, "training compass, slices, baselines" + (" (hierarchical softmax)" if config.hs else ""),
                    progress)
     with ThreadPoolExecutor(max_workers=threads) as pool:
         submit = lambda fn, *args: _tracked(pool.submit(fn, *args), bar)
-        compass_job = submit(train_compass, slices, config) if want_cade else None
+        compass_job = submit(train_compass, slices, config) if want_cade and compass is None else None
         indep_jobs = {n: submit(train_word2vec, slices[n], config, config.seed + 1 + i)
                       for i, n in enumerate(names)} if want_indep else {}
         out = {}
         if want_cade:
-            compass = compass_job.result()
+            compass = compass if compass_job is None else compass_job.result()
             jobs = {n: submit(train_slice, slices[n], compass, config, config.seed + 1 + i) for i, n in enumerate(names)}
             out["cade"] = SliceModels("cade", {n: j.result() for n, j in jobs.items()}, counts, config, compass=compass)
         if want_indep:
@@ -423,6 +426,27 @@ def train_all(slices: Slices, config: TrainingConfig = TrainingConfig(), progres
             independent = SliceModels("unaligned", {n: m.wv for n, m in models.items()}, counts, config, models=models)
             out.update({m: independent.as_method(m) for m in methods if m != "cade"})
     return {m: out[m] for m in methods}
+
+
+def train_seeds(slices: Slices, config: TrainingConfig, seeds: Sequence[int], progress: bool = True,
+                threads: int = 1, methods: Sequence[str] = METHODS,
+                compass: Word2Vec | str | None = None) -> list[dict[str, SliceModels]]:
+    """:func:`train_all` once per training seed (``config.seed`` replaced by each of ``seeds``), keyed by method.
+
+    ``compass``: None trains one per seed; ``"shared"`` trains it once (first seed) and trains every seed's slices
+    on it; a model is reused for every seed."""
+    share = isinstance(compass, str)
+    if share and compass != "shared":
+        raise ValueError(f"compass must be None, 'shared' or a trained compass, got {compass!r}")
+    given = None if share else compass
+    counts = check_slices(slices, config.min_count) if len(seeds) else {}
+    out = []
+    for s in seeds:
+        out.append(train_all(slices, dataclasses.replace(config, seed=int(s)), progress, threads, methods, given,
+                             counts))
+        if share and given is None and "cade" in methods:
+            given = out[0]["cade"].compass
+    return out
 
 
 class _Counter:

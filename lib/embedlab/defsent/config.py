@@ -66,6 +66,7 @@ class Config(_Base):
                                  "None: the checkpoint's MLM head where one ships; False: never; True: required")
     n_examples: int = param(6, Int(min=0), "example definitions shown per variant")
     seed: int = param(0, Int(min=0))
+    seeds: int = param(3, Int(min=1), "training seeds of DefSent and DefSent+ (seed, seed+1, ...)")
     threads: int = param(2, Int(min=1))
 
     @property

@@ -14,7 +14,8 @@ from ..choices import check_choice
 from ..encoders import Encoder
 from ..study import Results
 from .config import DICTIONARY_CHOICES, LANGUAGES, VARIANT_CHOICES, Config
-from .dictionary import as_entries, headword_key, sample_definitions, single_token_entries, split_by_headword
+from .dictionary import (as_entries, definitions_in, headword_key, sample_definitions, single_token_entries,
+                         split_by_headword, without_held_out_definitions)
 
 VARIANTS = VARIANT_CHOICES
 DICTIONARIES = DICTIONARY_CHOICES
@@ -72,21 +73,34 @@ class Split:
     train: dict[str, pd.DataFrame]       # training definitions per trained variant ("defsent", "defsent+")
     plus_keys: set[str]                  # DefSent+ entries: the headword keys of its training definitions
     entry_src: pd.DataFrame              # every training-split definition of those headwords (averaged into entries)
+    removed: int = 0                     # training rows dropped: their definition text is also held out
+    in_train_before: float = 0.0         # share of scored held-out definitions in the training split before that
 
-    def counts(self, data: "EvalData", n_texts: int) -> dict[str, int]:
-        """How much of the dictionary each part of the study used."""
+    @property
+    def scored(self) -> pd.DataFrame:
+        """Every scored held-out definition (headword retrieval and, single-token, vocabulary ranking)."""
+        return pd.concat([self.heads, self.vocab_test], ignore_index=True)[["headword", "definition"]]
+
+    def heldout_in_train(self) -> float:
+        """Share of scored held-out definitions whose normalised text is a training-split definition (0 here:
+        :func:`split_by_headword` keeps definitions disjoint; every training sample is drawn from that split)."""
+        scored = self.scored
+        return float(definitions_in(scored, [self.parts["train"]]).mean()) if len(scored) else 0.0
+
+    def counts(self) -> dict[str, int]:
+        """How much of the dictionary each part of the study used (the dictionary and the split only)."""
         return {"definitions": len(self.entries),
                 "headwords": int(self.entries.headword.map(lambda w: headword_key(w, self.language)).nunique()),
+                "train definitions removed (also held out)": self.removed,
                 "train definitions (all)": len(self.parts["train"]),
                 "train definitions (single-token headword)": len(self.single_train),
                 "DefSent training definitions": len(self.train["defsent"]),
                 "DefSent training words": int(self.train["defsent"].token_id.nunique()),
                 "DefSent+ training definitions": len(self.train["defsent+"]), "DefSent+ entries": len(self.plus_keys),
                 "DefSent+ entry definitions (averaged)": len(self.entry_src),
-                "test definitions (single-token, scored)": len(data.vocab),
-                "test definitions (any headword, scored)": len(data.heads),
-                "test headword candidates": len(data.candidates),
-                "texts embedded per space": n_texts}
+                "test definitions (single-token, scored)": len(self.vocab_test),
+                "test definitions (any headword, scored)": len(self.heads),
+                "test headword candidates": len(set(self.heads.headword) | set(self.distractors))}
 
 
 def split_dictionary(cfg: Config, encoder: Encoder, entries: pd.DataFrame) -> Split:
@@ -96,7 +110,9 @@ def split_dictionary(cfg: Config, encoder: Encoder, entries: pd.DataFrame) -> Sp
     def key(w: str) -> str:
         return headword_key(w, lang)
 
-    parts = split_by_headword(entries, cfg.seed, language=lang)
+    parts = split_by_headword(entries, cfg.seed, language=lang, disjoint_definitions=False)
+    before = parts["train"]
+    parts = without_held_out_definitions(parts)
     single_train = single_token_entries(encoder, parts["train"])
     vocab_test = single_token_entries(encoder, parts["test"])
     vocab_test = vocab_test[~vocab_test.token_id.isin(set(single_train.token_id))]  # e.g. 'Able' vs 'able'
@@ -113,7 +129,10 @@ def split_dictionary(cfg: Config, encoder: Encoder, entries: pd.DataFrame) -> Sp
                          f"({encoder.dim}); {cfg.plus_definitions} training definitions give {len(plus_keys)} "
                          "entries: raise plus_train_definitions or use entry_transform='none'")
     vocab_test = sample_definitions(vocab_test, cfg.eval_definitions, cfg.seed)
-    return Split(lang, entries, parts, single_train, vocab_test, heads, distractors, train, plus_keys, entry_src)
+    split = Split(lang, entries, parts, single_train, vocab_test, heads, distractors, train, plus_keys, entry_src,
+                  removed=len(before) - len(parts["train"]))
+    split.in_train_before = float(definitions_in(split.scored, [before]).mean()) if len(split.scored) else 0.0
+    return split
 
 
 # --------------------------------------------------------------------------- evaluation data
@@ -143,6 +162,14 @@ class EvalData:
         parts += [df[c] for df in [*self.sts.values(), *self.paraphrase.values()] for c in ("s1", "s2")]
         parts += [df[c] for df in self.word_similarity.values() for c in ("w1", "w2")]
         return list(dict.fromkeys(t for p in parts for t in p))
+
+    def counts(self) -> dict[str, int]:
+        """What each space embeds and scores beyond the dictionary: these depend on which sets could be had."""
+        sets = {**{f"sts.{n}": df for n, df in self.sts.items()},
+                **{f"paraphrase.{n}": df for n, df in self.paraphrase.items()},
+                **{f"word-similarity.{n}": df for n, df in self.word_similarity.items()}}
+        return {**{f"{name} pairs": len(df) for name, df in sets.items()},
+                "isotropy texts": len(self.isotropy_texts), "texts embedded per space": len(self.texts())}
 
 
 def _cap(df: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:

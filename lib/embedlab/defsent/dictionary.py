@@ -1,7 +1,9 @@
-"""Dictionary entries for DefSent: validation, the 8:1:1 headword split, seeded sampling, single-token headwords."""
+"""Dictionary entries for DefSent: validation, the 8:1:1 headword split (no definition text on both sides), seeded
+sampling, single-token headwords."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+import unicodedata
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,12 +39,33 @@ def headword_key(word: str, language: str = "en") -> str:
     return lowercase(" ".join(str(word).split()), language)
 
 
+def normalise_definition(text: str) -> str:
+    """A definition's text for comparison: casefolded, whitespace collapsed, punctuation stripped at both ends."""
+    t = " ".join(str(text).casefold().split())
+    i, j = 0, len(t)
+    while i < j and (t[i] == " " or unicodedata.category(t[i]).startswith("P")):
+        i += 1
+    while j > i and (t[j - 1] == " " or unicodedata.category(t[j - 1]).startswith("P")):
+        j -= 1
+    return t[i:j]
+
+
+def definitions_in(rows: pd.DataFrame, others: Iterable[pd.DataFrame]) -> pd.Series:
+    """Per row of ``rows``: whether its normalised definition is also a definition of any table in ``others``."""
+    seen = {normalise_definition(d) for df in others for d in df.definition}
+    return rows.definition.map(normalise_definition).isin(seen)
+
+
 def split_by_headword(entries: Any, seed: int = 0, ratios: Sequence[float] = (8, 1, 1),
-                      language: str = "en") -> dict[str, pd.DataFrame]:
+                      language: str = "en", disjoint_definitions: bool = True) -> dict[str, pd.DataFrame]:
     """Split definitions into train/valid/test by headword (8:1:1 by default), as DefSent does.
 
     No headword (compared by :func:`headword_key` in ``language``) is in two splits; the order of headwords is a
-    seeded shuffle.
+    seeded shuffle. ``disjoint_definitions`` (default): no definition text (compared by
+    :func:`normalise_definition`) is both in train and in valid/test either. WordNet gives one row per synonym
+    and gloss, so a held-out headword's gloss is often a training headword's gloss too; such a gloss goes wholly
+    to the held-out side: its training rows are dropped, and the held-out splits keep every row (they remain the
+    same sample of held-out headwords). ``len(entries) - sum(len(split))`` rows were dropped.
     """
     df = as_entries(entries)
     if len(ratios) != 3 or min(ratios) < 0 or sum(ratios) <= 0:
@@ -54,7 +77,15 @@ def split_by_headword(entries: Any, seed: int = 0, ratios: Sequence[float] = (8,
     words = words[np.random.default_rng(seed).permutation(len(words))]
     c = np.cumsum(ratios) / sum(ratios)
     parts = dict(zip(SPLITS, np.split(words, [int(len(words) * c[0]), int(len(words) * c[1])])))
-    return {name: df[keys.isin(set(ws))].reset_index(drop=True) for name, ws in parts.items()}
+    out = {name: df[keys.isin(set(ws))].reset_index(drop=True) for name, ws in parts.items()}
+    return without_held_out_definitions(out) if disjoint_definitions else out
+
+
+def without_held_out_definitions(parts: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``parts`` with the training rows dropped whose normalised definition is also a valid or test definition."""
+    train = parts["train"]
+    keep = ~definitions_in(train, [parts["valid"], parts["test"]])
+    return {**parts, "train": train[keep].reset_index(drop=True)}
 
 
 def sample_by_headword(entries: pd.DataFrame, max_definitions: int | None, seed: int = 0,

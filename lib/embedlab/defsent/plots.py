@@ -20,8 +20,8 @@ def _colour(label: str) -> str:
 
 
 def plot_metrics(results: Results, ncols: int = 3):
-    """One panel per evaluation (MRR / Spearman x100): a bar per space with its 95% bootstrap interval; the base
-    encoder's value is the dashed reference line."""
+    """One panel per evaluation (MRR / Spearman x100): a bar per space (the mean over its training seeds) with its
+    95% bootstrap interval (seeds, then items, resampled); the base encoder's value is the dashed reference line."""
     import matplotlib.pyplot as plt
 
     m = results.tables["metrics"]
@@ -41,7 +41,8 @@ def plot_metrics(results: Results, ncols: int = 3):
         ax.set_title(f"{task}: {t.metric.iloc[0]} x100 (n={int(t.n.iloc[0]):,})", fontsize=9)
     for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
-    fig.suptitle("Held-out evaluations, 95% bootstrap intervals; dashed: base encoder", fontsize=10)
+    fig.suptitle("Held-out evaluations, 95% bootstrap intervals (training seeds, then items); dashed: base encoder",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -53,12 +54,13 @@ def plot_losses(results: Results, window: int = 10):
 
     losses = results.extra.get("losses", {})
     tr = results.tables["training"]
+    seeds = int(tr["seed"].nunique()) if "seed" in tr else 1
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
     for name, ls in losses.items():
         ax = axes[0] if name.startswith("DefSent ") else axes[1]
         y = np.convolve(ls, np.ones(window) / window, mode="valid") if len(ls) >= window else np.asarray(ls)
         line, = ax.plot(np.arange(len(y)) + 1, y, label=name)
-        row = tr[[loss_name(r) == name for _, r in tr.iterrows()]]
+        row = tr[[loss_name(r, seeds) == name for _, r in tr.iterrows()]]
         if len(row):
             ax.axhline(math.log(int(row["classes (N)"].iloc[0])), ls=":", color=line.get_color(), lw=1)
     for ax, title in zip(axes, ("DefSent: word prediction (dotted: ln vocabulary)",

@@ -1,7 +1,8 @@
 """Scoring one embedding space: the pooled last layer of every evaluation text from one pass, DefSent's headword
 prediction over the vocabulary through the tied prediction layer, headword / paraphrase / translation retrieval
 (reciprocal ranks), STS and word similarity (cosines), isotropy, and nearest-headword examples. Every score is kept
-per item, so differences between spaces get paired bootstrap intervals."""
+per item, so differences between spaces get paired bootstrap intervals; a trained variant's spaces over its training
+seeds form a :class:`SeedGroup`, whose intervals resample seeds, then items."""
 from __future__ import annotations
 
 import dataclasses
@@ -151,8 +152,96 @@ class Space:
     scores: dict[str, Scores]
     isotropy: dict[str, float]
     stage: int | None = None
+    seed: int | None = None  # the training seed (None: the base encoder, nothing trained)
 
     @property
     def label(self) -> str:
         name = {"base": "base", "defsent": "DefSent", "defsent+": "DefSent+"}[self.variant]
         return f"{name} {self.pooling}" + (f" (PST stage {self.stage})" if self.stage else "")
+
+
+def _stat(kind: str, zero_reference: bool = False):
+    """The per-run statistic of a task kind (x1): the mean reciprocal rank (``None``: the default), or Spearman with
+    the gold scores; ``zero_reference``: a constant prediction (the zero side of :meth:`SeedGroup.ci`) counts 0."""
+    if kind == "rr":
+        return None
+    if zero_reference:
+        return lambda x, gold: stats.spearman(x, gold) if np.ptp(x) > 0 else 0.0
+    return stats.spearman
+
+
+@dataclasses.dataclass
+class SeedGroup:
+    """One variant at one pooling (and PST stage) over its training seeds: the spaces share items, so the value is
+    the mean over seeds and intervals come from :func:`embedlab.stats.seeded_diff_ci` (seeds, then items; with one
+    seed, the paired item bootstrap)."""
+
+    spaces: list[Space]
+
+    def __post_init__(self) -> None:
+        if not self.spaces:
+            raise ValueError("a seed group needs at least one space")
+
+    variant = property(lambda self: self.spaces[0].variant)
+    pooling = property(lambda self: self.spaces[0].pooling)
+    stage = property(lambda self: self.spaces[0].stage)
+    label = property(lambda self: self.spaces[0].label)
+
+    @property
+    def seeds(self) -> int | None:
+        """Training seeds behind the group (None: the base encoder)."""
+        return None if self.variant == "base" else len(self.spaces)
+
+    @property
+    def tasks(self) -> list[str]:
+        """Tasks scored in every seed's space, in the first space's order."""
+        return [t for t in self.spaces[0].scores if all(t in sp.scores for sp in self.spaces)]
+
+    def values(self, task: str) -> list[float]:
+        """Each seed's value of ``task`` (x100)."""
+        return [sp.scores[task].value for sp in self.spaces]
+
+    def value(self, task: str) -> float:
+        """The mean over seeds of ``task`` (x100)."""
+        return float(np.mean(self.values(task)))
+
+    def n(self, task: str) -> int:
+        """Items scored on ``task`` (the same for every seed)."""
+        return len(self.spaces[0].scores[task].values)
+
+    def kind(self, task: str) -> str:
+        """``rr`` (reciprocal ranks) or ``cos`` (similarities scored by Spearman)."""
+        return self.spaces[0].scores[task].kind
+
+    def isotropy(self) -> dict[str, float]:
+        """Each isotropy number, averaged over seeds."""
+        return {m: float(np.mean([sp.isotropy[m] for sp in self.spaces])) for m in self.spaces[0].isotropy}
+
+    def _runs(self, task: str) -> tuple[list[np.ndarray], tuple]:
+        first = self.spaces[0].scores[task]
+        return [sp.scores[task].values for sp in self.spaces], (() if first.gold is None else (first.gold,))
+
+    def ci(self, task: str, seed: int = 0) -> tuple[float, float]:
+        """95% interval of :meth:`value` (x100): the difference from a zero reference, seeds then items resampled."""
+        runs, shared = self._runs(task)
+        zero = [np.zeros(len(runs[0]))]
+        lo, hi = stats.seeded_diff_ci(runs, zero, _stat(self.kind(task), zero_reference=True), seed=seed,
+                                      shared=shared)
+        return lo * 100, hi * 100
+
+    def diff(self, other: "SeedGroup", task: str, seed: int = 0) -> tuple[float, tuple[float, float], list[float]]:
+        """``self - other`` on ``task`` (x100): the mean difference, its hierarchical 95% interval, and each seed's
+        difference (every seed of ``self`` against the mean of ``other``)."""
+        a, shared = self._runs(task)
+        b, _ = other._runs(task)
+        lo, hi = stats.seeded_diff_ci(a, b, _stat(self.kind(task)), seed=seed, shared=shared)
+        ref = other.value(task)
+        return self.value(task) - ref, (lo * 100, hi * 100), [v - ref for v in self.values(task)]
+
+
+def seed_groups(spaces: Sequence[Space]) -> list[SeedGroup]:
+    """The spaces grouped by variant, pooling and PST stage (their training seeds), in order of first appearance."""
+    groups: dict[tuple, list[Space]] = {}
+    for sp in spaces:
+        groups.setdefault((sp.variant, sp.pooling, sp.stage), []).append(sp)
+    return [SeedGroup(g) for g in groups.values()]

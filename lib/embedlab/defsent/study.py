@@ -24,9 +24,9 @@ from ..study import Results
 from .config import Config
 from .data import EvalData, Split, evaluation_data, load_dictionary, split_dictionary
 from .dictionary import as_entries, sample_definitions
-from .results import add_published, describe_setup, fill_results, training_row
+from .results import add_published, describe_setup, fill_results, loss_name, record_split, training_row
 from .scoring import Space, embed_poolings, evaluate_space
-from .targets import TiedPredictionLayer, prediction_layer
+from .targets import TiedPredictionLayer, entry_embeddings, prediction_layer
 from .training import Trained, defsent_config, defsent_plus_config, progressive_separate_training, train_defsent
 
 
@@ -46,9 +46,9 @@ class _Run:
     losses: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
     @property
-    def counts(self) -> dict[str, int]:
-        """How much of the dictionary each part of the run used."""
-        return self.split.counts(self.data, len(self.texts))
+    def seeds(self) -> list[int]:
+        """The training seeds of DefSent and DefSent+: ``seed``, ``seed + 1``, ... (``seeds`` of them)."""
+        return [self.cfg.seed + i for i in range(self.cfg.seeds)]
 
     @property
     def mlm(self) -> bool:
@@ -59,14 +59,22 @@ class _Run:
         """Every evaluation text through ``encoder``, one array per pooling."""
         return embed_poolings(encoder, self.texts, poolings, self.cfg.max_length, desc)
 
-    def evaluate(self, variant: str, pooling: str, emb: np.ndarray, layer, stage: int | None = None) -> Space:
-        """Score one space and keep it with its examples."""
+    def evaluate(self, variant: str, pooling: str, emb: np.ndarray, layer, stage: int | None = None,
+                 seed: int | None = None) -> Space:
+        """Score one space and keep it (with its examples for the base and the first training seed)."""
         sc, iso, ex = evaluate_space(emb, self.data, layer, self.cfg.n_examples,
                                      "def2word-vocab" if self.mlm else "def2word-tied")
-        sp = Space(variant, pooling, sc, iso, stage)
+        sp = Space(variant, pooling, sc, iso, stage, seed)
         self.spaces.append(sp)
-        self.examples.append(ex.assign(variant=sp.label))
+        if seed is None or seed == self.cfg.seed:
+            self.examples.append(ex.assign(variant=sp.label))
         return sp
+
+    def trained(self, t: Trained, stage: int | None, seed: int, n_classes: int | None = None) -> None:
+        """Keep a training run's row and its losses."""
+        row = training_row(t, stage, seed, n_classes)
+        self.training.append(row)
+        self.losses[loss_name(row, self.cfg.seeds)] = t.losses
 
 
 def run_study(cfg: Config, *, encoder: Encoder | None = None, dictionary: Any = None) -> Results:
@@ -75,8 +83,11 @@ def run_study(cfg: Config, *, encoder: Encoder | None = None, dictionary: Any = 
     DefSent trains on a seeded sample of ``train_definitions`` definitions of single-token training headwords,
     DefSent+ (``pst_stages`` stages of progressive separate training) on as many definitions of any training
     headwords (its entry embeddings average every training-split definition of those headwords); both are
-    evaluated on held-out (test-split) headwords never seen in training. The encoder and the dictionary are loaded
-    from ``cfg``; ``encoder`` / ``dictionary`` (keyword only) inject them, e.g. in tests.
+    evaluated on held-out (test-split) headwords never seen in training, whose definition texts are not in the
+    training split either. Each trained variant is trained ``seeds`` times (training seeds ``seed``, ``seed + 1``,
+    ...: batch order, dropout, initialised heads); the split, the training samples and the scored items stay
+    those of ``seed``. The encoder and the dictionary are loaded from ``cfg``; ``encoder`` / ``dictionary``
+    (keyword only) inject them, e.g. in tests.
     """
     results = Results("defsent")
     with results.timed("total"):
@@ -90,14 +101,21 @@ def run_study(cfg: Config, *, encoder: Encoder | None = None, dictionary: Any = 
                     run.evaluate("base", pooling, emb, run.layer)
         for pooling in cfg.poolings:
             if "defsent" in cfg.variants:
-                _defsent(run, results, pooling)
+                for seed in run.seeds:
+                    _defsent(run, results, pooling, seed)
             if "defsent+" in cfg.variants:
                 with results.timed(f"defsent+ ({pooling}) train+evaluate"):
-                    _defsent_plus(run, pooling)
-        fill_results(results, cfg, run.spaces, run.training, run.losses, run.counts, run.encoder, run.layer.kind)
+                    first = _first_entries(run, pooling)  # stage 1's entries do not depend on the training seed
+                    for seed in run.seeds:
+                        _defsent_plus(run, pooling, seed, first)
+        counts = {**run.split.counts(), **run.data.counts()}
+        fill_results(results, cfg, run.spaces, run.training, run.losses, counts, run.encoder, run.layer.kind)
+        record_split(results, run.split)
         results.add_table("examples", pd.concat(run.examples, ignore_index=True) if run.examples else pd.DataFrame())
         add_published(results, cfg)
-        results.extra.update(spaces=run.spaces, losses=run.losses, counts=run.counts, prediction_layer=run.layer.kind)
+        results.extra.update(spaces=run.spaces, losses=run.losses, counts=counts,
+                             dictionary_counts=run.split.counts(), evaluation_counts=run.data.counts(),
+                             prediction_layer=run.layer.kind)
     return results
 
 
@@ -126,44 +144,53 @@ def _setup(cfg: Config, results: Results, encoder: Encoder | None, dictionary: A
     return _Run(cfg, encoder, layer, split, data, data.texts())
 
 
-def _common(cfg: Config) -> dict[str, Any]:
-    """Training settings shared by DefSent and DefSent+."""
-    return dict(epochs=cfg.epochs, max_length=cfg.max_length, seed=cfg.seed)
+def _common(cfg: Config, seed: int) -> dict[str, Any]:
+    """Training settings shared by DefSent and DefSent+, at one training seed."""
+    return dict(epochs=cfg.epochs, max_length=cfg.max_length, seed=seed)
 
 
-def _defsent(run: _Run, results: Results, pooling: str) -> None:
-    """Train DefSent at one pooling from the base checkpoint and evaluate it."""
+def _of_seed(cfg: Config, seed: int) -> str:
+    return f" seed {seed}" if cfg.seeds > 1 else ""
+
+
+def _defsent(run: _Run, results: Results, pooling: str, seed: int) -> None:
+    """Train DefSent at one pooling and training seed from the base checkpoint and evaluate it."""
     cfg, train = run.cfg, run.split.train["defsent"]
     with results.timed(f"defsent ({pooling}) train"):
-        progress.step(f"training DefSent ({pooling}) on {len(train):,} definitions")
+        progress.step(f"training DefSent ({pooling}{_of_seed(cfg, seed)}) on {len(train):,} definitions")
         trained = train_defsent(run.encoder, train, pooling,
                                 defsent_config(run.encoder, pooling, learning_rate=cfg.defsent_lr,
                                                head_learning_rate=cfg.defsent_head_lr if not run.mlm else None,
-                                               batch_size=cfg.batch_size, **_common(cfg)), cfg.use_mlm_head)
-    emb = run.embed(trained.encoder, [pooling], f"DefSent {pooling}")[pooling]
-    run.evaluate("defsent", pooling, emb, trained.head)
-    run.training.append(training_row(trained, None, trained.encoder.model.get_input_embeddings().num_embeddings))
-    run.losses[f"DefSent {pooling}"] = trained.losses
+                                               batch_size=cfg.batch_size, **_common(cfg, seed)), cfg.use_mlm_head)
+    emb = run.embed(trained.encoder, [pooling], f"DefSent {pooling}{_of_seed(cfg, seed)}")[pooling]
+    run.evaluate("defsent", pooling, emb, trained.head, seed=seed)
+    run.trained(trained, None, seed, trained.encoder.model.get_input_embeddings().num_embeddings)
 
 
-def _defsent_plus(run: _Run, pooling: str) -> None:
-    """DefSent+'s progressive separate training at one pooling, each stage evaluated as it ends."""
+def _first_entries(run: _Run, pooling: str) -> tuple[list[str], np.ndarray]:
+    """DefSent+'s stage-1 entries: the base encoder's averaged encodings of the entries' definitions (one table for
+    every training seed)."""
+    progress.step(f"DefSent+ ({pooling}): encoding {len(run.split.entry_src):,} entry definitions")
+    return entry_embeddings(run.encoder, run.split.entry_src, pooling, run.cfg.max_length, True, run.cfg.language)
+
+
+def _defsent_plus(run: _Run, pooling: str, seed: int, first: tuple[list[str], np.ndarray]) -> None:
+    """DefSent+'s progressive separate training at one pooling and training seed, each stage evaluated as it ends."""
     cfg, split = run.cfg, run.split
 
     def on_stage(tr: Trained) -> None:
-        stage = len([s for s in run.spaces if s.variant == "defsent+" and s.pooling == pooling]) + 1
-        emb = run.embed(tr.encoder, [pooling], f"DefSent+ {pooling} stage {stage}")[pooling]
-        run.evaluate("defsent+", pooling, emb, None, stage)
-        run.training.append(training_row(tr, stage))
-        run.losses[f"DefSent+ {pooling} stage {stage}"] = tr.losses
+        stage = len([s for s in run.spaces if s.variant == "defsent+" and s.pooling == pooling and s.seed == seed]) + 1
+        emb = run.embed(tr.encoder, [pooling], f"DefSent+ {pooling} stage {stage}{_of_seed(cfg, seed)}")[pooling]
+        run.evaluate("defsent+", pooling, emb, None, stage, seed)
+        run.trained(tr, stage, seed)
 
-    progress.step(f"training DefSent+ ({pooling}): {cfg.pst_stages} PST stage(s) on "
+    progress.step(f"training DefSent+ ({pooling}{_of_seed(cfg, seed)}): {cfg.pst_stages} PST stage(s) on "
                   f"{len(split.train['defsent+']):,} definitions, {len(split.plus_keys):,} entries")
     progressive_separate_training(
         run.encoder, split.train["defsent+"], cfg.pst_stages, pooling,
         defsent_plus_config(learning_rate=cfg.defsent_plus_lr, batch_size=cfg.plus_batch_size,
                             head_learning_rate=cfg.defsent_plus_head_lr,
-                            **{**_common(cfg), "epochs": cfg.plus_epochs or cfg.epochs}),
-        entry_definitions=split.entry_src, on_stage=on_stage, transform=cfg.entry_transform,
+                            **{**_common(cfg, seed), "epochs": cfg.plus_epochs or cfg.epochs}),
+        entry_definitions=split.entry_src, on_stage=on_stage, first_entries=first, transform=cfg.entry_transform,
         scale=cfg.entry_scale, head=cfg.train_head, progress=True, language=cfg.language,
         ica_max_iter=cfg.ica_max_iter)

@@ -136,7 +136,9 @@ def isotropize(x: np.ndarray, transform: str = "whiten", scale: float = 100.0, s
     ``ica`` follows the authors' ICA-transform.py: StandardScaler, FastICA(n_components=d, whiten='unit-variance',
     fun='logcosh', tol=1e-4, max_iter=1000, random_state=42), then times 100 (``scale``). It is computed in float64
     on one BLAS thread: in float32 FastICA stops at ``max_iter`` short of ``tol`` and its result depends on the
-    number of BLAS threads (a different unmixing on another machine); float64 converges and does not.
+    number of BLAS threads (a different unmixing on another machine); float64 converges and does not. The authors
+    run it in float32 (their entry tensor is float32, and scikit-learn keeps float32 in every version that has
+    ``whiten='unit-variance'``, 1.1 on): a difference the study's notes name.
     """
     check_choice("entry transform", transform, ENTRY_TRANSFORMS)
     if transform == "none":

@@ -238,19 +238,22 @@ def train_defsent_plus(encoder: Encoder, entries: Any, pooling: str = "mean", co
 
 def progressive_separate_training(encoder: Encoder, entries: Any, stages: int = 2, pooling: str = "mean",
                                   config: TrainConfig | None = None, entry_definitions: Any = None,
-                                  on_stage=None, **kwargs: Any) -> list[Trained]:
+                                  on_stage=None, first_entries: tuple[list[str], np.ndarray] | None = None,
+                                  **kwargs: Any) -> list[Trained]:
     """DefSent+'s progressive separate training (PST): stage 1 builds the entries with ``encoder`` and trains a
     copy of it; stage k rebuilds the entries with the encoder trained at stage k-1 and trains a fresh copy of the
-    ORIGINAL ``encoder`` against them. ``on_stage(trained)`` is called after each stage (e.g. to evaluate); only
-    the previous stage's encoder is kept alive. Returns every stage's :class:`Trained` (encoders of all but the
-    last released when ``on_stage`` is given)."""
+    ORIGINAL ``encoder`` against them. ``first_entries``: stage 1's ``(keys, averaged embeddings)`` when already
+    computed (they depend on ``encoder`` and the definitions only, not on the training seed). ``on_stage(trained)``
+    is called after each stage (e.g. to evaluate); only the previous stage's encoder is kept alive. Returns every
+    stage's :class:`Trained` (encoders of all but the last released when ``on_stage`` is given)."""
     if stages < 1:
         raise ValueError(f"PST needs at least one stage; got {stages}")
     out: list[Trained] = []
     previous: Encoder | None = None
     for k in range(1, stages + 1):
         t = train_defsent_plus(encoder, entries, pooling, config, entry_definitions=entry_definitions,
-                               entry_encoder=previous, stage=k, **kwargs)
+                               entry_table=first_entries if k == 1 else None, entry_encoder=previous, stage=k,
+                               **kwargs)
         if on_stage is not None:
             on_stage(t)
         if previous is not None and on_stage is not None and out:
