@@ -1,53 +1,53 @@
-"""Contextual extraction speed: embedlab's teacher pass (:func:`embedlab.extract.encode_contexts`, what X2Static
-and the aggregate methods run over the corpus) vs what a user would write: one batched forward with
-``output_hidden_states=True`` (batches of 32 in corpus order, padded per batch, ``torch.no_grad``), then the mean
-token vector of each sentence at each requested layer. Both must give the same sentence means.
+"""Contextual extraction speed: embedlab's corpus pass (:func:`embedlab.extract.context_pass`, what aggregate-CLS,
+aggregate-subword and X2Static's teacher read) against the strongest pass a competent user would write, in float32
+and in bfloat16, and the share of this machine's matmul peak each reaches.
 
-Prints tokens/s (real, non-padding tokens) for both and their ratio (target >= 2x), for our pass in float32 and
-in bfloat16 (``precision="auto"``, where the CPU/GPU has fast bfloat16), and the share of this
-machine's measured matmul peak each reaches: a float32 ``torch.matmul`` GFLOP/s measured in the same run (same
-thread count), against the model's FLOPs per token (2 x the Transformer layers' weight parameters, plus the
-attention products 4 x T x H per layer at each sentence's length T).
+The user's pass: sentences sorted by token length, batches of 32 tokenized with padding, ``torch.inference_mode``,
+one forward with the hidden states, the mean token vector of each sentence at the requested layers; in bfloat16 the
+same under ``torch.autocast`` (the precision our pass runs in). Ours: tokenized once, the same length-sorted batches
+and precision, the Linear weights cast once per pass instead of at every call. Both must give the same sentence
+means (cosine printed). Every round runs both sides in both precisions and measures the float32 and bfloat16 matmul
+peaks (:func:`_common.matmul_peak`), the order rotated, so load falls on all alike. The peak fraction is the model's
+FLOPs (2 x the Transformer layers' weights per token, plus the attention products at each sentence's own length) per
+second over that round's peak. Targets: bfloat16 >= 70% of its peak, float32 >= 65%.
 
-    python benchmarks/extraction_speed.py [--encoder e5-small] [--corpus tr-treebank] [--sentences 400] [--layers 4 8 12]
+    python benchmarks/extraction_speed.py [--encoder e5-small] [--corpus tr-treebank] [--sentences 800] [--repeats 3]
 """
 from __future__ import annotations
 
-import argparse
-import time
+import os
 
-import numpy as np
-import torch
+os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
-from embedlab import corpora, encoders, extract
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from _common import interleave, load_average, matmul_peak, ratio, spread  # noqa: E402
+from embedlab import corpora, encoders, extract  # noqa: E402
+
+TARGETS = {"float32": 0.65, "bfloat16": 0.70}
 
 
-def user_pass(enc, sentences, layers, batch_size=32, max_length=128):
-    """What a user writes: batches of 32 in corpus order, one forward with all hidden states, per-layer means."""
+def user_pass(enc, sentences, layers, precision, batch_size=32, max_length=128):
+    """A competent user's pass: length-sorted batches, inference_mode, autocast for bfloat16, per-layer means."""
+    tok = enc.tokenizer
+    lengths = [len(x) for x in tok(sentences, is_split_into_words=True, truncation=True, max_length=max_length)["input_ids"]]
+    order = np.argsort(lengths)[::-1]
     out = np.zeros((len(layers), len(sentences), enc.dim), dtype=np.float32)
-    for start in range(0, len(sentences), batch_size):
-        batch = enc.tokenizer(sentences[start:start + batch_size], is_split_into_words=True, padding=True,
-                              truncation=True, max_length=max_length, return_tensors="pt")
-        with torch.no_grad():
+    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bfloat16" else torch.autocast("cpu", enabled=False)
+    with torch.inference_mode(), ctx:
+        for s in range(0, len(order), batch_size):
+            idx = order[s:s + batch_size]
+            batch = tok([sentences[i] for i in idx], is_split_into_words=True, padding=True, truncation=True,
+                        max_length=max_length, return_tensors="pt")
             hs = enc.model(**batch, output_hidden_states=True).hidden_states
-        mask = batch["attention_mask"].unsqueeze(-1).float()
-        for li, layer in enumerate(layers):
-            out[li, start:start + batch_size] = ((hs[layer] * mask).sum(1) / mask.sum(1)).numpy()
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            for li, layer in enumerate(layers):
+                out[li, idx] = ((hs[layer].float() * mask).sum(1) / mask.sum(1)).numpy()
     return out
-
-
-def matmul_peak(seconds: float = 2.0, dtype: torch.dtype = torch.float32) -> float:
-    """Best GFLOP/s of a few matmul shapes typical of a small encoder in ``dtype``, on the current thread count."""
-    best = 0.0
-    for m, k, n in ((2048, 384, 1536), (2048, 1536, 384), (1024, 1024, 1024)):
-        a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
-        torch.matmul(a, b)
-        reps, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds / 3:
-            torch.matmul(a, b)
-            reps += 1
-        best = max(best, 2 * m * k * n * reps / (time.perf_counter() - t0) / 1e9)
-    return best
 
 
 def model_flops(enc, lengths: np.ndarray) -> float:
@@ -55,61 +55,51 @@ def model_flops(enc, lengths: np.ndarray) -> float:
     token, plus QK^T and attention x V (4 x T x H per token per layer)."""
     weights = sum(p.numel() for name, p in enc.model.named_parameters()
                   if ".layer." in name and name.endswith("weight") and p.dim() == 2)
-    n_layers, dim = enc.n_layers, enc.dim
-    return float(2 * weights * lengths.sum() + 4 * n_layers * dim * (lengths.astype(np.float64) ** 2).sum())
+    return float(2 * weights * lengths.sum() + 4 * enc.n_layers * enc.dim * (lengths.astype(np.float64) ** 2).sum())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--encoder", default="e5-small")
     ap.add_argument("--corpus", default="tr-treebank")
-    ap.add_argument("--sentences", type=int, default=400)
-    ap.add_argument("--layers", type=int, nargs="+", default=[4, 8, 12])
-    ap.add_argument("--repeats", type=int, default=2, help="time each pass this many times, keep the best")
+    ap.add_argument("--sentences", type=int, default=800)
+    ap.add_argument("--layers", type=int, nargs="+", default=[-1])
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     enc = encoders.load_encoder(args.encoder)
     layers = extract.resolve_layers(enc, args.layers)
     sents = [s for s in corpora.load_corpus(args.corpus).sentences if s][:args.sentences]
-    vocab = sorted({w for s in sents for w in s})
-    sample = extract.select_contexts(sents, vocab, max_contexts=1, all_sentences=True)
-    assert len(sample.sentences) == len(sents)
-    sample.occurrences = [[] for _ in sents]             # the teacher pass alone: sentence means, no word pooling
-    lengths = np.array([len(ids) for ids in enc.tokenizer(sents, is_split_into_words=True, truncation=True,
-                                                           max_length=128)["input_ids"]])
-    n_tokens = int(lengths.sum())
-    flops = model_flops(enc, lengths)
-    low = extract.resolve_precision(enc, "auto")
-    peaks = {p: matmul_peak(dtype=getattr(torch, p)) for p in dict.fromkeys(["float32", low])}
+    lengths = encoders.tokenize(enc, sents, 128, split_into_words=True).lengths
+    flops, n_tokens = model_flops(enc, lengths), int(lengths.sum())
+    rows = np.arange(len(sents))
 
-    def best_of(fn):
-        times = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            result = fn()
-            times.append(time.perf_counter() - t0)
-        return min(times), result
+    def ours(p):
+        return lambda: np.asarray(extract.context_pass(enc, sents, rows, layers, precision=p, progress=False,
+                                                       cache=False).means)
 
-    means = {}
-    timings = {}
-    for precision in dict.fromkeys(["float32", low]):
-        means[precision] = np.zeros((len(layers), len(sents), enc.dim), dtype=np.float32)
-        timings[precision], _ = best_of(lambda: extract.encode_contexts(
-            enc, sample, layers, progress=False, sentence_means=means[precision], precision=precision))
-    t_user, user_means = best_of(lambda: user_pass(enc, sents, layers))
-    print(f"{args.encoder}, layers {layers}, {len(sents)} sentences ({args.corpus}, corpus order), {n_tokens} tokens "
-          f"(mean {lengths.mean():.1f}, max {lengths.max()}), {torch.get_num_threads()} torch threads")
-    for precision, m in means.items():
-        a, b = m.reshape(-1, enc.dim), user_means.reshape(-1, enc.dim)
+    passes = {"peak float32": lambda: matmul_peak(torch.float32), "peak bfloat16": lambda: matmul_peak(torch.bfloat16)}
+    for p in ("float32", "bfloat16"):
+        passes[f"embedlab {p}"] = ours(p)
+        passes[f"user {p}"] = (lambda p=p: user_pass(enc, sents, layers, p))
+    print(f"load average before: {load_average()}; {torch.get_num_threads()} torch threads")
+    times, got = interleave(passes, args.repeats, keep_all=True)
+    print(f"{args.encoder}, layers {layers}, {len(sents)} sentences of {args.corpus}, {n_tokens} tokens (mean "
+          f"{lengths.mean():.1f}), {flops / n_tokens / 1e6:.1f} MFLOP/token")
+    for p in ("float32", "bfloat16"):
+        a, b = got[f"embedlab {p}"][-1].reshape(-1, enc.dim), got[f"user {p}"][-1].reshape(-1, enc.dim)
         cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-        print(f"embedlab {precision} vs user sentence means: max |diff| {np.abs(a - b).max():.2e}, min cosine {cos.min():.6f}")
-    print("matmul peak (measured now): " + ", ".join(f"{p} {g:.1f} GFLOP/s" for p, g in peaks.items())
-          + f"; model: {flops / n_tokens / 1e6:.1f} MFLOP/token")
-    rows = [(f"embedlab teacher pass, {p}", t, p) for p, t in timings.items()]
-    for name, t, p in rows + [("user batched forward, batch 32 unsorted, float32", t_user, "float32")]:
-        print(f"{name}: {n_tokens / t:.0f} tokens/s, {flops / t / 1e9:.1f} GFLOP/s = "
-              f"{flops / t / 1e9 / peaks[p]:.0%} of the {p} matmul peak")
-    for p, t in timings.items():
-        print(f"ratio (embedlab {p} / user tokens/s): {t_user / t:.2f}x  (target >= 2x)")
+        print(f"{p}: embedlab vs user sentence means: min cosine {cos.min():.6f}, max |diff| {np.abs(a - b).max():.2e}")
+    for p in ("float32", "bfloat16"):
+        peaks = got[f"peak {p}"]                          # each round's own peak
+        for who in ("embedlab", "user"):
+            t = times[f"{who} {p}"]
+            fr = [flops / x / 1e9 / pk for x, pk in zip(t, peaks)]
+            print(f"{who} {p}: {spread(t)}, {n_tokens / statistics.median(t):.0f} tokens/s, "
+                  f"{statistics.median(fr):.0%} of the {p} peak (rounds {min(fr):.0%}-{max(fr):.0%})")
+        print(f"{p} matmul peak per round: {', '.join(f'{x:.0f}' for x in peaks)} GFLOP/s; target >= "
+              f"{TARGETS[p]:.0%} of it")
+        print(f"ratio embedlab / user {p}: {ratio(times[f'user {p}'], times[f'embedlab {p}'])}")
+    print(f"load average after: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import pytest
 LIB = Path(__file__).resolve().parents[1] / "lib" / "embedlab"
 README = LIB.parents[1] / "README.md"
 # the aside entries execute notebooks and check pages; they import only these (no study package, no encoder)
-ASIDE_MAY_IMPORT = {"assets", "cite", "seeding", "report", "runner", "notebook_checks", "paths", "progress", "study",
-                    "util", "userfiles"}
+ASIDE_MAY_IMPORT = {"assets", "cite", "embedcache", "seeding", "report", "runner", "notebook_checks", "paths",
+                    "progress", "study", "util", "userfiles"}
 
 Module = tuple[str, ...]          # ("embedlab", "defsent", "study"); a package is named by its folder
 

@@ -112,3 +112,17 @@ def _zero_kv(dim: int) -> KeyedVectors:
     kv = KeyedVectors(dim)
     kv.add_vectors(SPORT + FOOD + ["the", "and"], np.zeros((10, dim), np.float32))
     return kv
+
+
+def test_macro_f1_matches_scikit_learn_and_split_seeds_redraw_folds_over_the_same_texts(dataset):
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        gold, pred = rng.choice(list("abc"), 40), rng.choice(list("abcd"), 40)
+        assert classification.macro_f1(gold, pred) == pytest.approx(
+            f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0))
+    runs = [classification.cross_validate({"kv": _kv(8)}, dataset, folds=3, seed=0, split_seed=s)[1] for s in (0, 1)]
+    a, b = (r[r["embedding"] == "kv"].sort_values("item") for r in runs)
+    assert a["item"].tolist() == b["item"].tolist() and a["label"].tolist() == b["label"].tolist()
+    assert a["fold"].tolist() != b["fold"].tolist()                      # other folds over the same texts

@@ -75,27 +75,45 @@ def test_select_contexts_caps_and_covers():
     assert len(one.sentences) == 1
 
 
+def _occurrences(sample, rows=None):
+    r, j, v = sample.occurrence_arrays()
+    return (r if rows is None else rows[r]), j, v
+
+
 def test_aggregate_methods_match_naive_per_sentence_loops(tiny):
     layers = [1, 3]
     sample = extract.select_contexts(SENTENCES, WORDS, max_contexts=3, seed=1)
-    states = extract.encode_contexts(tiny, sample, layers, batch_size=4, progress=False)
+    occ = _occurrences(sample)
+    cp = extract.context_pass(tiny, SENTENCES, sample.sentence_ids, layers, batch_size=4, progress=False,
+                              occurrences=occ, vocab=WORDS)
     sub = {l: np.zeros((len(WORDS), 16)) for l in layers}
     cls = {l: np.zeros((len(WORDS), 16)) for l in layers}
     n = np.zeros(len(WORDS))
-    for sent, occ in zip(sample.sentences, sample.occurrences):       # one sentence, one layer at a time
+    for sent, o in zip(sample.sentences, sample.occurrences):       # one sentence, one layer at a time
         batch, hs = _forward(tiny, sent, words=True)
         wids = batch.word_ids(0)
-        for j, v in occ:
+        for j, v in o:
             toks = [t for t, w in enumerate(wids) if w == j]
             n[v] += 1
             for l in layers:
                 sub[l][v] += hs[l][0, toks].mean(0).numpy()
                 cls[l][v] += hs[l][0, 0].numpy()
-    np.testing.assert_array_equal(states.counts.numpy(), n)
+    np.testing.assert_array_equal(cp.counts, n)
+    cls_sums = extract.contexts.cls_sums(cp.cls, occ, extract._occurrences_valid(cp, occ), len(WORDS))
     for li, l in enumerate(layers):
         ok = n > 0
-        np.testing.assert_allclose(states.subword_sums[li].numpy()[ok], sub[l][ok], atol=1e-4)
-        np.testing.assert_allclose(states.cls_sums[li].numpy()[ok], cls[l][ok], atol=1e-4)
+        np.testing.assert_allclose(cp.subword_sums[li].numpy()[ok], sub[l][ok], atol=1e-4)
+        np.testing.assert_allclose(cls_sums[li].numpy()[ok], cls[l][ok], atol=1e-4)
+
+
+def test_truncated_contexts_are_not_counted(tiny):
+    long = ["the"] * 40 + ["cat"]                                  # 'cat' falls beyond max_length
+    sample = extract.select_contexts([long, ["cat", "sat"]], ["cat", "sat"], max_contexts=None)
+    occ = _occurrences(sample)
+    cp = extract.context_pass(tiny, [long, ["cat", "sat"]], sample.sentence_ids, [2], max_length=16,
+                              progress=False, occurrences=occ, vocab=["cat", "sat"])
+    assert cp.counts.tolist() == [1, 1]
+    assert extract._occurrences_valid(cp, occ).tolist() == [False, True, True]
 
 
 def test_static_embeddings_names_layers_and_one_pass_agree(tiny):
@@ -179,27 +197,21 @@ def test_x2static_explanation_counts_distinct_sentences_per_word_and_states_the_
     assert f"{float(np.median(stats.updates[:3])):g} positive updates" in text
 
 
-def test_x2static_teacher_means_are_cached_and_match_a_naive_pass(tiny, tmp_path):
-    import tempfile
-    from pathlib import Path
-
+def test_x2static_teacher_is_the_pass_sentence_means_and_one_pass_matches_the_original_loop(tiny):
+    """One pass gives the vectors the original code gave: each sentence's mean token vector from a naive forward
+    pass, and X2Static trained on them with the original PyTorch loop."""
     sample = extract.select_contexts(SENTENCES, WORDS, max_contexts=1, all_sentences=True)
-    means = np.zeros((1, len(sample.sentences), 16), dtype=np.float32)
-    extract.encode_contexts(tiny, sample, [2], batch_size=4, progress=False, sentence_means=means)
-    for s, sent in enumerate(sample.sentences):
-        _, hs = _forward(tiny, sent, words=True)
-        np.testing.assert_allclose(means[0, s], hs[2][0].mean(0).numpy(), atol=1e-5)   # special tokens included
-    leftovers = lambda: set(Path(tempfile.gettempdir()).glob("embedlab-x2static-*"))  # noqa: E731
-    before = leftovers()
-    kw = dict(x2static={"epochs": 1, "t": 1.0, "min_median_updates": 0}, progress=False)
-    a = extract.static_embeddings(tiny, WORDS, ["x2static"], [2], SENTENCES, **kw)
-    assert leftovers() == before                                 # no temporary teacher cache left behind
-    b = extract.static_embeddings(tiny, WORDS, ["x2static"], [2], SENTENCES, cache_dir=tmp_path, **kw)
-    files = sorted(p.suffix for p in tmp_path.iterdir())
-    assert files == [".f32", ".json"]
-    c = extract.static_embeddings(tiny, WORDS, ["x2static"], [2], SENTENCES, cache_dir=tmp_path, **kw)
-    np.testing.assert_array_equal(a["tiny/x2static@2"].vectors, b["tiny/x2static@2"].vectors)
-    np.testing.assert_array_equal(b["tiny/x2static@2"].vectors, c["tiny/x2static@2"].vectors)
+    cp = extract.context_pass(tiny, SENTENCES, np.arange(len(SENTENCES)), [2], batch_size=4, progress=False)
+    naive = np.stack([_forward(tiny, s, words=True)[1][2][0].mean(0).numpy() for s in SENTENCES])  # specials in
+    np.testing.assert_allclose(cp.means[0], naive, atol=1e-5)
+    np.testing.assert_allclose(cp.cls[0], [_forward(tiny, s, words=True)[1][2][0, 0].numpy() for s in SENTENCES],
+                               atol=1e-5)
+    x2 = {"epochs": 3, "t": 1.0, "min_median_updates": 0}
+    got = extract.static_embeddings(tiny, WORDS, ["x2static"], [2], SENTENCES, x2static=x2, progress=False)
+    table = x2static.train_x2static(naive[sample.sentence_ids], sample.targets, len(WORDS), progress=False,
+                                    counts=sample.corpus_counts, engine="torch", **x2)
+    kv = got["tiny/x2static@2"]
+    np.testing.assert_allclose(kv.vectors, table[[WORDS.index(w) for w in kv.index_to_key]], atol=1e-5)
 
 
 # --------------------------------------------------------------------------- aggregate: uniform contexts

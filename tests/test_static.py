@@ -75,3 +75,15 @@ def test_restrict_all_keeps_the_common_words_in_vocabulary_order(toy_corpus):
     assert oov.index_to_key == ["cat1", "unseenword"]
     with pytest.raises(ValueError, match="lacks 1 of the 2"):
         static.restrict(kv, ["cat1", "saw1"], "kv")
+
+
+def test_static_models_two_at_a_time_equal_each_trained_alone(toy_corpus):
+    from embedlab.static_vs_contextual import Config, steps
+
+    cfg = Config(static_models=list(static.STATIC_MODELS), static_epochs=2, static_dim=20, min_count=1)
+    jobs = [(m, s) for m in static.STATIC_MODELS for s in (0, 1)]
+    together = steps.train_static_jobs(toy_corpus[:800], cfg, jobs)
+    assert list(together) == jobs and all(sec > 0 for _, sec in together.values())
+    for m, s in jobs:
+        alone = static.train_static(m, toy_corpus[:800], seed=s, **steps.static_hyper(cfg))
+        np.testing.assert_array_equal(together[(m, s)][0].vectors, alone.vectors)

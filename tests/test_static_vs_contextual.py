@@ -20,7 +20,9 @@ def _cfg(**kw):
 
 
 @pytest.mark.parametrize("given,needle", [
-    (dict(max_tokens=-5), "parameter 'max_tokens': given -5; allowed: an integer >= 1"),
+    (dict(max_tokens=-5), "parameter 'max_tokens': given -5; allowed: one of None or an integer >= 1"),
+    (dict(seeds=0), "parameter 'seeds': given 0"),
+    (dict(max_eval_words=10), "unknown parameter(s) 'max_eval_words'"),
     (dict(corpora=[1, 2]), "parameter 'corpora': given [1, 2]"),
     (dict(corpora=[]), "parameter 'corpora': given []; allowed: a list of at least 1"),
     (dict(language="de"), "parameter 'language': given 'de'; allowed: one of 'tr', 'hu', 'mr', 'en'"),
@@ -130,18 +132,25 @@ def test_classification_by_cross_validation_with_a_majority_reference_and_its_fl
     noise = KeyedVectors(2)
     noise.add_vectors(words, rng.normal(size=(40, 2)).astype(np.float32))
     cfg = _cfg(classification_folds=3, compressed_dim=1)
-    summary, preds = svc.study.evaluate_classification({"topic": topic, "noise": noise}, {"classification": {"toy": ds}}, cfg)
+    summary, preds = svc.seeds.classification_runs([{"topic": topic, "noise": noise}], {"classification": {"toy": ds}},
+                                                   cfg)
     assert set(summary["embedding"]) == {"topic", "noise", "majority class"} and (summary["folds"] == 3).all()
-    assert summary.set_index(["embedding", "variant"]).loc[("majority class", "-"), "accuracy"] == pytest.approx(2 / 3)
+    assert sorted(summary["seed"].unique()) == [0, 1, 2]                  # three fold draws over the same 90 texts
+    maj = summary[summary["embedding"] == "majority class"]
+    assert maj["accuracy"].to_numpy() == pytest.approx([2 / 3] * 3)
     info = pd.DataFrame({"embedding": ["topic", "noise"], "kind": [res.TRAINED, res.FROM_ENCODER]})
     inputs = svc.Inputs(None, {"analogy": {}, "similarity": {}, "tagging": {}, "classification": {"toy": ds}}, words, {})
     r = Results("static_vs_contextual")
     res.fill(r, cfg, inputs, info, {}, {}, (pd.DataFrame(), pd.DataFrame()), (summary, preds))
-    (h,) = r.headlines
-    assert h.value > 0.95 and h.reference.kind == "majority" and h.n == 90
-    assert not any("majority" in f for f in h.flags)          # far above the majority class (maybe at ceiling)
+    acc, f1 = r.headlines
+    assert acc.value > 0.95 and acc.reference.kind == "majority" and acc.n == 90 and acc.seeds == 3
+    assert f1.metric == "macro-F1" and f1.reference.value == pytest.approx(0.4)       # majority macro-F1: 2 * (2/3) / (5/3) / 2
+    assert not any("majority" in f for f in acc.flags)          # far above the majority class (maybe at ceiling)
+    row = r.tables["classification"].set_index(["embedding", "variant"]).loc[("topic", "full")]
+    assert row["seeds"] == 3 and row["accuracy_lo"] <= row["accuracy"] <= row["accuracy_hi"]
+    assert row["macro_f1_lo"] <= row["macro_f1"] <= row["macro_f1_hi"]
     r2 = Results("static_vs_contextual")
-    only_noise = (summary[summary["embedding"] != "topic"], preds)
+    only_noise = (summary[summary["embedding"] != "topic"], preds[preds["embedding"] != "topic"])
     res.fill(r2, cfg, inputs, info, {}, {}, (pd.DataFrame(), pd.DataFrame()), only_noise)
     assert any("at majority" in f for f in r2.headlines[0].flags)
 
@@ -212,10 +221,26 @@ def test_per_group_mrr_counts_unanswerable_questions_as_zero():
     q = aset.questions.assign(group=["verb" if i % 2 else "noun" for i in range(len(aset.questions))])
     q.loc[0, "d"] = "unknownword"                                  # not in any embedding: unanswerable
     aset = AnalogySet(q, "toy", "xx", "test")
-    cfg = _cfg(analogy_methods=["3cosadd"], same_questions=False)
-    items = svc.study.analogy_items(embs, aset, cfg)
+    cfg = _cfg(analogy_methods=["3cosadd"])
+    items = svc.study.analogy_items(embs, aset, cfg, restrict=np.ones(len(aset.questions), bool))
     g = res.group_summary(items).set_index(["embedding", "group"])
     good = items[(items["embedding"] == "w2v-sg")]
     noun = good[good["group"] == "noun"]
     assert g.loc[("w2v-sg", "noun"), "n"] == len(noun) and g.loc[("w2v-sg", "noun"), "answered"] == len(noun) - 1
     assert g.loc[("w2v-sg", "noun"), "mrr@10"] == pytest.approx(noun["rr"].where(noun["answered"], 0).mean())
+
+
+def test_candidates_are_the_corpus_words_and_a_question_outside_them_is_a_miss():
+    embs, aset = _analogy_world(n_pairs=30)
+    q = pd.DataFrame([("w0", "w0s", "w1", "w1s", "plural"), ("w2", "w2s", "w29", "w29s", "plural")],
+                     columns=["a", "b", "c", "d", "category"])
+    cfg = _cfg(analogy_methods=["3cosadd"])
+    words = embs["w2v-sg"].index_to_key
+    cands = [w for w in words if w not in ("w29", "w29s")]                        # the rarest pair is outside
+    items = svc.seeds.analogy_runs([embs], {"w2v-sg": res.TRAINED}, AnalogySet(q, "toy", "xx", "test"), cands, cfg)
+    good = items[items["embedding"] == "w2v-sg"]
+    assert good["answered"].tolist() == [True, False] and good["correct"].tolist() == [True, False]
+    summary = res.analogy_summary(items)
+    row = summary[(summary["category"] == "overall") & (summary["embedding"] == "w2v-sg")].iloc[0]
+    assert row["n"] == 2 and row["coverage"] == 0.5 and row["accuracy"] == 0.5      # the miss counts
+    assert row["accuracy answerable"] == 1.0 and row["seeds"] == 1

@@ -103,3 +103,20 @@ def test_held_out_sentences_and_mask():
     assert evalsets.held_out_mask(corpus, held, sent_ids=ids).tolist() == [True, True, False, False]
     no_src = TaggingSet("pos-toy", "tr", "toy", train, train, test)
     assert evalsets.held_out_sentences(no_src)["text"].tolist()[-2:] == ["Kedi evde uyudu .", "Evet"]
+
+
+def test_packed_taggers_learn_as_each_would_alone(toy_set):
+    kw = dict(epochs=3, lr=0.01, dropout=0.0, seed=2)
+    together = tagging.train_taggers(_kv(True), toy_set, [1, 4, 8], per_token=True, **kw)
+    for h, got in zip([1, 4, 8], together):
+        alone = tagging.train_tagger(_kv(True), toy_set, hidden_size=h, per_token=True, **kw)
+        agree = (got["per_token"]["predicted"] == alone["per_token"]["predicted"]).mean()
+        assert agree > 0.98 and abs(got["accuracy"] - alone["accuracy"]) < 0.02
+
+
+def test_sweep_in_worker_processes_equals_the_sweep_here(toy_set):
+    embs = {"good": _kv(True), "zero": _kv(False)}
+    here = tagging.hidden_size_sweep(embs, toy_set, [2, 4], progress=False, epochs=1, seeds=[0, 1], workers=1)
+    there = tagging.hidden_size_sweep(embs, toy_set, [2, 4], progress=False, epochs=1, seeds=[0, 1], workers=2)
+    assert len(here) == 8 and list(here["seed"]) == [0, 0, 1, 1] * 2
+    assert here.equals(there)

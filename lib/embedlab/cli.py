@@ -1,5 +1,5 @@
-"""Command line: ``embedlab assets list|fetch|verify``, ``embedlab run``, ``embedlab notebooks prepare|record``,
-``embedlab compare A B``, ``embedlab cite RUN|PROFILE``."""
+"""Command line: ``embedlab assets list|fetch|verify``, ``embedlab cache size|clear``, ``embedlab run``,
+``embedlab notebooks prepare|record``, ``embedlab compare A B``, ``embedlab cite RUN|PROFILE``."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import assets, cite, notebook_checks, runner
+from . import assets, cite, embedcache, notebook_checks, runner
 from .runner import compare, records
 
 
@@ -68,6 +68,19 @@ def _assets(args) -> int:
             print(f"{n}: FAILED - {exc}", file=sys.stderr)
             status = 1
     return status
+
+
+def cmd_cache(args) -> int:
+    """The embedding cache: its size, or clear it."""
+    try:
+        where = embedcache.root()
+        n, size = embedcache.clear() if args.action == "clear" else embedcache.size()
+    except assets.AssetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    verb = "removed" if args.action == "clear" else "holds"
+    print(f"embedding cache {where}: {verb} {n} entr{'y' if n == 1 else 'ies'}, {size / 1e6:.1f} MB")
+    return 0
 
 
 def _dask_missing() -> bool:
@@ -275,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     v = actions.add_parser("verify", help="re-hash every cached file (and the caches made from assets)")
     v.add_argument("names", nargs="*", help="asset names (default: all, and the derived caches)")
     a.set_defaults(func=cmd_assets, names=[], all=False, include_hub=False, refresh=False)
+
+    c = sub.add_parser("cache", help="the embedding cache (encoder vectors kept across runs): size or clear")
+    c.add_argument("action", choices=["size", "clear"])
+    c.set_defaults(func=cmd_cache)
 
     r = sub.add_parser("run", help="execute a profile's notebooks with papermill into reports/<profile>/")
     r.add_argument("--profile", required=True, help=f"one of: {', '.join(runner.profiles())}")

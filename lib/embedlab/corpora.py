@@ -1,4 +1,5 @@
-"""Every corpus as tokenized, lower-cased sentences with one metadata row per sentence.
+"""Every corpus as tokenized sentences with one metadata row per sentence: the words as written (``surface``) and
+their language-aware lower-cased view (``sentences``, what static models, vocabularies and evaluation match on).
 
 Sources (all through :func:`embedlab.assets.fetch`): ten English Bible translations (pythonbible),
 the Hungarian RÚF Bible, Atatürk's speeches (SQLite), the Turkish web/wiki treebanks (``# text``
@@ -41,7 +42,7 @@ __all__ = [
     "ataturk_documents", "turkish_treebank", "marathi_glosses", "text_slices", "load_corpus", "concat",
     "corpus_stats", "type_token_curve", "bible_testament", "bible_genre", "bible_kjv_identical",
     "BIBLE_VERSIONS", "BIBLE_BOOKS", "BIBLE_GENRES", "CORPUS_NAMES", "clear_cache", "wikipedia_sample",
-    "WIKIPEDIA_SAMPLES",
+    "WIKIPEDIA_SAMPLES", "LOWERCASED_AT_SOURCE", "cased_corpus", "lowercased_at_source",
 ]
 
 
@@ -49,17 +50,26 @@ __all__ = [
 
 @dataclass(repr=False)
 class Corpus:
-    """Tokenized sentences plus a metadata frame with one row per sentence."""
+    """Tokenized sentences (lower-cased) plus a metadata frame with one row per sentence; ``surface`` holds the
+    same tokens as written (None: the text has no other case, e.g. a source lower-cased at the source)."""
 
     name: str
     language: str
     sentences: list[list[str]]
     meta: pd.DataFrame
+    surface: list[list[str]] | None = None
 
     def __post_init__(self) -> None:
         if len(self.meta) != len(self.sentences):
             raise ValueError(f"corpus {self.name!r}: {len(self.sentences)} sentences but {len(self.meta)} meta rows")
+        if self.surface is not None and [len(s) for s in self.surface] != [len(s) for s in self.sentences]:
+            raise ValueError(f"corpus {self.name!r}: surface tokens do not align with the sentences")
         self.meta = self.meta.reset_index(drop=True)
+
+    @property
+    def written(self) -> list[list[str]]:
+        """The tokens as written (the lower-cased sentences where the corpus has no other case)."""
+        return self.sentences if self.surface is None else self.surface
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -99,7 +109,8 @@ class Corpus:
             else:
                 raise ValueError(f"subset takes an int, a boolean mask or integer positions, not {arr.dtype} values")
         return Corpus(name or self.name, self.language, [self.sentences[i] for i in idx],
-                      self.meta.iloc[idx].reset_index(drop=True))
+                      self.meta.iloc[idx].reset_index(drop=True),
+                      None if self.surface is None else [self.surface[i] for i in idx])
 
     def by(self, column: str) -> dict[object, "Corpus"]:
         """Split into one corpus per value of a meta column (sorted; missing values dropped)."""
@@ -115,14 +126,27 @@ def concat(corpora: Sequence[Corpus], name: str | None = None) -> Corpus:
         raise ValueError("concat needs at least one corpus")
     metas = [c.meta.assign(corpus=c.name) for c in corpora]
     langs = {c.language for c in corpora}
+    cased = any(c.surface is not None for c in corpora)
     return Corpus(name or "+".join(c.name for c in corpora), langs.pop() if len(langs) == 1 else "multi",
-                  [s for c in corpora for s in c.sentences], pd.concat(metas, ignore_index=True))
+                  [s for c in corpora for s in c.sentences], pd.concat(metas, ignore_index=True),
+                  [s for c in corpora for s in c.written] if cased else None)
+
+
+def cased_corpus(name: str, language: str, surface: list[list[str]], meta: pd.DataFrame) -> Corpus:
+    """A corpus from tokens as written: ``sentences`` is their lower-cased view (:func:`embedlab.text.lower_tokens`)."""
+    return Corpus(name, language, lower_tokens(surface, language), meta, surface)
+
+
+def lowercased_at_source(corpus: Corpus) -> np.ndarray:
+    """Per sentence: whether it comes from a source lower-cased at the source (:data:`LOWERCASED_AT_SOURCE`)."""
+    names = corpus.meta["corpus"] if "corpus" in corpus.meta else pd.Series([corpus.name] * len(corpus))
+    return names.str.split("[").str[0].isin(LOWERCASED_AT_SOURCE).to_numpy()
 
 
 # --------------------------------------------------------------------------- tokens and sentences
 
 # text normalisation lives in embedlab.text; re-exported here for code written against corpora
-from .text import _TURKIC, lowercase, sentence_split, tokenize  # noqa: E402,F401
+from .text import _TURKIC, lower_tokens, lowercase, sentence_split, tokenize  # noqa: E402,F401
 
 
 _MAX_LEN = 1000
@@ -269,7 +293,7 @@ def _bible_corpus(version: str) -> Corpus:
     meta["brackets"] = ["[" in t for t in verses.values()]        # translators' supplied words marked
     meta["text"] = texts = [t.replace("[", "").replace("]", "") for t in verses.values()]
     meta["slice"], meta["year"] = version, BIBLE_VERSIONS[version][1]
-    return Corpus(f"bible-{version}", "en", [tokenize(t, "en") for t in texts], meta)
+    return cased_corpus(f"bible-{version}", "en", [tokenize(t, "en", lower=False) for t in texts], meta)
 
 
 def english_bible(version: str = "kjv", books: Sequence | str | None = None) -> Corpus:
@@ -318,7 +342,7 @@ def _hungarian_corpus() -> Corpus:
                     texts.append(_SPACE.sub(" ", v["text"]).strip())
     meta = pd.DataFrame(_verse_rows(ids))
     meta["label"], meta["text"] = meta["genre"], texts
-    return Corpus("bible-hu", "hu", [tokenize(t, "hu") for t in texts], meta)
+    return cased_corpus("bible-hu", "hu", [tokenize(t, "hu", lower=False) for t in texts], meta)
 
 
 def hungarian_bible(books: Sequence | str | None = None) -> Corpus:
@@ -373,14 +397,14 @@ def _ataturk_corpus(lang: str) -> Corpus:
     sents, recs = [], []
     for doc_id, year, date, kind, title, source, body in _ataturk_rows(lang):
         for i, s in enumerate(sentence_split(body, lang)):
-            for piece in _chunks(tokenize(s, lang), _MAX_LEN):
+            for piece in _chunks(tokenize(s, lang, lower=False), _MAX_LEN):
                 if piece:
                     sents.append(piece)
                     recs.append((doc_id, year, date, kind, kind, title, source, i, s))
     cols = ["doc_id", "year", "date", "kind", "label", "title", "source", "sent_idx", "text"]
     meta = pd.DataFrame(recs, columns=cols)
     meta["year"] = meta["year"].astype("Int64")
-    return Corpus(f"ataturk-{lang}", lang, sents, meta)
+    return cased_corpus(f"ataturk-{lang}", lang, sents, meta)
 
 
 def ataturk_texts(lang: str = "tr") -> Corpus:
@@ -404,11 +428,11 @@ def _marathi_corpus() -> Corpus:
     sents, recs = [], []
     for key, *glosses in rows:
         for k, g in enumerate(glosses, 1):
-            toks = tokenize(g, "mr") if g else []
+            toks = tokenize(g, "mr", lower=False) if g else []
             if toks:
                 sents.append(toks)
                 recs.append((key, key, k, g.strip()))
-    return Corpus("mr-glosses", "mr", sents, pd.DataFrame(recs, columns=["headword", "label", "sense", "text"]))
+    return cased_corpus("mr-glosses", "mr", sents, pd.DataFrame(recs, columns=["headword", "label", "sense", "text"]))
 
 
 def marathi_glosses() -> Corpus:
@@ -434,10 +458,10 @@ def _treebank_part(part: str) -> Corpus:
             text = line.split("=", 1)[1].strip()
             doc = re.sub(r":S\d+$", "", sent_id or "")
             genre = "wiki" if doc.startswith("http") else doc.split(":")[0].removeprefix("tr-")
-            sents.append(tokenize(text, "tr"))
+            sents.append(tokenize(text, "tr", lower=False))
             recs.append((sent_id, doc, part, genre, text))
-    return Corpus(f"tr-treebank-{part}", "tr", sents,
-                  pd.DataFrame(recs, columns=["sent_id", "doc_id", "part", "label", "text"]))
+    return cased_corpus(f"tr-treebank-{part}", "tr", sents,
+                        pd.DataFrame(recs, columns=["sent_id", "doc_id", "part", "label", "text"]))
 
 
 def turkish_treebank(parts: Sequence[str] = _TREEBANK_PARTS) -> Corpus:
@@ -448,13 +472,15 @@ def turkish_treebank(parts: Sequence[str] = _TREEBANK_PARTS) -> Corpus:
     if bad or not parts:
         raise ValueError(f"unknown treebank part(s) {bad or list(parts)}; allowed: {list(_TREEBANK_PARTS)}")
     out = concat([_treebank_part(p) for p in parts], name="tr-treebank")
-    return Corpus(out.name, "tr", out.sentences, out.meta.drop(columns="corpus"))
+    return Corpus(out.name, "tr", out.sentences, out.meta.drop(columns="corpus"), out.surface)
 
 
 # --------------------------------------------------------------------------- Wikipedia samples (npm data)
 
 #: language -> member of the nlptoolkit-wordtovec npm tarball holding its Wikipedia sample
 WIKIPEDIA_SAMPLES = {"tr": "package/turkish-s.txt", "en": "package/english-s.txt"}
+#: corpora whose text is lower-cased at the source (no surface forms to keep): the npm Wikipedia samples
+LOWERCASED_AT_SOURCE = tuple(f"{lang}-wiki-s" for lang in WIKIPEDIA_SAMPLES)
 
 
 @functools.lru_cache(maxsize=None)
@@ -531,13 +557,13 @@ def _slices_corpus(path: str, mtime: float, language: str, max_len: int | None) 
     for d in docs:
         body = d.pop("body")
         for s in sentence_split(body, language):
-            pieces = _chunks(tokenize(s, language), max_len)
+            pieces = _chunks(tokenize(s, language, lower=False), max_len)
             for piece in pieces:
                 if piece:
                     sents.append(piece)
                     recs.append({**d, "text": s if len(pieces) == 1 else " ".join(piece)})
     meta = pd.DataFrame(recs, columns=list(recs[0]) if recs else ["slice", "doc_id", "text"])
-    return Corpus(f"slices:{p.name}", language, sents, meta)
+    return cased_corpus(f"slices:{p.name}", language, sents, meta)
 
 
 def text_slices(source, language: str = "en", max_len: int | None = _MAX_LEN) -> Corpus:

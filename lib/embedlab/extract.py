@@ -20,29 +20,31 @@ Case: cased encoders see the text as given, uncased ones lower-cased with the la
 (``lowercase=None`` reads the tokenizer, :func:`encoder_lowercases`); :func:`match_case` maps evaluation words
 onto a cased vocabulary with the same rules.
 
-Efficiency: words alone and sentences each go through :func:`embedlab.encoders.hidden_state_batches`
-(batched, length-sorted, ``torch.inference_mode``, all requested layers from one forward pass); every
-sentence is encoded once and all its sampled words are pooled from that pass, aligned to subwords with
-the fast tokenizer's ``word_ids()``. The aggregate methods and X2Static share that one pass (X2Static's
-teacher vectors are computed once and kept, :mod:`embedlab.x2static`).
+Efficiency: one pass per text per encoder. The words alone go through
+:func:`embedlab.encoders.hidden_state_batches` once (:func:`decontextualized`) and the corpus once
+(:func:`context_pass`: tokenized once, batched, length-sorted, ``torch.inference_mode``, every requested layer
+from one forward pass in one precision). That pass keeps each sentence's mean and [CLS] vectors and pools every
+sampled context's subwords (:mod:`embedlab.contexts`); aggregate-CLS, aggregate-subword and X2Static's teacher all
+read it, and so does a learning curve over parts of the corpus (:func:`x2static_embeddings`). Both passes are kept
+in the embedding cache (:mod:`embedlab.embedcache`), so a rerun on the same text encodes nothing.
 No instruction prefix (e5's ``query: ``) is added: the input is the word or the sentence itself.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
+import time
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 from gensim.models import KeyedVectors
 
+from . import contexts, embedcache
 from .choices import check_names
-from .encoders import Encoder, hidden_state_batches, pool
+from .contexts import ContextSample, context_summary, contexts_per_word, select_contexts  # noqa: F401 (re-exported)
+from .encoders import ENCODED_TOKENS, PRECISIONS, Encoder, hidden_state_batches, pool, resolve_precision, tokenize  # noqa: F401
 from .text import lowercase as _lowercase
-from .x2static import teacher_cache_key, teacher_means, train_x2static, x2static_options
+from .x2static import X2StaticStats, train_x2static, x2static_options
 
 METHODS = {
     "decontext-cls": "the word alone; [CLS] vector",
@@ -94,25 +96,28 @@ def _keyed(words: Sequence[str], vectors: np.ndarray, keep: np.ndarray | None = 
     return kv
 
 
-def _word_token_mask(batch, n_rows: int) -> torch.Tensor:
-    """``[B, T]`` true where a token belongs to a word (not a special or padding token)."""
-    return torch.tensor([[w is not None for w in batch.word_ids(i)] for i in range(n_rows)], dtype=torch.bool)
-
-
 # --------------------------------------------------------------------------- decontextualized and input layer
 
 def decontextualized(encoder: Encoder, words: Sequence[str], layers: Sequence[int], batch_size: int = 256,
-                     progress: bool = True) -> dict[str, np.ndarray]:
-    """Each word alone through the encoder: ``{"cls": [L, V, H], "mean": [L, V, H]}`` from one pass per batch."""
+                     progress: bool = True, cache: bool = True) -> dict[str, np.ndarray]:
+    """Each word alone through the encoder, one pass over the vocabulary: ``{"cls": [L, V, H], "mean": [L, V, H]}``
+    (float32; from the embedding cache when this model already did the same words, with ``cache``)."""
     layers = resolve_layers(encoder, layers)
-    cls = np.zeros((len(layers), len(words), encoder.dim), dtype=np.float32)
-    mean = np.zeros_like(cls)
-    for idx, batch, states in hidden_state_batches(encoder, list(words), layers, batch_size, max_length=32,
-                                                   progress=progress, desc="words alone"):
-        in_word = _word_token_mask(batch, len(idx))
-        cls[:, idx] = states[:, :, 0].float().numpy()
-        mean[:, idx] = pool(states, batch["attention_mask"] * in_word, "mean").float().numpy()
-    return {"cls": cls, "mean": mean}
+    key = embedcache.make_key(kind="words-alone", model=encoder.cache_id, text=embedcache.text_digest(words),
+                              layers=layers, pooling=["cls", "mean-of-word-tokens"], precision="float32",
+                              max_length=32, format=1) if cache and encoder.cache_id else None
+    got = embedcache.load(key)
+    if got is not None:
+        return {"cls": np.array(got["cls"]), "mean": np.array(got["mean"])}
+    shape = (len(layers), len(words), encoder.dim)
+    with embedcache.writing(key, {"encoder": encoder.name}) as w:
+        cls, mean = w.array("cls", shape), w.array("mean", shape)
+        for idx, batch, states in hidden_state_batches(encoder, list(words), layers, batch_size, max_length=32,
+                                                       progress=progress, desc="words alone"):
+            in_word = batch["word_index"] >= 0
+            cls[:, idx] = states[:, :, 0].float().numpy()
+            mean[:, idx] = pool(states, batch["attention_mask"] * in_word, "mean").float().numpy()
+    return {"cls": np.array(cls), "mean": np.array(mean)}
 
 
 def input_layer(encoder: Encoder, words: Sequence[str]) -> np.ndarray:
@@ -176,231 +181,144 @@ def _encoder_text(items, lower: bool, language: str):
     return [_lowercase(x, language) if isinstance(x, str) else [_lowercase(w, language) for w in x] for x in items]
 
 
-# --------------------------------------------------------------------------- contexts: one pass
+# --------------------------------------------------------------------------- contexts: one pass per text
 
 @dataclasses.dataclass
-class ContextSample:
-    """The sentences to encode and, in them, the sampled contexts of each vocabulary word.
+class ContextPass:
+    """One encoder pass over a corpus's sentences (the pass's rows: ``rows``, their corpus indices), pooled: per row
+    its mean token vector (X2Static's teacher; special tokens included) and [CLS] vector (``means`` / ``cls``,
+    ``[L, S, H]``; None when not asked for), per word of every row the tokens it kept (``word_tokens``, flat with
+    ``word_starts``), and, where asked, per vocabulary word the sum over its sampled contexts of its pooled subwords
+    (``subword_sums`` ``[L, V, H]``, with ``counts``). ``corpus_tokens``: encoder tokens of the rows' text;
+    ``encoded_tokens``: tokens this call encoded (0 when everything came from the embedding cache)."""
 
-    ``occurrences[s]`` lists the ``(word position, vocabulary id)`` pairs of sentence ``s`` used as
-    aggregate contexts (may be empty when the sentence is only there for X2Static); ``targets[s]`` the
-    vocabulary ids of all its vocabulary words (X2Static's targets); ``sentence_ids[s]`` its index in the
-    corpus; ``counts`` the sampled contexts per word; ``corpus_counts`` every occurrence per word in the
-    whole corpus (X2Static's subsampling and negative sampling use these, as the reference does).
-    """
-
-    sentences: list[list[str]]
-    occurrences: list[list[tuple[int, int]]]
-    targets: list[list[int]]
-    counts: np.ndarray
-    vocab: list[str]
-    sentence_ids: np.ndarray | None = None
-    corpus_counts: np.ndarray | None = None
-
-    @property
-    def n_words_covered(self) -> int:
-        """Vocabulary words with at least one context."""
-        return int((self.counts > 0).sum())
-
-
-def select_contexts(sentences: Sequence[Sequence[str]], vocab: Sequence[str], max_contexts: int | None = 10,
-                    max_sentences: int | None = None, max_words: int | None = None, seed: int = 0,
-                    all_sentences: bool = False) -> ContextSample:
-    """Sample each vocabulary word's contexts uniformly (seeded) among its occurrences, up to ``max_contexts``.
-
-    Every occurrence of a word is equally likely to be chosen, whatever the length of its sentence (each gets
-    a seeded random key; a word keeps its ``max_contexts`` smallest keys); ``max_contexts=None`` keeps them all
-    (the Hungarian reference averages over all sentences; Bommasani et al. 2020 use up to 100k contexts).
-    ``max_sentences`` first draws that many corpus sentences uniformly at random and samples only in them
-    (a cost bound). ``all_sentences=True`` also keeps every sentence with a vocabulary word, with or without
-    sampled contexts, for X2Static, which trains on the whole corpus. ``max_words`` cuts sentences (None: no cut;
-    the encoder truncates to its ``max_length`` tokens and contexts truncated away are not counted).
-    """
-    if max_contexts is not None and max_contexts < 1:
-        raise ValueError(f"max_contexts must be >= 1 or None (all contexts), got {max_contexts}")
-    index = {w: i for i, w in enumerate(vocab)}
-    cut = [s[:max_words] if max_words else s for s in sentences]
-    occ_s, occ_j, occ_v = [], [], []
-    for s, sent in enumerate(cut):
-        for j, w in enumerate(sent):
-            v = index.get(w)
-            if v is not None:
-                occ_s.append(s)
-                occ_j.append(j)
-                occ_v.append(v)
-    occ_s, occ_j, occ_v = (np.asarray(a, dtype=np.int64) for a in (occ_s, occ_j, occ_v))
-    corpus_counts = np.bincount(occ_v, minlength=len(vocab)).astype(np.int64)
-    rng = np.random.default_rng(seed)
-    allowed = np.ones(len(occ_s), dtype=bool)
-    if max_sentences is not None and max_sentences < len(cut):
-        pick = np.zeros(len(cut), dtype=bool)
-        pick[rng.choice(len(cut), size=max_sentences, replace=False)] = True
-        allowed = pick[occ_s]
-    keys = rng.random(len(occ_s))
-    cand = np.flatnonzero(allowed)
-    order = cand[np.lexsort((keys[cand], occ_v[cand]))]          # by word, then random key
-    kept = np.zeros(len(occ_s), dtype=bool)
-    if len(order):
-        words_sorted = occ_v[order]
-        first = np.r_[0, np.flatnonzero(np.diff(words_sorted)) + 1]
-        starts = np.repeat(first, np.diff(np.r_[first, len(order)]))
-        rank = np.arange(len(order)) - starts
-        kept[order[rank < max_contexts] if max_contexts is not None else order] = True
-    counts = np.bincount(occ_v[kept], minlength=len(vocab)).astype(np.int64)
-    keep_sent = np.zeros(len(cut), dtype=bool)
-    keep_sent[occ_s[kept]] = True
-    if all_sentences:
-        keep_sent[occ_s] = True
-    ids = np.flatnonzero(keep_sent)
-    pos = np.full(len(cut), -1, dtype=np.int64)
-    pos[ids] = np.arange(len(ids))
-    occurrences: list[list[tuple[int, int]]] = [[] for _ in ids]
-    targets: list[list[int]] = [[] for _ in ids]
-    for s, j, v, k in zip(occ_s.tolist(), occ_j.tolist(), occ_v.tolist(), kept.tolist()):
-        p = pos[s]
-        if p < 0:
-            continue
-        targets[p].append(v)
-        if k:
-            occurrences[p].append((j, v))
-    return ContextSample([list(cut[i]) for i in ids], occurrences, targets, counts, list(vocab), ids, corpus_counts)
-
-
-def contexts_per_word(counts: np.ndarray | torch.Tensor, vocab: Sequence[str]) -> pd.Series:
-    """The number of contexts each word's aggregate vector averages (a Series indexed by word, named
-    ``contexts``), for a table or histogram; see :func:`context_summary`."""
-    return pd.Series(np.asarray(counts, dtype=np.int64), index=list(vocab), name="contexts")
-
-
-def context_summary(per_word: pd.Series, cap: int | None) -> dict:
-    """Words, min / median / mean / max contexts per word, share of words with one context, share at the cap."""
-    c = per_word[per_word > 0]
-    return {"words": int(len(c)), "min": int(c.min()) if len(c) else 0, "median": float(c.median()) if len(c) else 0.0,
-            "mean": float(c.mean()) if len(c) else 0.0, "max": int(c.max()) if len(c) else 0,
-            "share_one_context": float((c == 1).mean()) if len(c) else 0.0,
-            "share_at_cap": float((c >= cap).mean()) if len(c) and cap is not None else None, "cap": cap}
-
-
-PRECISIONS = ("float32", "bfloat16", "float16", "auto")
-
-
-def resolve_precision(encoder: Encoder, precision: str = "float32") -> str:
-    """The precision a context pass runs in: ``float32``; ``bfloat16`` / ``float16`` (``torch.autocast`` on the
-    encoder's device: weights stay float32, matmuls and attention run in the lower precision, outputs of
-    LayerNorm come back float32); ``auto`` = ``bfloat16`` where the device has fast bfloat16 (a CUDA GPU that
-    supports it, a CPU with AVX512-BF16/AMX through oneDNN), ``float16`` on other GPUs, else ``float32``."""
-    check_names("precision", [precision], PRECISIONS, nonempty=True)
-    if precision != "auto":
-        return precision
-    kind = encoder.device.type
-    if kind == "cuda":
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-    if kind == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        return "bfloat16"
-    return "float32"
-
-
-def _autocast(encoder: Encoder, precision: str):
-    """A context manager running the encoder's forward passes in ``precision`` (resolved)."""
-    if precision == "float32":
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=encoder.device.type, dtype=getattr(torch, precision))
-
-
-@dataclasses.dataclass
-class ContextStates:
-    """Sums over contexts from one pass: per layer, word sums of pooled subwords and of sentence [CLS]
-    vectors (``[L, V, H]``), context counts (``[V]``) and each sentence's mean token vector (``[L, S, H]``;
-    a tensor, the caller's array/memmap, or None when not asked for)."""
-
+    encoder: str
     layers: list[int]
-    subword_sums: torch.Tensor
-    cls_sums: torch.Tensor
-    counts: torch.Tensor
-    sentence_means: torch.Tensor | np.ndarray | None
-    n_tokens: int
+    sentences: Sequence[Sequence[str]]
+    rows: np.ndarray
+    means: np.ndarray | None
+    cls: np.ndarray | None
+    word_tokens: np.ndarray | None
+    word_starts: np.ndarray
+    corpus_tokens: int
+    encoded_tokens: int
+    precision: str
+    cached: dict[str, bool]
+    subword_sums: torch.Tensor | None = None
+    counts: np.ndarray | None = None
+
+    def rows_of(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        """The pass rows of ``sentences`` (the corpus's own sentence lists, e.g. from ``Corpus.subset``, or equal
+        ones); a sentence the pass never encoded is a KeyError."""
+        by_id = {id(s): i for i, s in enumerate(self.sentences)}
+        row_of = np.full(len(self.sentences), -1, dtype=np.int64)
+        row_of[self.rows] = np.arange(len(self.rows))
+        by_text: dict | None = None
+        out = np.empty(len(sentences), dtype=np.int64)
+        for k, s in enumerate(sentences):
+            i = by_id.get(id(s))
+            if i is None or row_of[i] < 0:
+                by_text = by_text or {tuple(self.sentences[j]): j for j in self.rows.tolist()}
+                i = by_text[tuple(s)]
+            out[k] = row_of[i]
+        return out
 
 
-def encode_contexts(encoder: Encoder, sample: ContextSample, layers: Sequence[int], batch_size: int = 32,
-                    max_length: int = 128, progress: bool = True, sentence_means: bool | np.ndarray = True,
-                    lowercase: bool = False, language: str = "en", precision: str = "float32") -> ContextStates:
-    """Encode the sample's sentences once (batched, length-sorted, every layer from one forward pass); pool all
-    their sampled context words and, when ``sentence_means`` is not False, each sentence's mean token vector
-    (special tokens included, as X2Static's reference) from that pass.
+def _occurrences_valid(cp: ContextPass, occurrences) -> np.ndarray:
+    """Which contexts ``(row, position, word)`` kept at least one token of their word."""
+    rows, pos, _ = occurrences
+    return cp.word_tokens[cp.word_starts[rows] + pos] > 0
 
-    ``sentence_means``: True keeps the means in a ``[L, S, H]`` tensor; an array (e.g. an ``np.memmap``
-    ``[L, S, H]`` float32) receives them; False skips them and encodes only sentences with sampled contexts.
-    ``lowercase`` lower-cases the encoder's input with ``language``'s rules (positions are unchanged).
-    ``precision`` (:func:`resolve_precision`): ``bfloat16`` runs the pass under ``torch.autocast`` (about 2.2x
-    faster for e5-small on an AVX512-BF16 CPU, sentence means within cosine 0.99999 of float32; X2Static's
-    reference runs its teacher in half precision).
-    """
+
+def context_pass(encoder: Encoder, sentences: Sequence[Sequence[str]], rows: np.ndarray, layers: Sequence[int], *,
+                 surface: Sequence[Sequence[str]] | None = None, lowercase: bool = False, language: str = "en",
+                 max_length: int = 128, precision: str = "float32", batch_size: int = 32,
+                 sentence_level: bool = True, occurrences=None, vocab: Sequence[str] = (), progress: bool = True,
+                 cache: bool = True) -> ContextPass:
+    """Encode the corpus sentences ``rows`` once (batched, length-sorted, every layer, one precision) and pool what
+    is asked: the sentence-level vectors (``sentence_level``) and the subword sums of ``occurrences``
+    (``(row, position, vocabulary id)`` arrays in pass-row space, over ``vocab``). Each comes from the embedding
+    cache (:mod:`embedlab.embedcache`) when an entry for the same model, text, layers, precision and ``max_length``
+    (and, for the sums, the same contexts) is there; what is missing is computed in one pass and stored.
+    ``surface``: the text as written, which the encoder reads (lower-cased when ``lowercase``)."""
     layers = resolve_layers(encoder, layers)
-    if not sample.sentences:
-        raise ValueError("no context sentences to encode: no vocabulary word occurs in the corpus")
-    n_l, n_v, n_s, dim = len(layers), len(sample.vocab), len(sample.sentences), encoder.dim
-    sub = torch.zeros(n_l, n_v, dim)
-    cls = torch.zeros(n_l, n_v, dim)
-    counts = torch.zeros(n_v)
-    if sentence_means is True:
-        means = torch.zeros(n_l, n_s, dim)
-    elif sentence_means is False or sentence_means is None:
-        means = None
-    else:
-        means = sentence_means
-        if tuple(means.shape) != (n_l, n_s, dim):
-            raise ValueError(f"sentence_means array has shape {tuple(means.shape)}; need {(n_l, n_s, dim)}")
-    todo = np.arange(n_s) if means is not None else np.array([s for s in range(n_s) if sample.occurrences[s]])
-    if len(todo) == 0:
-        return ContextStates(layers, sub, cls, counts, means, 0)
-    inputs = _encoder_text([sample.sentences[s] for s in todo], lowercase, language)
-    passes = hidden_state_batches(encoder, inputs, layers, batch_size, max_length, split_into_words=True,
-                                  progress=progress, desc="contexts")
-    with _autocast(encoder, resolve_precision(encoder, precision)):
-        n_tokens = _pool_contexts(passes, todo, sample, means, sub, cls, counts)
-    return ContextStates(layers, sub, cls, counts, means, n_tokens)
+    text = _encoder_text([(surface or sentences)[i] for i in rows], lowercase, language)
+    resolved = resolve_precision(encoder, precision)
+    model = encoder.cache_id if cache else None
+    base = dict(model=model, text=embedcache.text_digest(text), layers=layers, precision=resolved,
+                max_length=max_length, format=1) if model else None
+    key_s = embedcache.make_key(kind="sentences", pooling=["mean", "cls", "word-tokens"], **base) if base else None
+    key_w = None
+    if occurrences is not None and base:
+        h = embedcache.text_digest([list(vocab)] + [[str(x) for x in a.tolist()] for a in occurrences])
+        key_w = embedcache.make_key(kind="subwords", pooling="subword-mean", contexts=h, **base)
+    n_l, n_s, dim = len(layers), len(rows), encoder.dim
+    got_s = embedcache.load(key_s)
+    got_w = embedcache.load(key_w) if occurrences is not None else None
+    need_s = sentence_level and got_s is None
+    need_w = occurrences is not None and got_w is None
+    cp = ContextPass(encoder.name, layers, sentences, np.asarray(rows), None, None, None, contexts.word_offsets(text),
+                     0, 0, resolved, {"sentences": got_s is not None, "subwords": got_w is not None})
+    if got_s is not None:
+        cp.means, cp.cls, cp.word_tokens = got_s["means"], got_s["cls"], got_s["word_tokens"]
+        cp.corpus_tokens = int(embedcache.meta(key_s)["corpus_tokens"])
+    if got_w is not None:
+        cp.subword_sums, cp.counts = torch.from_numpy(np.array(got_w["sums"])), np.array(got_w["counts"])
+    if not (need_s or need_w):
+        return cp
+    todo = np.arange(n_s) if need_s else np.unique(occurrences[0])
+    part = [text[i] for i in todo]
+    tokens = tokenize(encoder, part, max_length, split_into_words=True)
+    before = ENCODED_TOKENS[encoder.name]
+    with embedcache.writing(key_s if need_s else None, {"encoder": encoder.name}) as ws:
+        if need_s:
+            cp.means, cp.cls = ws.array("means", (n_l, n_s, dim)), ws.array("cls", (n_l, n_s, dim))
+            cp.corpus_tokens = ws.meta["corpus_tokens"] = tokens.n_tokens
+        if got_s is None:                          # the tokens each word kept, from this pass's tokenization
+            cp.word_tokens = ws.array("word_tokens", (int(cp.word_starts[-1]),), np.int32) if need_s else \
+                np.zeros(int(cp.word_starts[-1]), np.int32)
+            starts = contexts.word_offsets(part)
+            flat = contexts.word_token_counts(tokens.word_ids, tokens.offsets, starts)
+            cp.word_tokens[np.repeat(cp.word_starts[todo] - starts[:-1], np.diff(starts)) + np.arange(len(flat))] = flat
+        sub = torch.zeros(n_l, len(vocab), dim) if need_w else None
+        passes = ((todo[idx], b, s) for idx, b, s in hidden_state_batches(
+            encoder, None, layers, batch_size, max_length, progress=progress, desc="contexts", precision=resolved,
+            tokens=tokens))
+        contexts.pool_batches(passes, cp.means if need_s else None, cp.cls if need_s else None,
+                              occurrences if need_w else None, sub)
+    cp.encoded_tokens = ENCODED_TOKENS[encoder.name] - before
+    cp.corpus_tokens = cp.corpus_tokens or tokens.n_tokens
+    if need_w:
+        counts = contexts.context_counts(occurrences, _occurrences_valid(cp, occurrences), len(vocab))
+        with embedcache.writing(key_w, {"encoder": encoder.name}) as ww:
+            ww.array("sums", tuple(sub.shape))[:] = sub.numpy()
+            ww.array("counts", counts.shape, np.int64)[:] = counts
+        cp.subword_sums, cp.counts = sub, counts
+    return cp
 
 
-def _pool_contexts(passes, todo, sample, means, sub, cls, counts) -> int:
-    """Pool the sampled contexts (and sentence means) of every batch of the pass into the running sums; returns
-    the number of (non-padding) tokens encoded."""
-    n_tokens = 0
-    for idx, batch, states in passes:
-        n_tokens += int(batch["attention_mask"].sum())
-        states = states.float()
-        rows = todo[idx]
-        n_l, n_b, n_t, dim = states.shape
-        if means is not None:
-            pooled = pool(states, batch["attention_mask"], "mean")
-            if isinstance(means, torch.Tensor):
-                means[:, torch.from_numpy(np.ascontiguousarray(rows, dtype=np.int64))] = pooled
-            else:
-                means[:, rows] = pooled.numpy()
-        tok_rows, tok_word, tok_weight, occ_rows, occ_word = [], [], [], [], []
-        for b, s in enumerate(rows):
-            if not sample.occurrences[s]:
-                continue
-            positions: dict[int, list[int]] = {}
-            for t, w in enumerate(batch.word_ids(b)):
-                if w is not None:
-                    positions.setdefault(w, []).append(b * n_t + t)
-            for j, v in sample.occurrences[s]:
-                toks = positions.get(j)
-                if not toks:                     # truncated away
-                    continue
-                tok_rows += toks
-                tok_word += [v] * len(toks)
-                tok_weight += [1.0 / len(toks)] * len(toks)
-                occ_rows.append(b)
-                occ_word.append(v)
-        if not occ_rows:
-            continue
-        flat = states.reshape(n_l, n_b * n_t, dim)
-        weight = torch.tensor(tok_weight).unsqueeze(-1)
-        sub.index_add_(1, torch.tensor(tok_word), flat[:, tok_rows] * weight)
-        cls.index_add_(1, torch.tensor(occ_word), states[:, occ_rows, 0])
-        counts.index_add_(0, torch.tensor(occ_word), torch.ones(len(occ_word)))
-    return n_tokens
+def x2static_embeddings(cp: ContextPass, words: Sequence[str], sentences: Sequence[Sequence[str]],
+                        x2static: Mapping | None = None, progress: bool = True,
+                        sample: contexts.ContextSample | None = None
+                        ) -> tuple[dict[str, KeyedVectors], dict[str, X2StaticStats]]:
+    """X2Static at every layer of a context pass over ``sentences``: the pass's corpus or any part of it (e.g. a
+    learning-curve fraction, whose counts then drive subsampling and negatives); the teacher's sentence vectors
+    are the pass's rows, so nothing is encoded. ``sample``: :func:`select_contexts` of ``sentences`` with
+    ``all_sentences=True``, when the caller has it. Returns the embeddings and each one's
+    :class:`embedlab.x2static.X2StaticStats`."""
+    x2 = x2static_options(x2static)
+    if sample is None:
+        sample = contexts.select_contexts(sentences, words, max_contexts=1, all_sentences=True)
+    if cp.means is None:
+        raise ValueError("this context pass kept no sentence vectors (sentence_level=False): X2Static needs them")
+    rows = cp.rows_of([sentences[i] for i in sample.sentence_ids])
+    out, stats = {}, {}
+    for li, layer in enumerate(cp.layers):
+        name = embedding_name(cp.encoder, "x2static", layer)
+        table, stats[name] = train_x2static(cp.means[li], sample.targets, len(words), counts=sample.corpus_counts,
+                                            rows=rows, progress=progress, return_stats=True, **x2)
+        out[name] = _keyed(words, table, stats[name].updated)
+    return out, stats
 
 
 # --------------------------------------------------------------------------- everything for a run
@@ -409,38 +327,52 @@ def static_embeddings(encoder: Encoder, words: Sequence[str], methods: Sequence[
                       sentences: Sequence[Sequence[str]] | None = None, max_contexts: int | None = 10,
                       max_sentences: int | None = None, x2static: Mapping | None = None, seed: int = 0,
                       batch_size: int = 32, progress: bool = True, *, lowercase: bool | None = None,
-                      language: str = "en", max_length: int = 128, cache_dir: str | os.PathLike | None = None,
-                      precision: str = "float32", diagnostics: dict | None = None) -> dict[str, KeyedVectors]:
+                      language: str = "en", max_length: int = 128, cache: bool = True,
+                      precision: str = "float32", diagnostics: dict | None = None,
+                      surface: Sequence[Sequence[str]] | None = None,
+                      surface_words: Sequence[str] | None = None) -> dict[str, KeyedVectors]:
     """Static embeddings of ``words`` from ``encoder`` for every method x layer, named by
     :func:`embedding_name`. ``sentences`` (tokenized, e.g. ``Corpus.sentences``) are needed by the
     aggregate methods and X2Static; ``x2static`` overrides :data:`embedlab.x2static.X2STATIC_DEFAULTS`.
 
+    * One pass per text: the words alone go through the encoder once (:func:`decontextualized`) and the corpus
+      once (:func:`context_pass`), which serves aggregate-CLS, aggregate-subword and X2Static's teacher; with
+      ``cache`` both come from the embedding cache when this model already encoded the same text the same way.
     * Aggregate methods average up to ``max_contexts`` contexts per word sampled uniformly (seeded) among the
       word's occurrences (None: all of them), optionally within ``max_sentences`` random sentences
       (:func:`select_contexts`).
     * X2Static trains over every corpus sentence that holds a vocabulary word, with subsampling and negatives
-      from full-corpus counts (as the reference); the teacher's sentence means come from the same single pass
-      as the aggregate contexts, kept under ``cache_dir`` for a later call (:func:`embedlab.x2static.teacher_means`).
-      Words never updated are dropped; a warning when the median word got few (``min_median_updates``).
+      from full-corpus counts (as the reference); the teacher's sentence means are the pass's
+      (:func:`x2static_embeddings`). Words never updated are dropped; a warning when the median word got few
+      (``min_median_updates``).
     * ``lowercase``: whether the encoder's input (words and sentences) is lower-cased with ``language``'s rules
       (Turkish dotted/dotless i); None takes it from the tokenizer (:func:`encoder_lowercases`): cased encoders
       see the text as given. The vectors stay keyed by ``words`` as given.
-    * ``precision`` of the context pass (aggregate + X2Static teacher; :func:`resolve_precision`): ``float32``
-      (exact), or ``bfloat16`` / ``auto`` for a pass about 2x faster on a CPU with AVX512-BF16 (the reference
-      runs its X2Static teacher in half precision). Words alone (decontextualized) always run in float32.
+    * ``precision`` of the context pass (:func:`embedlab.encoders.resolve_precision`): ``float32`` (exact), or
+      ``bfloat16`` / ``auto`` for a pass about 2x faster on a CPU with AVX512-BF16 (the reference runs its X2Static
+      teacher in half precision). Words alone (decontextualized) always run in float32.
+    * ``surface`` / ``surface_words``: the text as written (sentences aligned token for token with the lower-cased
+      ``sentences``; one written form per word of ``words``): what the encoder reads (lower-cased by ``lowercase``),
+      while ``words`` and ``sentences`` stay the keys that words are matched by. None: the encoder reads those.
 
     ``diagnostics`` (a dict, filled in place): ``"lowercase"`` (bool used), ``"contexts_per_word"`` (Series of
     contexts each aggregate vector averages, after truncation), ``"contexts_summary"`` (:func:`context_summary`),
-    ``"x2static"`` ({embedding name: :class:`embedlab.x2static.X2StaticStats`}), ``"teacher_tokens"`` (tokens encoded),
-    ``"precision"`` (the context pass's, resolved), ``"teacher_cached"`` (X2Static's means read from ``cache_dir``).
+    ``"x2static"`` ({embedding name: :class:`embedlab.x2static.X2StaticStats`}), ``"teacher_tokens"`` (tokens the
+    context pass encoded), ``"corpus_tokens"`` (encoder tokens of the corpus text), ``"vocabulary_tokens"`` (tokens
+    the words-alone pass encoded), ``"precision"`` (the context pass's, resolved), ``"teacher_cached"`` and
+    ``"cached"`` (what came from the embedding cache), ``"seconds"`` (words alone, context pass, X2Static),
+    ``"context_pass"`` (the :class:`ContextPass`, for a learning
+    curve over parts of the corpus).
     A word without a usable vector (no context, no subword tokens, no X2Static update) is left out of that
     embedding; :func:`embedlab.static.restrict_all` then keeps the words all embeddings share.
     """
     methods = check_methods(methods)
     layers = resolve_layers(encoder, layers)
+    form = dict(zip(words, surface_words)) if surface_words is not None else {}
     words = list(dict.fromkeys(words))
     if not words:
         raise ValueError("no words to embed")
+    written = [form.get(w, w) for w in words]
     x2 = x2static_options(x2static)
     needs_context = [m for m in methods if m in CONTEXT_METHODS]
     if needs_context and not sentences:
@@ -448,11 +380,15 @@ def static_embeddings(encoder: Encoder, words: Sequence[str], methods: Sequence[
     diag = diagnostics if diagnostics is not None else {}
     lower = encoder_lowercases(encoder) if lowercase is None else bool(lowercase)
     diag["lowercase"] = lower
+    seconds = diag["seconds"] = {}
     out: dict[str, KeyedVectors] = {}
     if "input-layer" in methods:
-        out[embedding_name(encoder, "input-layer")] = _keyed(words, input_layer(encoder, _encoder_text(words, lower, language)))
+        out[embedding_name(encoder, "input-layer")] = _keyed(words, input_layer(encoder, _encoder_text(written, lower, language)))
     if {"decontext-cls", "decontext-mean"} & set(methods):
-        dec = decontextualized(encoder, _encoder_text(words, lower, language), layers, progress=progress)
+        before, t0 = ENCODED_TOKENS[encoder.name], time.perf_counter()
+        dec = decontextualized(encoder, _encoder_text(written, lower, language), layers, progress=progress, cache=cache)
+        diag["vocabulary_tokens"] = ENCODED_TOKENS[encoder.name] - before
+        seconds["words alone"] = time.perf_counter() - t0
         for method, key in (("decontext-cls", "cls"), ("decontext-mean", "mean")):
             if method in methods:
                 for li, layer in enumerate(layers):
@@ -460,39 +396,42 @@ def static_embeddings(encoder: Encoder, words: Sequence[str], methods: Sequence[
     if not needs_context:
         return out
     want_x2 = "x2static" in methods
-    sample = select_contexts(sentences, words, max_contexts, max_sentences, seed=seed, all_sentences=want_x2)
-    with contextlib.ExitStack() as stack:
-        means: bool | np.ndarray = False
-        cached = False
-        if want_x2:
-            shape = (len(layers), len(sample.sentences), encoder.dim)
-            key = teacher_cache_key(encoder, layers, sample.sentences, max_length, lower, language)
-            means, cached, seal = stack.enter_context(
-                teacher_means(shape, key, cache_dir, {"encoder": encoder.name, "layers": list(layers)}))
-        states = encode_contexts(encoder, sample, layers, batch_size=batch_size, max_length=max_length,
-                                 progress=progress, sentence_means=False if cached else means, lowercase=lower,
-                                 language=language, precision=precision)
-        if want_x2:
-            seal()
-        diag["teacher_tokens"] = states.n_tokens
-        diag["precision"] = resolve_precision(encoder, precision)
-        diag["teacher_cached"] = cached
-        n = states.counts.clamp(min=1).unsqueeze(-1)
-        covered = (states.counts > 0).numpy()
-        if {"aggregate-cls", "aggregate-subword"} & set(methods):
-            per_word = contexts_per_word(states.counts.numpy(), words)
-            diag["contexts_per_word"] = per_word
-            diag["contexts_summary"] = context_summary(per_word, max_contexts)
-        for li, layer in enumerate(layers):
-            if "aggregate-cls" in methods:
-                out[embedding_name(encoder, "aggregate-cls", layer)] = _keyed(words, (states.cls_sums[li] / n).numpy(), covered)
-            if "aggregate-subword" in methods:
-                out[embedding_name(encoder, "aggregate-subword", layer)] = _keyed(words, (states.subword_sums[li] / n).numpy(), covered)
-            if want_x2:
-                name = embedding_name(encoder, "x2static", layer)
-                table, stats = train_x2static(means[li], sample.targets, len(words), counts=sample.corpus_counts,
-                                              progress=progress, return_stats=True, **x2)
-                out[name] = _keyed(words, table, stats.updated)
-                diag.setdefault("x2static", {})[name] = stats
-        del means
+    sample = contexts.select_contexts(sentences, words, max_contexts, max_sentences, seed=seed, all_sentences=want_x2)
+    aggregates = [m for m in ("aggregate-cls", "aggregate-subword") if m in methods]
+    rows = np.flatnonzero([len(s) > 0 for s in sentences]) if want_x2 else sample.sentence_ids
+    row_of = np.full(len(sentences), -1, dtype=np.int64)
+    row_of[rows] = np.arange(len(rows))
+    s_row, pos, word = sample.occurrence_arrays()
+    occ = (row_of[sample.sentence_ids[s_row]], pos, word)
+    t0 = time.perf_counter()
+    cp = context_pass(encoder, sentences, rows, layers, surface=surface, lowercase=lower, language=language,
+                      max_length=max_length, precision=precision, batch_size=batch_size,
+                      sentence_level=want_x2 or "aggregate-cls" in methods,
+                      occurrences=occ if "aggregate-subword" in methods else None, vocab=words, progress=progress,
+                      cache=cache)
+    seconds["context pass"] = time.perf_counter() - t0
+    diag.update(teacher_tokens=cp.encoded_tokens, corpus_tokens=cp.corpus_tokens, precision=cp.precision,
+                teacher_cached=cp.cached["sentences"], cached=dict(cp.cached), context_pass=cp)
+    x2_out: dict[str, KeyedVectors] = {}
+    if want_x2:
+        t0 = time.perf_counter()
+        x2_out, diag["x2static"] = x2static_embeddings(cp, words, sentences, x2, progress=progress, sample=sample)
+        seconds["x2static"] = time.perf_counter() - t0
+    counts = np.zeros(len(words), np.int64)
+    if aggregates:
+        counts = cp.counts if cp.counts is not None else \
+            contexts.context_counts(occ, _occurrences_valid(cp, occ), len(words))
+        per_word = contexts.contexts_per_word(counts, words)
+        diag["contexts_per_word"] = per_word
+        diag["contexts_summary"] = contexts.context_summary(per_word, max_contexts)
+    n = torch.from_numpy(np.maximum(counts, 1).astype(np.float32)).unsqueeze(-1)
+    sums = {"aggregate-subword": cp.subword_sums}
+    if "aggregate-cls" in methods:
+        sums["aggregate-cls"] = contexts.cls_sums(cp.cls, occ, _occurrences_valid(cp, occ), len(words))
+    for li, layer in enumerate(layers):                       # per layer: aggregates, then X2Static
+        for m in aggregates:
+            out[embedding_name(encoder, m, layer)] = _keyed(words, (sums[m][li] / n).numpy(), counts > 0)
+        name = embedding_name(encoder, "x2static", layer)
+        if name in x2_out:
+            out[name] = x2_out[name]
     return out

@@ -1,5 +1,6 @@
 """Text normalisation shared by every corpus and evaluation set: tokenization, language-aware lower-casing
-(Turkish/Azerbaijani dotted and dotless i) and a rule-based sentence splitter.
+(Turkish/Azerbaijani dotted and dotless i), the lower-cased view of text tokenized as written, and a rule-based
+sentence splitter.
 
 Kept apart from :mod:`embedlab.corpora` so that evaluation code can normalise words the same way as the
 corpora without reaching into the corpus loaders.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["tokenize", "lowercase", "sentence_split", "TURKIC"]
+__all__ = ["tokenize", "lowercase", "lower_tokens", "sentence_split", "TURKIC"]
 
 
 def _mark_class() -> str:
@@ -51,12 +52,27 @@ def lowercase(text: str, language: str = "en") -> str:
 
 
 def tokenize(text: str, language: str = "en", keep_punct: bool = False, lower: bool = True) -> list[str]:
-    """Split text into lower-cased words (apostrophes/hyphens inside words kept; marks stay in words)."""
+    """Split text into lower-cased words (``lower=False``: as written; apostrophes/hyphens inside words kept; marks
+    stay in words)."""
     text = unicodedata.normalize("NFC", text).translate(_APOS_MAP)
     if lower:
         text = lowercase(text, language)
     pairs = (_TOKEN_ASCII if text.isascii() else _TOKEN).findall(text)
     return [w or p for w, p in pairs] if keep_punct else [w for w, _ in pairs if w]
+
+
+def lower_tokens(sentences, language: str = "en", memo: dict | None = None) -> list[list[str]]:
+    """The lower-cased view of tokenized sentences, token for token (:func:`lowercase` with ``language``'s rules;
+    each distinct form is lower-cased once, and equal forms share one string)."""
+    memo = {} if memo is None else memo
+
+    def low(w: str) -> str:
+        out = memo.get(w)
+        if out is None:
+            out = memo[w] = lowercase(w, language)
+        return out
+
+    return [[low(w) for w in s] for s in sentences]
 
 
 _ABBREV = {

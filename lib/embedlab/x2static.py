@@ -3,24 +3,26 @@ contextual encoder's sentence vectors.
 
 :func:`train_x2static` learns the table from each sentence's mean token vector (the teacher) and the vocabulary
 ids of its words; :class:`X2StaticStats` says what training did (updates per word, losses, why a small corpus
-gives few contexts). The teacher's sentence means come from :func:`embedlab.extract.encode_contexts`'s single
-pass and are kept in an ``np.memmap`` (:func:`teacher_means`), reusable across epochs and runs: X2Static's
-context vector does not depend on the target word (as in the authors' released code), so it is computed once
-where the reference re-encodes every batch. :func:`embedlab.extract.static_embeddings` runs it as its
-``x2static`` method.
+gives few contexts). The teacher's sentence means come from the corpus's single encoder pass
+(:func:`embedlab.extract.context_pass`, kept in the embedding cache): X2Static's context vector does not depend on
+the target word (as in the authors' released code), so it is computed once where the reference re-encodes every
+batch. :func:`embedlab.extract.static_embeddings` runs it as its ``x2static`` method.
+
+Speed: each batch's random draws (sentence order, subsampling, negatives) are made in Python exactly as before;
+the step itself (gather the rows, score, clamped logistic loss, gradient per distinct row, sparse Adam) is one
+fused Numba kernel (:func:`_step`) over both threads. It is deterministic whatever the thread count: scores are
+independent per (target or negative), and each distinct row sums its gradient in the order the targets and
+negatives come, as ``index_add_`` does. ``engine="torch"`` runs the same step as the original PyTorch loop, the
+reference the kernel is tested against (same draws; float32 results within rounding of each other).
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import hashlib
-import json
 import math
-import tempfile
 import warnings
-from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Sequence
 
+import numba
 import numpy as np
 import torch
 
@@ -115,12 +117,14 @@ def _rejection_probs(counts: np.ndarray, t: float) -> np.ndarray:
 def train_x2static(context_vectors: torch.Tensor | np.ndarray, targets: Sequence[Sequence[int]], vocab_size: int,
                    counts: np.ndarray | None = None, epochs: int = 1, lr: float = 1e-3, negatives: int = 10,
                    t: float = 5e-6, batch_size: int = 128, seed: int = 0, progress: bool = True,
-                   threads: int = 1, return_stats: bool = False, min_median_updates: int = 10):
+                   threads: int | None = None, return_stats: bool = False, min_median_updates: int = 10,
+                   rows: np.ndarray | None = None, engine: str = "numba"):
     """X2Static (Gupta & Jaggi 2021): learn a ``[V, H]`` table whose rows score high against the context
     vector of sentences containing the word and low against it for negative samples.
 
     ``context_vectors[s]`` is sentence ``s``'s mean token vector from the encoder (any array: a memmap is read
-    one batch at a time), ``targets[s]`` the vocabulary ids of its words. Loss: clamped logistic loss on
+    one batch at a time), ``targets[s]`` the vocabulary ids of its words; with ``rows``, target list ``s`` belongs to
+    ``context_vectors[rows[s]]`` (e.g. a part of a corpus pass). Loss: clamped logistic loss on
     ``<c, e_target>`` plus on ``-<c, e_negative>`` for ``negatives`` samples drawn with probability proportional
     to ``sqrt(count)``; targets subsampled with threshold ``t`` against frequencies from ``counts`` (pass the
     full-corpus counts, as the reference does); sparse Adam (only the rows used in a batch move, as
@@ -132,28 +136,31 @@ def train_x2static(context_vectors: torch.Tensor | np.ndarray, targets: Sequence
     t = 5e-6 for every corpus). The learning rate is per Adam step and not rescaled either (as the reference);
     a small corpus gives fewer steps, which the update counts show.
 
-    Hand-written gradient and update (the loss is a dot product): autograd with sparse embeddings spent most
-    of its time coalescing one gradient row per use of a word. Runs on ``threads`` torch threads (one is
-    faster for these small operations, and bit-reproducible). With ``return_stats`` returns
+    ``engine``: ``numba`` (the fused kernel on ``threads`` Numba threads, None: all; the same result at any count)
+    or ``torch`` (the original loop on one torch thread, the reference). With ``return_stats`` returns
     ``(table, X2StaticStats)``; warns when the median word got fewer than ``min_median_updates`` positive updates.
     """
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    if engine not in ("numba", "torch"):
+        raise ValueError(f"unknown X2Static engine {engine!r}; allowed: numba, torch")
+    before, before_nb = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(1)
+    numba.set_num_threads(min(threads or numba.config.NUMBA_NUM_THREADS, numba.config.NUMBA_NUM_THREADS))
     try:
         table, stats = _x2static_loop(context_vectors, targets, vocab_size, counts, epochs, lr, negatives, t,
-                                      batch_size, seed, progress, min_median_updates)
+                                      batch_size, seed, progress, min_median_updates, rows, engine)
     finally:
         torch.set_num_threads(before)
+        numba.set_num_threads(before_nb)
     if stats.low:
         warnings.warn(stats.message, stacklevel=2)
     return (table, stats) if return_stats else table
 
 
 def _x2static_loop(context_vectors, targets, vocab_size, counts, epochs, lr, negatives, t, batch_size, seed,
-                   progress, min_median_updates) -> tuple[np.ndarray, X2StaticStats]:
+                   progress, min_median_updates, rows=None, engine="numba") -> tuple[np.ndarray, X2StaticStats]:
     """The training loop of :func:`train_x2static`: sentences in a seeded random order, batches gathered from a
-    CSR layout of the targets (no pass over every target per batch)."""
-    n_sent = len(context_vectors)
+    CSR layout of the targets (no pass over every target per batch), each batch's step by ``engine``."""
+    n_sent = len(targets) if rows is not None else len(context_vectors)
     if n_sent != len(targets) or n_sent == 0:
         raise ValueError(f"need one target list per context vector; got {n_sent} vectors, {len(targets)} lists")
     lens = np.fromiter((len(t_) for t_ in targets), dtype=np.int64, count=n_sent)
@@ -167,12 +174,13 @@ def _x2static_loop(context_vectors, targets, vocab_size, counts, epochs, lr, neg
     dim = int(np.asarray(context_vectors[0]).shape[-1])
     table = torch.empty(vocab_size, dim).uniform_(-1.0 / dim, 1.0 / dim, generator=gen)
     exp_avg, exp_avg_sq = torch.zeros_like(table), torch.zeros_like(table)
-    beta1, beta2, eps, step = 0.9, 0.999, 1e-8, 0
+    step_fn = _torch_step if engine == "torch" else _numba_step(table, exp_avg, exp_avg_sq, negatives, batch_size,
+                                                                int(lens.max(initial=0)))
     reject = _rejection_probs(counts, t)
     noise = torch.sqrt(torch.as_tensor(counts).clamp(min=0)).float()
     pos_updates = np.zeros(vocab_size, dtype=np.int64)
     neg_updates = np.zeros(vocab_size, dtype=np.int64)
-    losses = []
+    losses, step = [], 0
     n_batches = math.ceil(n_sent / batch_size)
     ticker = iter(progress_bar(range(epochs * n_batches), desc="X2Static", total=epochs * n_batches, unit="batch")
                   ) if progress else None
@@ -193,26 +201,15 @@ def _x2static_loop(context_vectors, targets, vocab_size, counts, epochs, lr, neg
             sel = rng.random(total) >= reject[words]
             if not sel.any():
                 continue
-            rows = np.repeat(np.arange(len(batch)), b_lens)[sel]
+            b_rows = np.repeat(np.arange(len(batch)), b_lens)[sel]
             words = words[sel]
             n = len(words)
-            c = torch.from_numpy(np.asarray(context_vectors[batch], dtype=np.float32))[torch.from_numpy(rows)]
+            c = np.asarray(context_vectors[batch if rows is None else rows[batch]], dtype=np.float32)
             neg = torch.multinomial(noise, negatives * n, replacement=True, generator=gen)
-            ids = torch.cat([torch.from_numpy(words), neg])
-            score = (table[ids].view(negatives + 1, n, dim) * c).sum(-1)          # [1 + negatives, n]
-            signed = torch.cat([score[:1], -score[1:]]).clamp(-20, 20)
-            loss_sum += float(torch.nn.functional.softplus(-signed).mean(1).sum()) * n
-            loss_n += n
-            live = (score.abs() < 20).float()                                   # the clamp's zero gradient
-            dscore = torch.cat([-torch.sigmoid(-score[:1]), torch.sigmoid(score[1:])]) * live / n
-            uniq, inv = torch.unique(ids, return_inverse=True)
-            grad = torch.zeros(len(uniq), dim).index_add_(0, inv, (dscore.unsqueeze(-1) * c).reshape(-1, dim))
             step += 1
-            m = exp_avg[uniq].mul_(beta1).add_(grad, alpha=1 - beta1)
-            v = exp_avg_sq[uniq].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            exp_avg[uniq], exp_avg_sq[uniq] = m, v
-            size = lr * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
-            table[uniq] -= size * m / (v.sqrt() + eps)
+            size = lr * math.sqrt(1 - BETA2 ** step) / (1 - BETA1 ** step)
+            loss_sum += step_fn(table, exp_avg, exp_avg_sq, c, b_rows, words, neg, size, negatives)
+            loss_n += n
             pos_updates += np.bincount(words, minlength=vocab_size)
             neg_updates += np.bincount(neg.numpy(), minlength=vocab_size)
         losses.append(loss_sum / max(loss_n, 1))
@@ -229,45 +226,115 @@ def _x2static_loop(context_vectors, targets, vocab_size, counts, epochs, lr, neg
     return table.numpy().copy(), stats
 
 
-# --------------------------------------------------------------------------- the teacher's sentence means
-
-def teacher_cache_key(encoder, layers: Sequence[int], sentences: Sequence[Sequence[str]], max_length: int,
-                      lowercase: bool, language: str) -> str:
-    """A content hash of what the teacher's sentence means depend on (``encoder``: its ``name`` and ``source``)."""
-    h = hashlib.sha256()
-    h.update(json.dumps([encoder.name, encoder.source, list(layers), max_length, lowercase, language]).encode())
-    for s in sentences:
-        h.update("\u241f".join(s).encode("utf-8"))
-        h.update(b"\n")
-    return h.hexdigest()[:24]
+BETA1, BETA2, EPS, CLAMP = 0.9, 0.999, 1e-8, 20.0
 
 
-@contextlib.contextmanager
-def teacher_means(shape: tuple[int, int, int], key: str, cache_dir=None, meta: dict | None = None
-                  ) -> Iterator[tuple[np.ndarray, bool, Callable[[], None]]]:
-    """The teacher's sentence means ``[L, S, H]`` as a float32 ``np.memmap``: yields ``(means, cached, seal)``.
+def _torch_step(table, exp_avg, exp_avg_sq, c, b_rows, words, neg, size, negatives) -> float:
+    """One batch as the original PyTorch loop: gather, score, clamped loss, ``index_add_`` gradient, sparse Adam
+    (the reference for :func:`_step`). Returns the batch's loss summed over targets and negatives."""
+    n, dim = len(words), table.shape[1]
+    c = torch.from_numpy(c)[torch.from_numpy(b_rows)]
+    ids = torch.cat([torch.from_numpy(words), neg])
+    score = (table[ids].view(negatives + 1, n, dim) * c).sum(-1)          # [1 + negatives, n]
+    signed = torch.cat([score[:1], -score[1:]]).clamp(-CLAMP, CLAMP)
+    loss = float(torch.nn.functional.softplus(-signed).mean(1).sum()) * n
+    live = (score.abs() < CLAMP).float()                                  # the clamp's zero gradient
+    dscore = torch.cat([-torch.sigmoid(-score[:1]), torch.sigmoid(score[1:])]) * live / n
+    uniq, inv = torch.unique(ids, return_inverse=True)
+    grad = torch.zeros(len(uniq), dim).index_add_(0, inv, (dscore.unsqueeze(-1) * c).reshape(-1, dim))
+    m = exp_avg[uniq].mul_(BETA1).add_(grad, alpha=1 - BETA1)
+    v = exp_avg_sq[uniq].mul_(BETA2).addcmul_(grad, grad, value=1 - BETA2)
+    exp_avg[uniq], exp_avg_sq[uniq] = m, v
+    table[uniq] -= size * m / (v.sqrt() + EPS)
+    return loss
 
-    Under ``cache_dir`` the file is kept: a complete one with the same ``key`` and shape is reused (``cached``
-    true, read-only), else a new one is written and ``seal()`` flushes it and marks it complete (with ``meta``).
-    Without ``cache_dir`` it lives in a temporary directory removed on exit (``seal()`` only flushes).
-    """
-    with contextlib.ExitStack() as stack:
-        if cache_dir is not None:
-            folder = Path(cache_dir)
-            folder.mkdir(parents=True, exist_ok=True)
-        else:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="embedlab-x2static-")))
-        path = folder / f"x2static-teacher-{key}.f32"
-        done = folder / f"x2static-teacher-{key}.json"
-        if cache_dir is not None and path.exists() and done.exists() and \
-                json.loads(done.read_text())["shape"] == list(shape):
-            yield np.memmap(path, dtype=np.float32, mode="r", shape=shape), True, lambda: None
-        else:
-            means = np.memmap(path, dtype=np.float32, mode="w+", shape=shape)
 
-            def seal() -> None:
-                means.flush()
-                if cache_dir is not None:
-                    done.write_text(json.dumps({"shape": list(shape), **(meta or {})}))
+def _numba_step(table, exp_avg, exp_avg_sq, negatives: int, batch_size: int, max_targets: int):
+    """A step function running :func:`_step` on the tables' memory, with its work arrays allocated once."""
+    vocab, dim = table.shape
+    most = (negatives + 1) * batch_size * max(max_targets, 1)
+    slot = np.full(vocab, -1, dtype=np.int64)
+    work = {k: np.empty(most, dtype=dt) for k, dt in (("score", np.float32), ("dscore", np.float32),
+                                                      ("loss", np.float64), ("uniq", np.int64), ("start", np.int64),
+                                                      ("order", np.int64), ("of", np.int64))}
+    grad = np.empty((0, dim), dtype=np.float32)
+    arrays = tuple(x.numpy() for x in (table, exp_avg, exp_avg_sq))
 
-            yield means, False, seal
+    def step(table_, m_, v_, c, b_rows, words, neg, size, negatives_) -> float:
+        nonlocal grad
+        ids = np.concatenate([words, neg.numpy()])
+        if len(ids) > len(work["score"]):
+            for k, a in work.items():
+                work[k] = np.empty(len(ids), dtype=a.dtype)
+        if len(grad) < len(ids):
+            grad = np.empty((len(ids), dim), dtype=np.float32)
+        return _step(*arrays, c, b_rows.astype(np.int64), ids, len(words), np.float32(size), slot, grad,
+                     *(work[k] for k in ("score", "dscore", "loss", "uniq", "start", "order", "of")))
+
+    return step
+
+
+@numba.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+def _step(table, exp_avg, exp_avg_sq, c, b_rows, ids, n, size, slot, grad, score, dscore, loss, uniq, start, order,
+          of):  # pragma: no cover - compiled
+    """One X2Static batch, fused: ``ids`` are the ``n`` kept targets then ``negatives`` blocks of ``n`` negatives;
+    position ``p`` scores ``table[ids[p]]`` against ``c[b_rows[p % n]]``. Scores, the clamped logistic loss and its
+    derivative per position run in parallel; the distinct rows (in order of first use) get their gradient summed in
+    position order (as ``index_add_``) and a sparse Adam step, in parallel over rows. ``slot`` (one entry per
+    vocabulary row, -1) is restored on return. Returns the loss summed over positions."""
+    p_all, dim = len(ids), table.shape[1]
+    one, clamp, inv_n = np.float32(1.0), np.float32(CLAMP), np.float32(1.0) / np.float32(n)
+    b1, b2, eps = np.float32(BETA1), np.float32(BETA2), np.float32(EPS)
+    for p in numba.prange(p_all):
+        row, ctx = table[ids[p]], c[b_rows[p % n]]
+        s = np.float32(0.0)
+        for h in range(dim):
+            s += row[h] * ctx[h]
+        score[p] = s
+        sc = min(max(s, -clamp), clamp)
+        if p < n:                                     # a target: loss softplus(-s), d/ds = -sigmoid(-s)
+            loss[p] = math.log1p(math.exp(-sc))
+            d = -one / (one + np.float32(math.exp(s)))
+        else:                                         # a negative: loss softplus(s), d/ds = sigmoid(s)
+            loss[p] = math.log1p(math.exp(sc))
+            d = one / (one + np.float32(math.exp(-s)))
+        dscore[p] = d * inv_n if abs(s) < clamp else np.float32(0.0)
+    n_uniq = 0
+    for p in range(p_all):                            # distinct rows in order of first use, positions grouped
+        r = ids[p]
+        if slot[r] < 0:
+            slot[r] = n_uniq
+            uniq[n_uniq] = r
+            start[n_uniq] = 0
+            n_uniq += 1
+        of[p] = slot[r]
+        start[slot[r]] += 1
+    total = 0
+    for u in range(n_uniq):
+        k = start[u]
+        start[u] = total
+        total += k
+    for p in range(p_all):
+        u = of[p]
+        order[start[u]] = p
+        start[u] += 1
+    for u in numba.prange(n_uniq):
+        lo = start[u - 1] if u > 0 else 0
+        g = grad[u]
+        g[:] = 0.0
+        for q in range(lo, start[u]):
+            p = order[q]
+            d, ctx = dscore[p], c[b_rows[p % n]]
+            for h in range(dim):
+                g[h] += d * ctx[h]
+        r = uniq[u]
+        row, m, v = table[r], exp_avg[r], exp_avg_sq[r]
+        for h in range(dim):
+            m[h] = m[h] * b1 + (one - b1) * g[h]
+            v[h] = v[h] * b2 + (one - b2) * g[h] * g[h]
+            row[h] -= size * m[h] / (math.sqrt(v[h]) + eps)
+        slot[r] = -1
+    out = 0.0
+    for p in range(p_all):
+        out += loss[p]
+    return out

@@ -9,8 +9,9 @@ from typing import Any
 
 from . import cache, integrity
 
-#: the folders of ``cache_dir()`` that hold derived caches (``embedlab assets verify`` checks them all)
-FOLDERS = ("parsed", "converted")
+#: the folders of ``cache_dir()`` that hold derived caches (``embedlab assets verify`` checks them all; ``embeddings``:
+#: the embedding cache, :mod:`embedlab.embedcache`)
+FOLDERS = ("parsed", "converted", "embeddings")
 _SIDECAR = ".manifest.json"
 _FIX = "embedlab makes it again from its asset on next use (or delete it)"
 

@@ -11,9 +11,10 @@ MRR@k scores ``1 / rank`` when the answer is within the top ``k``, else 0.
 
 Speed and memory (:func:`search`): the vocabulary is walked in chunks; per chunk, one matrix product gives
 the cosines of the distinct question words with the chunk's words (never the whole [question words x
-vocabulary] matrix), then one compiled, parallel pass per question combines its three rows, excludes the
-question words, and updates the best candidate and the count of candidates above the answer
-(:func:`_chunk_pass`). Results are exact and independent of the chunk size.
+vocabulary] matrix: fewer rows than a product with one combined vector per question, since questions share
+words), then one compiled, parallel pass per question combines its three rows in a branch-free loop, and updates
+the best candidate and the count of candidates above the answer (:func:`_chunk_pass`). Results are exact and
+independent of the chunk size.
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ COSMUL_EPS = 1e-3
 CHUNK_BYTES = 64 << 20
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, fastmath={"nnan", "nsz"})
 def _chunk_pass(sims, start, a, b, c, wa, wb, wc, wd, target, cosmul, eps, best, best_j, above):  # pragma: no cover
     """One vocabulary chunk ``[start, start + sims.shape[1])`` of the per-question search, in place.
 
@@ -76,28 +77,52 @@ def _chunk_pass(sims, start, a, b, c, wa, wb, wc, wd, target, cosmul, eps, best,
     question words are excluded; ``best``/``best_j`` keep the running maximum (ties go to the lower index, as
     ``np.argmax``, because chunks come in order and only a strictly higher score replaces the best);
     ``above`` counts candidates other than the answer scoring strictly above the answer's ``target`` score.
-    Hand-written: NumPy needs about six passes over a [questions x chunk] block for this.
+
+    Per question one branch-free loop over the chunk scores every candidate, keeps the chunk's maximum and counts
+    the scores above the target (it vectorizes); the question words and the answer are then taken out of the count,
+    and only a chunk whose maximum beats the running best is scanned again, with the exclusions, for the new best.
     """
     n, v = len(a), sims.shape[1]
     one, two = np.float32(1.0), np.float32(2.0)
     for q in numba.prange(n):
         ra, rb, rc = sims[a[q]], sims[b[q]], sims[c[q]]
         t = target[q]
-        bq, bj, cnt = best[q], best_j[q], 0
-        for jj in range(v):
-            j = start + jj
-            if j == wa[q] or j == wb[q] or j == wc[q]:
+        top, cnt = np.float32(-3.0e38), 0
+        if cosmul:
+            for jj in range(v):
+                score = ((one + rb[jj]) / two) * ((one + rc[jj]) / two) / ((one + ra[jj]) / two + eps)
+                top = max(top, score)
+                cnt += score > t
+        else:
+            for jj in range(v):
+                score = rb[jj] - ra[jj] + rc[jj]
+                top = max(top, score)
+                cnt += score > t
+        ws = (wa[q], wb[q], wc[q], wd[q])
+        for e in range(4):                              # the question words and the answer do not count
+            jj = ws[e] - start
+            if jj < 0 or jj >= v or (e > 0 and ws[e] == ws[0]) or (e > 1 and ws[e] == ws[1]) or \
+                    (e > 2 and ws[e] == ws[2]):
                 continue
             if cosmul:
                 score = ((one + rb[jj]) / two) * ((one + rc[jj]) / two) / ((one + ra[jj]) / two + eps)
             else:
                 score = rb[jj] - ra[jj] + rc[jj]
-            if score > bq:
-                bq, bj = score, j
-            if score > t and j != wd[q]:
-                cnt += 1
-        best[q], best_j[q] = bq, bj
+            cnt -= score > t
         above[q] += cnt
+        if top > best[q]:                               # a new best may be here: scan again, excluding a, b, c
+            bq, bj = best[q], best_j[q]
+            for jj in range(v):
+                j = start + jj
+                if j == wa[q] or j == wb[q] or j == wc[q]:
+                    continue
+                if cosmul:
+                    score = ((one + rb[jj]) / two) * ((one + rc[jj]) / two) / ((one + ra[jj]) / two + eps)
+                else:
+                    score = rb[jj] - ra[jj] + rc[jj]
+                if score > bq:
+                    bq, bj = score, j
+            best[q], best_j[q] = bq, bj
 
 
 def _norms(vectors: np.ndarray, block: int = 1 << 16) -> np.ndarray:

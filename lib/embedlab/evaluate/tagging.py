@@ -12,9 +12,17 @@ majority tag), as a row of :func:`hidden_size_sweep` with ``majority=True``. Eve
 tokens without a vector; NaN for the baseline) and ``unseen_rate`` (test tokens never seen in training). With
 ``per_token=True`` the per-token correctness (``sentence``, ``position``, ``gold``, ``predicted``,
 ``correct``) comes back too, for bootstrap intervals over sentences and paired differences.
+
+Speed (:func:`hidden_size_sweep`): the taggers of one embedding and seed (one per hidden size) see the same batches,
+so they train together as one packed model (:class:`PackedTaggers`: one LSTM whose units are the taggers' units side
+by side, recurrent weights block-diagonal and kept so, one output layer each; Adam is per weight, so each tagger
+learns as it would alone, up to rounding and its dropout draws); the (embedding, seed) jobs run two at a time in
+worker processes, each on one thread, so a result does not depend on the number of workers.
 """
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -27,6 +35,8 @@ from torch import nn
 from .. import progress as _progress
 
 HIDDEN_SIZES = (1, 2, 4, 8, 16, 32, 64)
+#: worker processes of :func:`hidden_size_sweep` (each tagger job runs on one thread)
+WORKERS = 2
 #: the ``embedding`` name of the majority-tag baseline rows
 MAJORITY = "majority tag"
 
@@ -47,6 +57,48 @@ class BiLSTMTagger(nn.Module):
         hidden, _ = self.lstm(packed)
         hidden, _ = nn.utils.rnn.pad_packed_sequence(hidden, batch_first=True, total_length=ids.shape[1])
         return self.out(self.dropout(hidden))
+
+
+class PackedTaggers(nn.Module):
+    """Several :class:`BiLSTMTagger` over the same frozen embedding as one module: one bidirectional LSTM whose
+    hidden units are the taggers' units side by side (input weights stacked, recurrent weights block-diagonal: a
+    gradient hook keeps the blocks between taggers at zero), one output layer each. ``forward`` returns each
+    tagger's scores; summing their losses gives each tagger its own gradient."""
+
+    def __init__(self, taggers: Sequence[BiLSTMTagger]):
+        super().__init__()
+        self.embedding = taggers[0].embedding
+        sizes = [t.lstm.hidden_size for t in taggers]
+        total = sum(sizes)
+        self.spans = [(a, a + h) for a, h in zip(np.cumsum([0, *sizes[:-1]]).tolist(), sizes)]
+        self.lstm = nn.LSTM(taggers[0].lstm.input_size, total, batch_first=True, bidirectional=True)
+        self.dropout = nn.Dropout(taggers[0].dropout.p)
+        self.outs = nn.ModuleList(t.out for t in taggers)
+        mask = torch.zeros(4 * total, total)
+        with torch.no_grad():
+            for name, p in self.lstm.named_parameters():
+                p.zero_()
+                for t, (a, b) in zip(taggers, self.spans):
+                    src, h = getattr(t.lstm, name), b - a
+                    for g in range(4):                              # gates i, f, g, o: rows g*h.. of each tagger
+                        rows = slice(g * total + a, g * total + b)
+                        if name.startswith("weight_hh"):
+                            p[rows, a:b] = src[g * h:(g + 1) * h]
+                            mask[rows, a:b] = 1
+                        else:
+                            p[rows] = src[g * h:(g + 1) * h]
+        for name, p in self.lstm.named_parameters():
+            if name.startswith("weight_hh"):
+                p.register_hook(lambda grad, m=mask: grad * m)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(ids), lengths, batch_first=True, enforce_sorted=False)
+        hidden, _ = self.lstm(packed)
+        hidden, _ = nn.utils.rnn.pad_packed_sequence(hidden, batch_first=True, total_length=ids.shape[1])
+        hidden = self.dropout(hidden)
+        total = self.lstm.hidden_size
+        return [out(torch.cat([hidden[..., a:b], hidden[..., total + a:total + b]], -1))
+                for out, (a, b) in zip(self.outs, self.spans)]
 
 
 def _lower(language: str):
@@ -90,22 +142,34 @@ def train_tagger(kv: KeyedVectors, tagging_set, hidden_size: int, epochs: int = 
 
     Runs on ``threads`` torch threads (one is several times faster than two for these small matrices).
     """
-    if hidden_size < 1 or epochs < 1:
-        raise ValueError(f"hidden_size and epochs must be >= 1; got {hidden_size}, {epochs}")
+    return train_taggers(kv, tagging_set, [hidden_size], epochs, batch_size, lr, dropout, max_train_sentences, seed,
+                         threads, per_token)[0]
+
+
+def train_taggers(kv: KeyedVectors, tagging_set, hidden_sizes: Sequence[int], epochs: int = 5, batch_size: int = 32,
+                  lr: float = 1e-3, dropout: float = 0.5, max_train_sentences: int | None = None, seed: int = 0,
+                  threads: int = 1, per_token: bool = False) -> list[dict]:
+    """:func:`train_tagger` for several hidden sizes at once, trained together as a :class:`PackedTaggers` (each
+    initialised as it would be alone, the same batches); one result per hidden size, in order."""
+    if not hidden_sizes or min(hidden_sizes) < 1 or epochs < 1:
+        raise ValueError(f"hidden_size and epochs must be >= 1; got {list(hidden_sizes)}, {epochs}")
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        out = _train_tagger(kv, tagging_set, hidden_size, epochs, batch_size, lr, dropout, max_train_sentences, seed)
+        outs = _train_taggers(kv, tagging_set, list(hidden_sizes), epochs, batch_size, lr, dropout,
+                              max_train_sentences, seed)
     finally:
         torch.set_num_threads(before)
-    tokens = out.pop("_tokens")
-    if per_token:
-        out["per_token"] = tokens
-    return out
+    for out in outs:
+        tokens = out.pop("_tokens")
+        if per_token:
+            out["per_token"] = tokens
+    return outs
 
 
-def _train_tagger(kv, tagging_set, hidden_size, epochs, batch_size, lr, dropout, max_train_sentences, seed) -> dict:
-    """The training loop and test scoring of :func:`train_tagger`."""
+def _train_taggers(kv, tagging_set, hidden_sizes, epochs, batch_size, lr, dropout, max_train_sentences, seed
+                   ) -> list[dict]:
+    """The training loop and test scoring of :func:`train_taggers`."""
     tags = sorted({t for _, tg in tagging_set.train for t in tg})
     tag_index = {t: i for i, t in enumerate(tags)}
     rng = np.random.default_rng(seed)
@@ -115,8 +179,11 @@ def _train_tagger(kv, tagging_set, hidden_size, epochs, batch_size, lr, dropout,
     x_train, y_train, _ = encode_split(kv, train, tag_index, tagging_set.language)
     x_test, y_test, oov = encode_split(kv, tagging_set.test, tag_index, tagging_set.language)
     vectors = torch.cat([torch.zeros(1, kv.vector_size), torch.as_tensor(np.asarray(kv.vectors), dtype=torch.float32)])
-    torch.manual_seed(seed)
-    model = BiLSTMTagger(vectors, len(tags), hidden_size, dropout)
+    taggers = []
+    for h in hidden_sizes:                                   # each initialised as when trained alone
+        torch.manual_seed(seed)
+        taggers.append(BiLSTMTagger(vectors, len(tags), h, dropout))
+    model = taggers[0] if len(taggers) == 1 else PackedTaggers(taggers)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
     lengths = np.array([len(x) for x in x_train])
@@ -125,29 +192,38 @@ def _train_tagger(kv, tagging_set, hidden_size, epochs, batch_size, lr, dropout,
         for b in _batches(lengths, batch_size, rng):
             ids, gold = _pad([x_train[i] for i in b], 0), _pad([y_train[i] for i in b], -100)
             scores = model(ids, torch.as_tensor(lengths[b]))
-            loss = loss_fn(scores.reshape(-1, scores.shape[-1]), gold.reshape(-1))
+            loss = sum(loss_fn(s.reshape(-1, s.shape[-1]), gold.reshape(-1)) for s in _listed(scores))
             opt.zero_grad()
             loss.backward()
             opt.step()
     model.eval()
-    pred, gold = [], []
+    pred, gold = [[] for _ in hidden_sizes], []
     with torch.inference_mode():
         test_len = np.array([len(x) for x in x_test])
         for s in range(0, len(x_test), 256):
             b = np.arange(s, min(s + 256, len(x_test)))
-            out = model(_pad([x_test[i] for i in b], 0), torch.as_tensor(test_len[b])).argmax(-1)
+            outs = [o.argmax(-1) for o in _listed(model(_pad([x_test[i] for i in b], 0), torch.as_tensor(test_len[b])))]
             for row, i in enumerate(b):
-                pred.append(out[row, :test_len[i]].numpy())
+                for k, out in enumerate(outs):
+                    pred[k].append(out[row, :test_len[i]].numpy())
                 gold.append(y_test[i].numpy())
     sent = np.concatenate([np.full(len(g), i) for i, g in enumerate(gold)])
-    pred, gold = np.concatenate(pred), np.concatenate(gold)
-    return {"accuracy": float((pred == gold).mean()),
-            "macro_f1": float(f1_score(gold, pred, labels=sorted(set(gold.tolist()) - {-100}), average="macro",
-                                       zero_division=0)),
-            "oov_rate": oov, "unseen_rate": _unseen_rate(train, tagging_set.test, tagging_set.language),
-            "train_sentences": len(train), "test_tokens": int(len(gold)),
-            "_tokens": token_frame(sent, [tags[i] if i >= 0 else "?" for i in gold],
-                                   [tags[i] for i in pred])}
+    gold = np.concatenate(gold)
+    unseen = _unseen_rate(train, tagging_set.test, tagging_set.language)
+    results = []
+    for p in pred:
+        p = np.concatenate(p)
+        results.append({"accuracy": float((p == gold).mean()),
+                        "macro_f1": float(f1_score(gold, p, labels=sorted(set(gold.tolist()) - {-100}),
+                                                   average="macro", zero_division=0)),
+                        "oov_rate": oov, "unseen_rate": unseen, "train_sentences": len(train),
+                        "test_tokens": int(len(gold)),
+                        "_tokens": token_frame(sent, [tags[i] if i >= 0 else "?" for i in gold], [tags[i] for i in p])})
+    return results
+
+
+def _listed(scores) -> list[torch.Tensor]:
+    return scores if isinstance(scores, list) else [scores]
 
 
 def token_frame(sentence: np.ndarray, gold: Sequence[str], predicted: Sequence[str]) -> pd.DataFrame:
@@ -215,26 +291,54 @@ def majority_tag_baseline(tagging_set, max_train_sentences: int | None = None, s
     return out
 
 
+def _sweep_job(args) -> list[dict]:
+    """One (embedding, seed) job of :func:`hidden_size_sweep` (in a worker process)."""
+    kv, tagging_set, hidden_sizes, train_kw = args
+    return train_taggers(kv, tagging_set, hidden_sizes, per_token=True, **train_kw)
+
+
 def hidden_size_sweep(embeddings: Mapping[str, KeyedVectors], tagging_set, hidden_sizes: Sequence[int] = HIDDEN_SIZES,
-                      progress: bool = True, majority: bool = False, per_token: bool = False, **train_kw):
+                      progress: bool = True, majority: bool = False, per_token: bool = False,
+                      seeds: Sequence[int] | None = None, workers: int = WORKERS, **train_kw):
     """:func:`train_tagger` for every embedding and hidden size: one row each (task, embedding, hidden_size, metrics).
 
-    ``majority=True`` adds the :func:`majority_tag_baseline` row (``embedding`` = :data:`MAJORITY`,
-    ``hidden_size`` 0) as the table's reference level. ``per_token=True`` returns ``(table, per_token)``, the
-    per-token frames of every row stacked with columns ``embedding`` and ``hidden_size``.
+    The hidden sizes of an embedding train together (:func:`train_taggers`); the embeddings (and ``seeds``, when
+    given: one job per embedding and seed, rows with a ``seed`` column; else ``train_kw``'s ``seed``) run in
+    ``workers`` processes (1: in this process). ``majority=True`` adds the :func:`majority_tag_baseline` row
+    (``embedding`` = :data:`MAJORITY`, ``hidden_size`` 0) as the table's reference level. ``per_token=True`` returns
+    ``(table, per_token)``, the per-token frames of every row stacked with columns ``embedding`` and ``hidden_size``.
     """
     if not hidden_sizes:
         raise ValueError(f"no hidden sizes given; e.g. {list(HIDDEN_SIZES)}")
-    jobs = [(name, h) for name in embeddings for h in hidden_sizes]
+    runs = [(name, s) for name in embeddings for s in (seeds if seeds is not None else [train_kw.get("seed", 0)])]
+    args = [(embeddings[name], tagging_set, list(hidden_sizes), {**train_kw, "seed": s}) for name, s in runs]
+    extra = (lambda s: {"seed": s}) if seeds is not None else (lambda s: {})  # noqa: E731
     rows, tokens = [], []
     if majority:
         base = majority_tag_baseline(tagging_set, train_kw.get("max_train_sentences"), train_kw.get("seed", 0),
                                      per_token=True)
         tokens.append(base.pop("per_token").assign(embedding=MAJORITY, hidden_size=0))
         rows.append({"task": tagging_set.name, "embedding": MAJORITY, "hidden_size": 0, **base})
-    for name, h in (_progress.bar(jobs, desc=f"tagging {tagging_set.name}") if progress else jobs):
-        res = train_tagger(embeddings[name], tagging_set, h, per_token=True, **train_kw)
-        tokens.append(res.pop("per_token").assign(embedding=name, hidden_size=h))
-        rows.append({"task": tagging_set.name, "embedding": name, "hidden_size": h, **res})
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 and \
+            len(runs) > 1 else _InProcess() as pool:
+        done = pool.map(_sweep_job, args)
+        for (name, s), results in zip(runs, _progress.bar(done, desc=f"tagging {tagging_set.name}", total=len(runs))
+                                      if progress else done):
+            for h, res in zip(hidden_sizes, results):
+                tokens.append(res.pop("per_token").assign(embedding=name, hidden_size=h, **extra(s)))
+                rows.append({"task": tagging_set.name, "embedding": name, "hidden_size": h, **extra(s), **res})
     table = pd.DataFrame(rows)
     return (table, pd.concat(tokens, ignore_index=True)) if per_token else table
+
+
+class _InProcess:
+    """A stand-in for a process pool that runs the jobs here, one after the other."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def map(self, fn, items):
+        return map(fn, items)

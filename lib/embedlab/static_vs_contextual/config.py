@@ -10,7 +10,7 @@ import dataclasses
 
 from .. import corpora as _corpora, extract as _extract, static as _static
 from ..evalsets import dispatch as _sets
-from ..study import Bool, Choice, Config as _Base, ConfigError, Float, Int, ListOf, Need, Optional, Str, param
+from ..study import Choice, Config as _Base, ConfigError, Float, Int, ListOf, Need, Optional, Str, param
 
 LANGUAGES = ("tr", "hu", "mr", "en")
 #: corpus names (see :func:`embedlab.corpora.load_corpus`); ``slices:<path-or-asset>`` is accepted too
@@ -51,10 +51,15 @@ class Config(_Base):
     corpora: list = param(["tr-wiki-s", "tr-treebank", "ataturk"],
                           ListOf(Choice(*CORPORA, prefixes=("slices:",)), unique=True),
                           "training corpora, joined (all in the study language)")
-    max_tokens: int = param(250_000, Int(min=1), "tokens of the training corpus (seeded random sentence order)")
-    vocab_size: int = param(5000, Int(min=1), "most frequent corpus words in the shared vocabulary")
+    max_tokens: object = param(1_000_000, Optional(Int(min=1)),
+                               "tokens of the training corpus (seeded random sentence order; None: all)")
+    vocab_size: object = param(30_000, Optional(Int(min=1)),
+                               "most frequent corpus words in the shared vocabulary (None: every word with min_count)")
     min_count: int = param(3, Int(min=1), "minimum corpus count of a vocabulary word")
-    max_eval_words: int = param(3000, Int(min=0), "evaluation words added to the shared vocabulary")
+    analogy_candidates: object = param(20_000, Optional(Int(min=4)),
+                                       "most frequent corpus words an analogy answer is chosen among, the same for "
+                                       "every embedding; a question with a word outside them is a miss (None: the "
+                                       "whole shared vocabulary)")
     static_models: list = param(list(STATIC_MODELS), ListOf(Choice(*STATIC_MODELS), min_len=0, unique=True),
                                 "trained static models")
     static_dim: int = param(100, Int(min=1), "dimensions of the trained static models")
@@ -79,7 +84,6 @@ class Config(_Base):
     analogy_methods: list = param(["3cosadd", "3cosmul"], ListOf(Choice(*ANALOGY_METHODS), unique=True),
                                   "analogy scoring; the first is the headline's")
     analogy_max_per_relation: int = param(300, Int(min=1), "questions drawn per mined relation")
-    same_questions: bool = param(True, Bool(), "score every embedding on the questions all of them can answer")
     similarity_sets: list = param([], ListOf(Choice(*SIMILARITY_SETS, prefixes=("file:",)), min_len=0, unique=True),
                                   "word-similarity sets (file:<path> for 'word word score' lines)")
     tagging_tasks: list = param(["pos"], ListOf(Choice(*TAGGING_TASKS, prefixes=("file:",)), min_len=0, unique=True),
@@ -87,7 +91,7 @@ class Config(_Base):
     hidden_sizes: list = param([2, 8, 32], ListOf(Int(min=1), unique=True), "BiLSTM hidden sizes")
     tagger_epochs: int = param(5, Int(min=1), "BiLSTM tagger epochs")
     tagger_lr: float = param(0.005, Float(min=0, min_open=True), "BiLSTM tagger learning rate")
-    max_tagging_train: object = param(600, Optional(Int(min=1)), "training sentences of the tagger (None: all)")
+    max_tagging_train: object = param(None, Optional(Int(min=1)), "training sentences of the tagger (None: all)")
     classification_sets: list = param(["ataturk-kind"], ListOf(Choice(*CLASSIFICATION_SETS), min_len=0, unique=True),
                                       "text classification sets")
     compressed_dim: int = param(300, Int(min=1), "SVD dimensions of the compressed variant")
@@ -96,6 +100,10 @@ class Config(_Base):
                                              "labelled texts pooled for cross-validation, stratified (None: all)")
     curve_fractions: list = param([0.1, 0.3], ListOf(Float(min=0, max=1, min_open=True), min_len=0, unique=True),
                                   "corpus fractions for the learning curve besides the whole corpus ([]: none)")
+    seeds: int = param(3, Int(min=1), "training seeds of the taggers and classifiers (seed, seed + 1, ...; the "
+                                      "classifiers' cross-validation folds are drawn anew for each)")
+    static_seeds: int = param(1, Int(min=1), "training seeds of the trained static models and X2Static (the "
+                                             "learning curve's points use the first)")
     missing_sets: str = param("skip", Choice(*MISSING_SETS),
                               "an evaluation set whose asset cannot be had: skip it (listed) or fail")
     tsne_per_category: int = param(12, Int(min=1), "words per category in the t-SNE maps")

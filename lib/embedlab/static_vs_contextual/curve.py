@@ -1,6 +1,10 @@
 """Corpus-size learning curve: trained static models and X2Static at growing fractions of the run's corpus, against
 the encoder-only methods (which need no corpus), on the same analogy questions.
 
+Nothing is encoded again: a fraction's sentences are part of the main run's corpus, so X2Static's teacher vectors are
+rows of the main context pass (:func:`embedlab.extract.x2static_embeddings`), which pooled only the sentence vectors
+this needs. The static models of a fraction train two at a time (:func:`.steps.train_static_jobs`).
+
 Every point scores the questions of the main comparison (those all full-corpus embeddings answer); a question whose
 words a smaller-corpus model lacks counts as a miss, so the points are comparable along a line and with the flat
 encoder-only lines. The candidate words are the shared vocabulary (less what a smaller model lacks; gensim fastText
@@ -21,7 +25,7 @@ from .. import extract, progress, static, stats
 from ..study import Results, metric_key
 from .config import Config
 from .data import take_tokens
-from .steps import FROM_ENCODER, TRAINED, analogy_items, encoder_embeddings, train_static_models
+from .steps import FROM_ENCODER, TRAINED, analogy_items, train_static_models, x2static_options
 
 #: the extraction methods that need no corpus (flat lines of the curve)
 ENCODER_ONLY = tuple(m for m in extract.METHODS if m not in extract.CONTEXT_METHODS)
@@ -58,13 +62,14 @@ def learning_curve(r: Results, cfg: Config, inputs, embs, info: pd.DataFrame, it
     for set_name, it in items.items():
         for name in growing + flat:
             score(set_name, name, it, 1.0, n_full)
-    x2_methods = ["x2static"] if "x2static" in cfg.methods else []
+    passes = {enc: d["context_pass"] for enc, d in (r.extra.get("diagnostics") or {}).items()
+              if "x2static" in cfg.methods and d.get("context_pass") is not None}
     for frac in sorted(cfg.curve_fractions):
         sub = take_tokens(inputs.corpus, max(1, int(frac * n_full)), cfg.seed)
         progress.step(f"learning curve: {frac:.0%} of the corpus ({sub.n_tokens:,} tokens) ...")
         got = train_static_models(sub.sentences, cfg)
-        if x2_methods and inputs.encoders:
-            got.update(encoder_embeddings(inputs.encoders, words, sub.sentences, cfg, methods=x2_methods))
+        for cp in passes.values():                       # the main pass's rows: nothing is encoded again
+            got.update(extract.x2static_embeddings(cp, words, sub.sentences, x2static_options(cfg), progress=True)[0])
         got = {k: static.within(v, words) for k, v in got.items() if k in growing}
         for set_name, aset in inputs.sets["analogy"].items():
             scope = items[set_name]

