@@ -110,7 +110,7 @@ class Encoder:
 
 def _versions(model) -> tuple:
     """Each parameter's identity and in-place version counter (both change when weights are trained or replaced)."""
-    return tuple((id(p), p._version) for p in model.parameters())
+    return () if model is None else tuple((id(p), p._version) for p in model.parameters())
 
 
 def known_encoders() -> list[str]:
