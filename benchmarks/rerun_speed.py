@@ -1,5 +1,8 @@
 """Cold run against the cached rerun: ``embedlab run`` with a fresh embedding cache, then again with the cache it
-filled (``--force``: every notebook executes again), then once more with one evaluation parameter changed.
+filled (``--force``: every notebook executes again, reusing the embeddings and the trained results of
+:mod:`embedlab.memo`), then once more with one evaluation parameter changed. It also checks that the warm pass's
+numbers (every metric and headline, clock metrics aside) equal the cold pass's: a reused result must be the one the
+code computes.
 
 Targets (issue 18): the warm rerun of the default profile takes at most 40% of the cold run; a rerun of the Turkish
 run that changes only an evaluation parameter at most 25% of that run's cold time. Nothing else is shared between
@@ -73,6 +76,37 @@ def run_timings(reports: Path, profile: str) -> dict[str, dict]:
     return out
 
 
+def run_durations(reports: Path, profile: str) -> dict[str, float]:
+    """Each run's duration (``run.json``, the runner's own clock)."""
+    out = {}
+    for r in sorted((reports / profile).glob("*/run.json")):
+        out[r.parent.name] = json.loads(r.read_text()).get("duration_s") or float("nan")
+    return out
+
+
+#: metrics that measure the machine, not the method (latencies, wall times): not compared between passes
+CLOCK_WORDS = ("latency", "seconds", "ms_per", "time", "_s", "throughput", "tok/s")
+
+
+def same_numbers(a: Path, b: Path, profile: str) -> list[str]:
+    """Runs whose metrics or headline values differ between two passes (clock metrics aside), with the first keys."""
+    out = []
+    for m in sorted((a / profile).glob("*/metrics.json")):
+        other = b / profile / m.parent.name / "metrics.json"
+        if not other.exists():
+            continue
+        x, y = json.loads(m.read_text()), json.loads(other.read_text())
+        mx, my = x.get("metrics", {}), y.get("metrics", {})
+        keys = [k for k in sorted(set(mx) | set(my)) if not any(w in k.lower() for w in CLOCK_WORDS)
+                and repr(mx.get(k)) != repr(my.get(k))]
+        hx = {h["key"]: (h["value"], h.get("ci")) for h in x.get("headlines", [])}
+        hy = {h["key"]: (h["value"], h.get("ci")) for h in y.get("headlines", [])}
+        keys += [f"headline {k}" for k in sorted(set(hx) | set(hy)) if repr(hx.get(k)) != repr(hy.get(k))]
+        if keys:
+            out.append(f"{m.parent.name}: {len(keys)} differ ({', '.join(keys[:4])})")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="default")
@@ -89,7 +123,7 @@ def main() -> None:
     print(f"profile {args.profile}, {'every run' if args.all else args.run}; load average {load_average()}; "
           f"working in {base}")
     for rep in range(args.repeats):
-        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE",
+        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "EMBEDLAB_TRAINED_CACHE": "on",
                "EMBEDLAB_EMBEDDING_CACHE": str(base / f"cache-{rep}")}           # a fresh embedding cache
         for kind in ("cold", "warm"):
             times[kind].append(embedlab_run(args.profile, runs, base / f"{kind}-{rep}", env))
@@ -107,11 +141,21 @@ def main() -> None:
     if times["changed"]:
         cold_run = times["cold"]
         if args.all:                          # the changed pass ran one run: compare with that run's cold time
-            cold_run = [sum(v for k, v in run_timings(base / f"cold-{r}", args.profile).get(args.run, {}).items()
-                            if "/" not in k) or c for r, c in enumerate(times["cold"])]   # its own timings' sum
+            cold_run = [run_durations(base / f"cold-{r}", args.profile).get(args.run, c)
+                        for r, c in enumerate(times["cold"])]
         share = [c / r for c, r in zip(times["changed"], cold_run)]
         print(f"changed {args.run} / its cold time: {statistics.median(share):.0%} (repeats {min(share):.0%}-"
               f"{max(share):.0%}; target <= {TARGETS['changed']:.0%})")
+    cold, warm = run_durations(base / "cold-0", args.profile), run_durations(base / "warm-0", args.profile)
+    print(f"per run, first repeat (run.json): {'run':<28} {'cold s':>8} {'warm s':>8} {'warm/cold':>9}")
+    for run, c in cold.items():
+        w = warm.get(run, float("nan"))
+        print(f"  {run:<52} {c:8.1f} {w:8.1f} {w / c:9.0%}")
+    print(f"  {'sum of runs':<52} {sum(cold.values()):8.1f} {sum(warm.values()):8.1f} "
+          f"{sum(warm.values()) / sum(cold.values()):9.0%}")
+    diff = same_numbers(base / "cold-0", base / "warm-0", args.profile)
+    print("warm numbers equal the cold ones (every metric and headline, clock metrics aside): "
+          + ("yes" if not diff else "NO\n  " + "\n  ".join(diff)))
     for kind in ("cold", "warm", "changed"):
         for run, t in run_timings(base / f"{kind}-0", args.profile).items():
             top = {k: round(v, 1) for k, v in t.items() if "/" not in k}

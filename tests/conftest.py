@@ -22,6 +22,8 @@ from typing import NamedTuple
 import pytest
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# trained results are not reused across tests (embedlab.memo): a test that compares two trainings must train twice
+os.environ["EMBEDLAB_TRAINED_CACHE"] = "off"
 ROOT = Path(__file__).resolve().parents[1]
 
 TINY_WORDS = ["the", "a", "cat", "dog", "sun", "star", "hot", "small", "pet", "animal", "bright", "sky", "is", "of",

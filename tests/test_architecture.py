@@ -209,3 +209,17 @@ def test_a_cycle_through_the_package_init_is_found(fake_lib):
 def test_an_upward_import_from_deep_in_a_package_is_found(fake_lib):
     (fake_lib / "assets" / "sources" / "pypi.py").write_text("def f():\n    from ... import study\n")
     assert floor_violations(fake_lib, FAKE_FLOORS) == ["embedlab.assets.sources.pypi (floor 2) imports study (floor 3)"]
+
+
+STUDY_SHAPE = {"__init__.py", "config.py", "data.py", "study.py", "results.py", "plots.py"}
+
+
+def test_every_study_package_has_the_same_shape():
+    """Learning one study teaches the others: each package with a ``study.py`` has the same five files (and may
+    add method modules of its own), and ``study.py`` defines ``run_study``."""
+    studies = sorted(p.parent for p in LIB.glob("*/study.py"))
+    assert {p.name for p in studies} == {"static_vs_contextual", "cade", "matryoshka", "defsent", "data_card"}
+    for pkg in studies:
+        names = {f.name for f in pkg.glob("*.py")}
+        assert STUDY_SHAPE <= names, f"{pkg.name} lacks {sorted(STUDY_SHAPE - names)}"
+        assert "def run_study(" in (pkg / "study.py").read_text(encoding="utf-8"), pkg.name

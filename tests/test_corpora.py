@@ -147,7 +147,7 @@ def test_marathi_glosses_never_touch_user_table(monkeypatch):
         probe.execute("SELECT x FROM user")
     denied.clear()
 
-    monkeypatch.setattr(C.sqlite3, "connect", connect)
+    monkeypatch.setattr(sqlite3, "connect", connect)
     C._marathi_corpus.cache_clear()                                   # parse again under the guard
     mr = C.marathi_glosses()
     assert statements and not denied

@@ -70,6 +70,12 @@ def make_key(**parts: Any) -> str:
 def load(key: str | None) -> dict[str, np.ndarray] | None:
     """The arrays of a complete entry (read-only memory maps), or None (off, no key, absent, or refused: a file
     changed after it was written, when the entry is removed and made again)."""
+    path = locate(key)
+    return None if path is None else {p.stem: np.load(p, mmap_mode="r") for p in sorted(path.glob("*.npy"))}
+
+
+def locate(key: str | None, count: bool = True) -> Path | None:
+    """The folder of a complete, unchanged entry, or None (see :func:`load`); ``count``: add to :data:`STATS`."""
     if key is None or not enabled():
         return None
     path = root() / key
@@ -79,11 +85,9 @@ def load(key: str | None) -> dict[str, np.ndarray] | None:
         warnings.warn(f"embedding cache entry {key} was refused and is made again: {exc}", stacklevel=2)
         shutil.rmtree(path, ignore_errors=True)
         ok = False
-    if not ok:
-        STATS["misses"] += 1
-        return None
-    STATS["hits"] += 1
-    return {p.stem: np.load(p, mmap_mode="r") for p in sorted(path.glob("*.npy"))}
+    if count:
+        STATS["hits" if ok else "misses"] += 1
+    return path if ok else None
 
 
 def meta(key: str) -> dict[str, Any]:
@@ -105,6 +109,10 @@ class Writer:
             a = np.lib.format.open_memmap(self.folder / f"{name}.npy", mode="w+", dtype=dtype, shape=tuple(shape))
         self.arrays[name] = a
         return a
+
+    def file(self, name: str) -> Path | None:
+        """Where to write a file of the entry (None when nothing is written: no key or the cache off)."""
+        return None if self.folder is None else self.folder / name
 
 
 @contextlib.contextmanager

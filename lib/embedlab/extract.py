@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from gensim.models import KeyedVectors
 
-from . import contexts, embedcache
+from . import contexts, embedcache, memo
 from .choices import check_names
 from .contexts import ContextSample, context_summary, contexts_per_word, select_contexts  # noqa: F401 (re-exported)
 from .encoders import ENCODED_TOKENS, PRECISIONS, Encoder, hidden_state_batches, pool, resolve_precision, tokenize  # noqa: F401
@@ -312,11 +312,18 @@ def x2static_embeddings(cp: ContextPass, words: Sequence[str], sentences: Sequen
     if cp.means is None:
         raise ValueError("this context pass kept no sentence vectors (sentence_level=False): X2Static needs them")
     rows = cp.rows_of([sentences[i] for i in sample.sentence_ids])
+    targets = [np.asarray(t, dtype=np.int64) for t in sample.targets]
+    same = {"targets": np.concatenate(targets) if targets else np.zeros(0, np.int64), "rows": np.asarray(rows),
+            "lengths": np.array([len(t) for t in targets], dtype=np.int64), "vocab_size": len(words),
+            "counts": None if sample.corpus_counts is None else np.asarray(sample.corpus_counts),
+            "options": dict(x2)}
     out, stats = {}, {}
     for li, layer in enumerate(cp.layers):
         name = embedding_name(cp.encoder, "x2static", layer)
-        table, stats[name] = train_x2static(cp.means[li], sample.targets, len(words), counts=sample.corpus_counts,
-                                            rows=rows, progress=progress, return_stats=True, **x2)
+        table, stats[name] = memo.cached(     # a table trained before from the same sentence vectors and targets
+            "x2static", {**same, "teacher": np.asarray(cp.means[li])},
+            lambda: train_x2static(cp.means[li], sample.targets, len(words), counts=sample.corpus_counts, rows=rows,
+                                   progress=progress, return_stats=True, **x2))
         out[name] = _keyed(words, table, stats[name].updated)
     return out, stats
 

@@ -13,12 +13,13 @@ This module only orchestrates: :mod:`.data` reads the dictionary, splits it and 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .. import encoders, progress
+from .. import encoders, memo, progress
 from ..encoders import Encoder
 from ..study import Results
 from .config import Config
@@ -102,12 +103,13 @@ def run_study(cfg: Config, *, encoder: Encoder | None = None, dictionary: Any = 
         for pooling in cfg.poolings:
             if "defsent" in cfg.variants:
                 for seed in run.seeds:
-                    _defsent(run, results, pooling, seed)
+                    _trained_or_replayed(run, "defsent", pooling, seed, lambda: _defsent(run, results, pooling, seed))
             if "defsent+" in cfg.variants:
                 with results.timed(f"defsent+ ({pooling}) train+evaluate"):
-                    first = _first_entries(run, pooling)  # stage 1's entries do not depend on the training seed
+                    first = functools.cache(lambda: _first_entries(run, pooling))  # stage 1: made once, if needed
                     for seed in run.seeds:
-                        _defsent_plus(run, pooling, seed, first)
+                        _trained_or_replayed(run, "defsent+", pooling, seed,
+                                             lambda: _defsent_plus(run, pooling, seed, first()))
         counts = {**run.split.counts(), **run.data.counts()}
         fill_results(results, cfg, run.spaces, run.training, run.losses, counts, run.encoder, run.layer.kind)
         record_split(results, run.split)
@@ -117,6 +119,26 @@ def run_study(cfg: Config, *, encoder: Encoder | None = None, dictionary: Any = 
                              dictionary_counts=run.split.counts(), evaluation_counts=run.data.counts(),
                              prediction_layer=run.layer.kind)
     return results
+
+
+def _trained_or_replayed(run: _Run, variant: str, pooling: str, seed: int, train_and_evaluate) -> None:
+    """Train and evaluate one variant at one pooling and seed, or replay what doing so added to ``run`` before
+    (:mod:`embedlab.memo`: same encoder, dictionary split, evaluation data, parameters, seed and code)."""
+    key, got = memo.lookup(f"{variant} spaces", {
+        "encoder": run.encoder.cache_id, "config": run.cfg, "pooling": pooling, "seed": seed, "split": run.split,
+        "data": run.data, "device": str(encoders.default_device())}) if run.encoder.cache_id else (None, memo.MISSING)
+    if got is memo.MISSING:
+        n, before = (len(run.spaces), len(run.examples), len(run.training)), set(run.losses)
+        train_and_evaluate()
+        got = memo.store(key, f"{variant} spaces", {
+            "spaces": run.spaces[n[0]:], "examples": run.examples[n[1]:], "training": run.training[n[2]:],
+            "losses": {k: v for k, v in run.losses.items() if k not in before}})
+        return
+    progress.step(f"{variant} ({pooling}{_of_seed(run.cfg, seed)}): trained and evaluated before (from the cache)")
+    run.spaces.extend(got["spaces"])
+    run.examples.extend(got["examples"])
+    run.training.extend(got["training"])
+    run.losses.update(got["losses"])
 
 
 def _setup(cfg: Config, results: Results, encoder: Encoder | None, dictionary: Any) -> _Run:

@@ -44,10 +44,11 @@ from ._common import EvalSetUnavailable
 from .conllu import (TR_TREEBANK_TAGSET, UD_SPLITS, UD_TREEBANKS, UD_UPOS, Sentence, Token,
                      merge_inflectional_groups, parse_conllu, read_conllu, turkish_treebank_sentences,
                      ud_treebank)
-from .analogies import (DEFAULT_NORMALIZE, DEFAULT_RELATIONS, PAPER_ANALOGY_LANGUAGES, TREEBANK_ANALOGY_LANGUAGES,
-                        TURKISH_PAPER_GROUPS, TURKISH_PAPER_REPORTED, AnalogySet, Relation, english_analogies,
-                        mine_analogies, paper_analogies, read_analogy_file, read_questions_words,
-                        read_relation_folder, treebank_analogies, treebank_sentences, turkish_paper_analogies)
+from .analogies import (PAPER_ANALOGY_LANGUAGES, TURKISH_PAPER_GROUPS, TURKISH_PAPER_REPORTED, AnalogySet,
+                        english_analogies, paper_analogies, read_analogy_file, read_questions_words,
+                        read_relation_folder, turkish_paper_analogies)
+from .treebank_miner import (DEFAULT_NORMALIZE, DEFAULT_RELATIONS, TREEBANK_ANALOGY_LANGUAGES, Relation,
+                             mine_analogies, treebank_analogies, treebank_sentences)
 from .similarity import (TURKISH_PAPER_SIMILARITY, SimilaritySet, english_testsets, marathi_gloss_synonyms,
                          read_similarity, simlex999, turkish_paper_similarity, wordsim353)
 from .tagging import (NER_LANGUAGES, NER_SCHEMES, POS_LANGUAGES, Tagged, TaggingSet, held_out_mask,

@@ -21,6 +21,14 @@ def _check_choice(what: str, given: Any, allowed: Iterable[Any]) -> None:
     check_choice(what, given, allowed, quoted=True)
 
 
+def _columns_and_rows(frame: pd.DataFrame, columns: set[str], what: str, label: str) -> None:
+    """Refuse a table that lacks one of ``columns`` (``what`` names the rows) or has no rows (``label``)."""
+    missing = columns - set(frame.columns)
+    if missing:
+        raise ValueError(f"{what} lack column(s) {sorted(missing)}")
+    _nonempty(frame, label)
+
+
 def _nonempty(obj: Any, what: str) -> Any:
     if obj is None or len(obj) == 0:
         raise ValueError(f"{what} is empty")

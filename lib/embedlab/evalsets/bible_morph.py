@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ._common import _stable_hash
-from .analogies import AnalogySet, _is_word, _sample_questions
+from .analogies import AnalogySet, _is_word
+from .treebank_miner import _sample_questions
 
 _BACK, _ROUNDED, _FRONT = set("aáoóuú"), set("öőüű"), set("eé")
 _VOWELS = _BACK | _ROUNDED | _FRONT | set("ií")

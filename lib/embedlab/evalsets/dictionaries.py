@@ -13,7 +13,7 @@ import pandas as pd
 from embedlab import assets
 from embedlab.assets import derived
 from embedlab.util import atomic_path
-from ._common import _check_choice, _nonempty, _read_tsv
+from ._common import _check_choice, _columns_and_rows, _nonempty, _read_tsv
 
 
 _TABLE_COLUMNS = ("headword", "pos", "definition", "source", "synset_id")
@@ -50,10 +50,7 @@ class Dictionary:
     name: str = ""
 
     def __post_init__(self) -> None:
-        missing = {"headword", "pos", "definition", "source", "synset_id"} - set(self.entries.columns)
-        if missing:
-            raise ValueError(f"dictionary entries lack column(s) {sorted(missing)}")
-        _nonempty(self.entries, f"dictionary {self.name!r}")
+        _columns_and_rows(self.entries, {"headword", "pos", "definition", "source", "synset_id"}, "dictionary entries", f"dictionary {self.name!r}")
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -27,8 +27,9 @@ import pandas as pd
 from embedlab import assets, userfiles
 from embedlab.study import Results
 from ._common import EvalSetUnavailable, _check_choice
-from .analogies import (TREEBANK_ANALOGY_LANGUAGES, TURKISH_PAPER_GROUPS, english_analogies, paper_analogies,
-                        read_analogy_file, read_questions_words, treebank_analogies, turkish_paper_analogies)
+from .analogies import (TURKISH_PAPER_GROUPS, english_analogies, paper_analogies, read_analogy_file,
+                        read_questions_words, turkish_paper_analogies)
+from .treebank_miner import TREEBANK_ANALOGY_LANGUAGES, treebank_analogies
 from .bible_morph import bible_morph_analogies
 from .classification import ataturk_kind, bible_genre, bible_testament, mahanews, mahasent
 from .dictionaries import TRAIN_FILE_ASSETS, definition_pairs, wordnet_definitions

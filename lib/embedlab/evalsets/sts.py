@@ -61,25 +61,31 @@ SICK_SPLITS = ("train", "trial", "test")
 MAHASTS_SPLITS = ("val", "test")
 
 
+#: the STS benchmark and its machine translations: asset -> (language, label in errors, file per split, header row)
+STSB_FILES = {"stsb": ("en", "STS-B", "sts-{split}.csv", False), "stsb-tr": ("tr", "STSb-TR", "stsb_tr_{split}.tsv", True),
+              "stsb-mr": ("mr", "STSb-mr", "sts-{split}-mr.tsv", False)}
+
+
+def _stsb_family(name: str, split: str) -> STSSet:
+    language, label, pattern, header = STSB_FILES[name]
+    _check_choice(f"{label} split", split, STSB_SPLITS)
+    path = assets.fetch(name, progress=False) / pattern.format(split=split)
+    return STSSet(_read_sts_benchmark(path, header=header), name, language, split, name)
+
+
 def stsb(split: str = "test") -> STSSet:
     """STS benchmark (English): train 5,749 / dev 1,500 / test 1,379 pairs, scores 0-5."""
-    _check_choice("STS-B split", split, STSB_SPLITS)
-    path = assets.fetch("stsb", progress=False) / f"sts-{split}.csv"
-    return STSSet(_read_sts_benchmark(path, header=False), "stsb", "en", split, "stsb")
+    return _stsb_family("stsb", split)
 
 
 def stsb_tr(split: str = "test") -> STSSet:
     """STSb-TR: the STS benchmark machine-translated to Turkish (same sizes, scores 0-5)."""
-    _check_choice("STSb-TR split", split, STSB_SPLITS)
-    path = assets.fetch("stsb-tr", progress=False) / f"stsb_tr_{split}.tsv"
-    return STSSet(_read_sts_benchmark(path, header=True), "stsb-tr", "tr", split, "stsb-tr")
+    return _stsb_family("stsb-tr", split)
 
 
 def stsb_mr(split: str = "test") -> STSSet:
     """The STS benchmark machine-translated to Marathi (L3Cube; same sizes, scores 0-5)."""
-    _check_choice("STSb-mr split", split, STSB_SPLITS)
-    path = assets.fetch("stsb-mr", progress=False) / f"sts-{split}-mr.tsv"
-    return STSSet(_read_sts_benchmark(path, header=False), "stsb-mr", "mr", split, "stsb-mr")
+    return _stsb_family("stsb-mr", split)
 
 
 def sick(split: str = "test") -> STSSet:

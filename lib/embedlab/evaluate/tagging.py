@@ -32,7 +32,7 @@ from gensim.models import KeyedVectors
 from sklearn.metrics import f1_score
 from torch import nn
 
-from .. import progress as _progress
+from .. import memo, progress as _progress
 
 HIDDEN_SIZES = (1, 2, 4, 8, 16, 32, 64)
 #: worker processes of :func:`hidden_size_sweep` (each tagger job runs on one thread)
@@ -319,16 +319,35 @@ def hidden_size_sweep(embeddings: Mapping[str, KeyedVectors], tagging_set, hidde
                                      per_token=True)
         tokens.append(base.pop("per_token").assign(embedding=MAJORITY, hidden_size=0))
         rows.append({"task": tagging_set.name, "embedding": MAJORITY, "hidden_size": 0, **base})
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 and \
-            len(runs) > 1 else _InProcess() as pool:
-        done = pool.map(_sweep_job, args)
-        for (name, s), results in zip(runs, _progress.bar(done, desc=f"tagging {tagging_set.name}", total=len(runs))
-                                      if progress else done):
-            for h, res in zip(hidden_sizes, results):
-                tokens.append(res.pop("per_token").assign(embedding=name, hidden_size=h, **extra(s)))
-                rows.append({"task": tagging_set.name, "embedding": name, "hidden_size": h, **extra(s), **res})
+    done = _trained_or_cached(args, workers)
+    for (name, s), results in zip(runs, _progress.bar(done, desc=f"tagging {tagging_set.name}", total=len(runs))
+                                  if progress else done):
+        for h, res in zip(hidden_sizes, results):
+            res = dict(res)
+            tokens.append(res.pop("per_token").assign(embedding=name, hidden_size=h, **extra(s)))
+            rows.append({"task": tagging_set.name, "embedding": name, "hidden_size": h, **extra(s), **res})
     table = pd.DataFrame(rows)
     return (table, pd.concat(tokens, ignore_index=True)) if per_token else table
+
+
+def _trained_or_cached(args: list, workers: int):
+    """Each job's results: from the trained-results cache (:mod:`embedlab.memo`; keyed by the embedding's content,
+    the set, the hidden sizes and the training options with the seed) or trained, the missing ones in ``workers``
+    processes; yields them in job order as they come."""
+    set_id = memo.digest(args[0][1]) if args else ""
+    kv_ids: dict[int, str] = {}
+    keys, found = [], []
+    for kv, _, hidden, kw in args:
+        kv_id = kv_ids.setdefault(id(kv), memo.digest(kv))
+        key, value = memo.lookup("tagger", {"embedding": kv_id, "set": set_id, "hidden_sizes": hidden, "train": kw})
+        keys.append(key)
+        found.append(value)
+    todo = [i for i, v in enumerate(found) if v is memo.MISSING]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 and \
+            len(todo) > 1 else _InProcess() as pool:
+        fresh = iter(pool.map(_sweep_job, [args[i] for i in todo]))
+        for i, value in enumerate(found):
+            yield memo.store(keys[i], "tagger", next(fresh)) if value is memo.MISSING else value
 
 
 class _InProcess:

@@ -5,9 +5,11 @@ every variant once per training seed and evaluate every (layer, dim) cell of eac
 are :mod:`.results`."""
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
-from .. import encoders, progress
+from .. import encoders, memo, progress
 from ..study import ConfigError, Results, metric_key
 from . import results as res
 from .config import Config
@@ -43,26 +45,37 @@ def run_study(cfg: Config) -> Results:
                   f"{len(dims)} cells on {', '.join(f'{t.name} ({len(t)})' for t in tasks)}")
     frames, items = [], {}
 
-    def grid_of(name: str, model: encoders.Encoder, seed: int | None) -> None:
+    def grid_of(model: encoders.Encoder) -> tuple[pd.DataFrame, dict]:
         with results.timed("grid_seconds"):
-            g, it = evaluate_grid_items(model, tasks, layers, dims, all_cells, cfg.pooling, 64, cfg.max_length,
-                                        progress=False)
-        frames.append(g.assign(model=name, seed=seed))
-        items.setdefault(name, []).append(it)
+            return evaluate_grid_items(model, tasks, layers, dims, all_cells, cfg.pooling, 64, cfg.max_length,
+                                       progress=False)
 
-    grid_of("base", enc, None)
+    def add(name: str, seed: int | None, grid_items: tuple[pd.DataFrame, dict]) -> None:
+        frames.append(grid_items[0].assign(model=name, seed=seed))
+        items.setdefault(name, []).append(grid_items[1])
+
+    add("base", None, grid_of(enc))
     trainings: dict[str, list[Training]] = {v: [] for v in cfg.variants}
     for s in seeds:
         for v in cfg.variants:
-            with results.timed("train_seconds"):
-                t = fine_tune(enc, pairs, v, cfg.base_loss, cfg.pooling, cfg.epochs, cfg.batch_size,
-                              cfg.learning_rate, cfg.warmup_ratio, cfg.max_length, s, dims, cfg.layer_weighting,
-                              cfg.kl_2dmse, cfg.kl_srl, cfg.kl_weight, diagonal, precision=cfg.train_precision)
-            grid_of(v, t.encoder, s)
-            if s == seeds[0]:
-                models[v] = t.encoder  # the first seed's model is kept for the reader; the others are let go
+            # a model trained and evaluated before (same encoder, pairs, tasks, parameters, seed, device, code)
+            key, got = memo.lookup("matryoshka model", {
+                "encoder": enc.cache_id, "pairs": pairs, "tasks": tasks, "config": cfg, "variant": v, "seed": s,
+                "device": str(encoders.default_device())}) if enc.cache_id else (None, memo.MISSING)
+            if got is memo.MISSING:
+                with results.timed("train_seconds"):
+                    t = fine_tune(enc, pairs, v, cfg.base_loss, cfg.pooling, cfg.epochs, cfg.batch_size,
+                                  cfg.learning_rate, cfg.warmup_ratio, cfg.max_length, s, dims, cfg.layer_weighting,
+                                  cfg.kl_2dmse, cfg.kl_srl, cfg.kl_weight, diagonal, precision=cfg.train_precision)
+                got = memo.store(key, "matryoshka model", (dataclasses.replace(t, encoder=None), grid_of(t.encoder)))
+                model = t.encoder
             else:
-                t.encoder = None
+                progress.step(f"  {v}, seed {s}: trained and evaluated before (from the cache)")
+                model = None
+            t = dataclasses.replace(got[0], encoder=model if s == seeds[0] else None)
+            add(v, s, got[1])
+            if s == seeds[0]:
+                models[v] = t.encoder  # the first seed's model is kept for the reader (None: from the cache)
             trainings[v].append(t)
             progress.step(f"  {v}, seed {s}: {len(t.losses)} steps in {t.seconds:.0f} s")
     grid_seeds = pd.concat(frames, ignore_index=True)

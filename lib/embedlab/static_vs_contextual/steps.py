@@ -14,7 +14,7 @@ import pandas as pd
 from gensim.models import KeyedVectors
 from gensim.models.fasttext import FastTextKeyedVectors
 
-from .. import encoders, extract, progress, static
+from .. import encoders, extract, memo, progress, static
 from ..evaluate import analogy, classification, similarity, tagging
 from ..study import Results
 from .config import Config
@@ -36,10 +36,14 @@ def train_static_jobs(sentences, cfg: Config, jobs: Sequence[tuple[str, int]]
                       ) -> dict[tuple[str, int], tuple[KeyedVectors, float]]:
     """Train ``(model, seed)`` jobs on ``sentences``, :data:`STATIC_AT_ONCE` at a time (gensim's training loop and
     the official fastText subprocess leave the GIL, so two threads keep both CPUs busy): ``{job: (vectors, wall
-    seconds)}``. Each model trains on one worker, so its result is the same as trained alone."""
+    seconds)}``. Each model trains on one worker, so its result is the same as trained alone; a model trained
+    before on the same corpus, hyperparameters, seed and code comes from :mod:`embedlab.memo`."""
+    corpus = memo.digest(sentences)
+
     def one(job):
         t0 = time.perf_counter()
-        kv = static.train_static(job[0], sentences, seed=job[1], **static_hyper(cfg))
+        kv = memo.cached("static model", {"model": job[0], "corpus": corpus, "seed": job[1], **static_hyper(cfg)},
+                         lambda: static.train_static(job[0], sentences, seed=job[1], **static_hyper(cfg)))
         return kv, time.perf_counter() - t0
 
     with ThreadPoolExecutor(max_workers=STATIC_AT_ONCE) as pool:
