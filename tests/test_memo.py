@@ -101,7 +101,7 @@ def test_a_changed_entry_is_refused_and_trained_again(cache):
     calls = []
     memo.cached("toy", {"seed": 0}, lambda: calls.append(1) or [1, 2, 3])
     (entry,) = embedcache.entries()
-    (entry / "value.pkl").write_bytes(b"not what was written")
+    (entry / memo.TREE).write_bytes(b"not what was written")
     with pytest.warns(UserWarning, match="refused"):
         assert memo.cached("toy", {"seed": 0}, lambda: calls.append(1) or [1, 2, 3]) == [1, 2, 3]
     assert len(calls) == 2
@@ -141,3 +141,36 @@ def test_tagger_sweep_reuses_each_embedding_and_seed(cache):
     embs["b"].vectors[0, 0] += 1.0                      # one embedding changed: only its two jobs train again
     hidden_size_sweep(embs, ts, [2, 3], progress=False, seeds=[0, 1], workers=1, epochs=1)
     assert memo.STATS["tagger trained"] == 6 and memo.STATS["tagger reused"] == 6
+
+
+def test_stored_values_come_back_exactly_without_pickle(cache):
+    from gensim.models import FastText
+
+    from embedlab.x2static import X2StaticStats
+
+    frame = pd.DataFrame({"word": ["a", None, "ç"], "n": [1, 2, 3], "x": [0.5, np.nan, 2.0],
+                          "flag": [True, False, True], "opt": pd.array([1, None, 3], dtype="Int64"),
+                          "cat": pd.Categorical(["u", "v", "u"])}, index=["r1", "r2", "r3"])
+    ft = FastText([["kedi", "köpek", "kuş"], ["kedi", "balık"]] * 20, vector_size=8, min_count=1, epochs=1, seed=0,
+                  workers=1, bucket=1000).wv
+    value = {(3, 64): np.arange(4.0), "stats": X2StaticStats(np.arange(3), np.zeros(3, np.int64), [0.5, 0.25], 2.0,
+                                                             10, 1.5, 7, 1),
+             "rows": [{"per_token": frame, "f1": np.float64(0.75), "nan": float("nan"), "t": ("a", 1)}],
+             "kv": ft, "series": pd.Series([1.5, 2.5], name="s")}
+    memo.cached("toy", {"seed": 0}, lambda: value)
+    got = memo.cached("toy", {"seed": 0}, lambda: pytest.fail("trained again"))
+    (entry,) = embedcache.entries()
+    assert not [p for p in entry.rglob("*") if p.suffix in (".pkl", ".pickle")]
+    assert np.array_equal(got[(3, 64)], value[(3, 64)]) and got["stats"].losses == [0.5, 0.25]
+    assert np.array_equal(got["stats"].updates, np.arange(3)) and got["stats"].n_sentences == 7
+    pd.testing.assert_frame_equal(got["rows"][0]["per_token"], frame)
+    assert got["rows"][0]["f1"] == 0.75 and np.isnan(got["rows"][0]["nan"]) and got["rows"][0]["t"] == ("a", 1)
+    pd.testing.assert_series_equal(got["series"], value["series"])
+    kv = got["kv"]
+    assert kv.index_to_key == ft.index_to_key and np.array_equal(kv.vectors, ft.vectors)
+    assert np.array_equal(kv.get_vector("kediler"), ft.get_vector("kediler"))    # out of vocabulary: n-grams
+
+
+def test_an_entry_naming_a_class_outside_embedlab_is_refused(cache, tmp_path):
+    with pytest.raises(ValueError, match="outside embedlab"):
+        memo._decode({"__dc": "os:system", "fields": {}}, tmp_path)

@@ -1,8 +1,8 @@
 """Trained results kept across runs: what a deterministic training step made from its inputs, reused when nothing
 it depends on has changed.
 
-A step (a static model, an X2Static table, a tagger sweep, CADE's slice models, a fine-tuned encoder) is keyed by
-its kind, a digest of its inputs (:func:`digest`: texts, arrays, vectors, hyperparameters, seed) and
+A step (a static model, an X2Static table, a tagger sweep, a fine-tuned encoder's grid, DefSent's scored spaces) is
+keyed by its kind, a digest of its inputs (:func:`digest`: texts, arrays, vectors, hyperparameters, seed) and
 :func:`code_version`, the sha256 of every source file of this package together with the versions of the packages that
 shape results. So any change of code, data, parameter, seed or library makes the step run again, and an entry can
 never serve a result the current code would not compute. joblib.Memory keys on the cached function's own source
@@ -10,8 +10,8 @@ only (a changed callee would serve stale results), hence this small layer over :
 
 Entries share the embedding cache's folder, atomic writes, sha256 manifests, ``embedlab cache size|clear`` and
 ``EMBEDLAB_EMBEDDING_CACHE=off``; ``EMBEDLAB_TRAINED_CACHE=off`` turns off this layer alone (the test suite does,
-so that a test comparing two trainings compares two trainings). A training step must not leave state behind that later steps read (a global
-random generator, say): every step seeds its own generators, so skipping it changes no other number, and
+so that a test comparing two trainings compares two trainings). A training step must not leave state behind that
+later steps read (a global random generator, say): every step seeds its own generators, so skipping it changes no other number, and
 ``benchmarks/rerun_speed.py`` checks that a warm rerun's metrics equal the cold run's. :data:`STATS` counts reuses.
 """
 from __future__ import annotations
@@ -21,7 +21,9 @@ import functools
 import hashlib
 import json
 import os
-import pickle
+import dataclasses
+import importlib
+import math
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
@@ -101,6 +103,147 @@ def digest(*parts: Any) -> str:
     return h.hexdigest()
 
 
+# --------------------------------------------------------------------------- the stored form
+# Entries hold no pickle (no cache format that can carry code, issue 11): a JSON tree of plain values, with numeric
+# arrays in .npy files (allow_pickle=False), data frames column by column, KeyedVectors (and gensim fastText's
+# n-gram tables) by their arrays, and embedlab's own dataclasses by their fields. joblib and numpy's object arrays
+# would pickle, hence this short codec.
+
+TREE = "tree.json"
+
+
+def _array(a: np.ndarray, folder: Path, files: list[str]) -> dict:
+    if a.dtype.kind in "biufc":
+        name = f"a{len(files)}.npy"
+        files.append(name)
+        np.save(folder / name, np.ascontiguousarray(a), allow_pickle=False)
+        return {"__a": name}
+    return {"__ao": [_encode(v, folder, files) for v in a.tolist()], "dtype": a.dtype.str}
+
+
+def _encode(x: Any, folder: Path, files: list[str]) -> Any:
+    from gensim.models import KeyedVectors
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    enc = lambda v: _encode(v, folder, files)  # noqa: E731
+    if x is None or isinstance(x, (bool, int, str)):
+        return x
+    if isinstance(x, float):
+        return x if math.isfinite(x) else {"__f": repr(x)}
+    if x is pd.NA:
+        return {"__na": 1}
+    if isinstance(x, np.generic):
+        return enc(x.item())
+    if isinstance(x, np.ndarray):
+        return _array(x, folder, files)
+    if isinstance(x, tuple):
+        return {"__t": [enc(v) for v in x]}
+    if isinstance(x, list):
+        return [enc(v) for v in x]
+    if isinstance(x, Mapping):
+        return {"__d": [[enc(k), enc(v)] for k, v in x.items()]}
+    if isinstance(x, pd.DataFrame):
+        return {"__df": [[enc(c), _column(x.iloc[:, i], folder, files)] for i, c in enumerate(x.columns)],
+                "index": None if isinstance(x.index, pd.RangeIndex) and x.index.start == 0 and x.index.step == 1
+                else _column(x.index.to_series(), folder, files), "n": len(x)}
+    if isinstance(x, pd.Series):
+        return {"__s": _column(x, folder, files), "name": enc(x.name),
+                "index": None if isinstance(x.index, pd.RangeIndex) and x.index.start == 0 and x.index.step == 1
+                else _column(x.index.to_series(), folder, files)}
+    if isinstance(x, KeyedVectors):
+        out = {"keys": list(x.index_to_key), "vectors": _array(np.asarray(x.vectors), folder, files)}
+        if isinstance(x, FastTextKeyedVectors):
+            out.update(min_n=x.min_n, max_n=x.max_n, bucket=x.bucket,
+                       vectors_vocab=_array(np.asarray(x.vectors_vocab), folder, files),
+                       vectors_ngrams=_array(np.asarray(x.vectors_ngrams), folder, files))
+        return {"__kv": out}
+    if dataclasses.is_dataclass(x) and type(x).__module__.startswith("embedlab."):
+        return {"__dc": f"{type(x).__module__}:{type(x).__qualname__}",
+                "fields": {f.name: enc(getattr(x, f.name)) for f in dataclasses.fields(x) if f.init}}
+    raise TypeError(f"memo cannot store a {type(x).__qualname__}")
+
+
+def _column(col: pd.Series, folder: Path, files: list[str]) -> dict:
+    values = col.to_numpy()
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biufc":
+        return {"values": _array(values, folder, files), "dtype": str(col.dtype),
+                "name": _encode(col.name, folder, files)}
+    return {"values": [_encode(v, folder, files) for v in col.astype(object).tolist()], "dtype": str(col.dtype),
+            "name": _encode(col.name, folder, files)}
+
+
+def _uncolumn(c: dict, folder: Path) -> pd.Series:
+    values = _decode(c["values"], folder)
+    if isinstance(values, np.ndarray):
+        return pd.Series(values, name=_decode(c["name"], folder))
+    s = pd.Series(values, dtype=object, name=_decode(c["name"], folder))
+    return s if c["dtype"] == "object" else s.astype(c["dtype"])
+
+
+def _decode(x: Any, folder: Path) -> Any:
+    from gensim.models import KeyedVectors
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    dec = lambda v: _decode(v, folder)  # noqa: E731
+    if isinstance(x, list):
+        return [dec(v) for v in x]
+    if not isinstance(x, dict):
+        return x
+    if "__a" in x:
+        return np.load(folder / x["__a"], allow_pickle=False)
+    if "__ao" in x:
+        return np.array([dec(v) for v in x["__ao"]], dtype=np.dtype(x["dtype"]))
+    if "__f" in x:
+        return float(x["__f"])
+    if "__na" in x:
+        return pd.NA
+    if "__t" in x:
+        return tuple(dec(v) for v in x["__t"])
+    if "__d" in x:
+        return {_hashable(dec(k)): dec(v) for k, v in x["__d"]}
+    if "__df" in x:
+        cols = [(dec(c), _uncolumn(col, folder)) for c, col in x["__df"]]
+        df = pd.DataFrame({i: s for i, (_, s) in enumerate(cols)}, index=pd.RangeIndex(x["n"]))
+        df.columns = [c for c, _ in cols]
+        if x["index"] is not None:
+            df.index = pd.Index(_uncolumn(x["index"], folder), name=dec(x["index"]["name"]))
+        return df
+    if "__s" in x:
+        s = _uncolumn(x["__s"], folder).rename(dec(x["name"]))
+        if x["index"] is not None:
+            s.index = pd.Index(_uncolumn(x["index"], folder), name=dec(x["index"]["name"]))
+        return s
+    if "__kv" in x:
+        k = x["__kv"]
+        vectors = dec(k["vectors"])
+        if "bucket" in k:
+            kv = FastTextKeyedVectors(vectors.shape[1], k["min_n"], k["max_n"], k["bucket"])
+            kv.add_vectors(k["keys"], dec(k["vectors_vocab"]))
+            kv.vectors_vocab = kv.vectors
+            kv.vectors_ngrams = dec(k["vectors_ngrams"])
+            kv.recalc_char_ngram_buckets()
+            kv.vectors = vectors
+        else:
+            kv = KeyedVectors(vectors.shape[1])
+            kv.add_vectors(k["keys"], vectors)
+        return kv
+    if "__dc" in x:
+        module, _, name = x["__dc"].partition(":")
+        if not module.startswith("embedlab."):
+            raise ValueError(f"memo entry names a class outside embedlab: {x['__dc']}")
+        cls = importlib.import_module(module)
+        for part in name.split("."):
+            cls = getattr(cls, part)
+        if not dataclasses.is_dataclass(cls):
+            raise ValueError(f"memo entry names {x['__dc']}, which is not a dataclass")
+        return cls(**{f: dec(v) for f, v in x["fields"].items()})
+    return {k: dec(v) for k, v in x.items()}
+
+
+def _hashable(k: Any) -> Any:
+    return tuple(_hashable(v) for v in k) if isinstance(k, (list, tuple)) else k
+
+
 #: what :func:`lookup` returns for a step not in the cache
 MISSING = object()
 
@@ -117,10 +260,9 @@ def lookup(kind: str, inputs: Mapping[str, Any]) -> tuple[str | None, Any]:
         return None, MISSING
     key = embedcache.make_key(kind=f"trained:{kind}", inputs=digest(dict(inputs)), code=code_version())
     path = embedcache.locate(key, count=False)
-    if path is None or not (path / "value.pkl").is_file():
+    if path is None or not (path / TREE).is_file():
         return key, MISSING
-    with open(path / "value.pkl", "rb") as f:
-        value = pickle.load(f)          # our own entry, checked against its sha256 manifest by locate()
+    value = _decode(json.loads((path / TREE).read_text(encoding="utf-8")), path)
     STATS[f"{kind} reused"] += 1
     return key, value
 
@@ -130,10 +272,10 @@ def store(key: str | None, kind: str, value: T) -> T:
     STATS[f"{kind} trained"] += 1
     if key is not None:
         with embedcache.writing(key, {"kind": f"trained:{kind}"}) as w:
-            target = w.file("value.pkl")
-            if target is not None:
-                with open(target, "wb") as f:
-                    pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            if w.file(TREE) is not None:
+                files: list[str] = []
+                tree = _encode(value, w.folder, files)
+                w.file(TREE).write_text(json.dumps(tree), encoding="utf-8")
     return value
 
 

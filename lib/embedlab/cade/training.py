@@ -17,7 +17,7 @@ import numba
 import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
 
-from embedlab import memo, progress as _progress
+from embedlab import progress as _progress
 
 Slices = Mapping[str, Sequence[Sequence[str]]]
 INITS = ("random", "compass")
@@ -398,17 +398,7 @@ def train_all(slices: Slices, config: TrainingConfig = TrainingConfig(), progres
     ``threads`` > 1 only runs independent models side by side (gensim and the Numba kernel release the GIL):
     the vectors are identical whatever ``threads`` is. A given ``compass`` (trained on these slices) is reused
     instead of training one, given ``counts`` (:func:`check_slices` of these slices) instead of counting again.
-    Models trained before from the same slices, configuration, methods, compass and code come from
-    :mod:`embedlab.memo`.
     """
-    given = None if compass is None else memo.digest(compass.wv, *(getattr(compass, a, None) for a in
-                                                                   ("syn1neg", "syn1")))
-    inputs = {"slices": slices, "config": config, "methods": list(methods), "compass": given}
-    return memo.cached("cade models", inputs,
-                       lambda: _train_all(slices, config, progress, threads, methods, compass, counts))
-
-
-def _train_all(slices, config, progress, threads, methods, compass, counts) -> dict[str, SliceModels]:
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise ValueError(f"unknown method(s) {bad}; allowed: {', '.join(METHODS)}")

@@ -21,10 +21,13 @@ import math
 import numpy as np
 import pandas as pd
 
-from .. import extract, progress, static, stats
+from .. import extract, progress, static
+from ..evaluate import analogy
 from ..study import Results, metric_key
 from .config import Config
 from .data import take_tokens
+from .headlines import pair_clusters
+from .seeds import seeded_value
 from .steps import FROM_ENCODER, TRAINED, analogy_items, train_static_models, x2static_options
 
 #: the extraction methods that need no corpus (flat lines of the curve)
@@ -38,8 +41,12 @@ def _family(name: str) -> str:
 
 
 def learning_curve(r: Results, cfg: Config, inputs, embs, info: pd.DataFrame, items) -> pd.DataFrame:
-    """Points (set, embedding, fraction, tokens, accuracy with its interval) into ``r.tables['learning_curve']``,
-    the crossing sentences into ``r.extra['curve_sentences']``."""
+    """Points (set, embedding, fraction, tokens, accuracy over the static seeds with its interval) into
+    ``r.tables['learning_curve']``, the crossing sentences into ``r.extra['curve_sentences']``.
+
+    ``items``: the main comparison's analogy items of every static seed (a ``seed`` column). Each fraction trains
+    the growing models once per static seed (``cfg.seed + i``, as the main comparison); a point is their mean, with
+    an interval that resamples seeds, then word-pair clusters of questions (:func:`.seeds.seeded_value`)."""
     words = list(next(iter(embs.values())).index_to_key)
     kinds = dict(zip(info["embedding"], info["kind"]))
     growing = [e for e in embs if kinds[e] == TRAINED or _family(e) == "x2static"]
@@ -48,16 +55,20 @@ def learning_curve(r: Results, cfg: Config, inputs, embs, info: pd.DataFrame, it
         return pd.DataFrame()
     method = cfg.analogy_methods[0]
     n_full = inputs.corpus.n_tokens
+    clusters = {k: pair_clusters(analogy.question_frame(a)) for k, a in inputs.sets["analogy"].items()}
     rows = []
 
     def score(set_name, name, kv_items, fraction, tokens):
         g = kv_items[(kv_items["method"] == method) & kv_items["in_scope"] & (kv_items["embedding"] == name)]
-        correct = (g["correct"] & g["answered"]).to_numpy(float)
-        lo, hi = stats.mean_ci(correct)
+        per = [h.sort_values("question") for _, h in g.groupby("seed", sort=True)] if len(g) else []
+        arrays = [(h["correct"] & h["answered"]).to_numpy(float) for h in per]
+        acc, (lo, hi), n = float("nan"), (float("nan"), float("nan")), len(arrays[0]) if arrays else 0
+        if n:
+            acc, (lo, hi), _ = seeded_value(arrays, clusters=clusters[set_name][per[0]["question"].to_numpy()])
         rows.append({"set": set_name, "embedding": name, "family": _family(name),
                      "kind": "encoder-only" if name in flat else kinds.get(name, ""), "fraction": fraction,
-                     "tokens": tokens, "accuracy": correct.mean() if len(correct) else np.nan, "ci_lo": lo,
-                     "ci_hi": hi, "n": len(correct), "answered": int(g["answered"].sum())})
+                     "tokens": tokens, "accuracy": acc, "ci_lo": lo, "ci_hi": hi, "n": n, "seeds": len(arrays),
+                     "answered": int(per[0]["answered"].sum()) if per else 0})
 
     for set_name, it in items.items():
         for name in growing + flat:
@@ -66,17 +77,25 @@ def learning_curve(r: Results, cfg: Config, inputs, embs, info: pd.DataFrame, it
               if "x2static" in cfg.methods and d.get("context_pass") is not None}
     for frac in sorted(cfg.curve_fractions):
         sub = take_tokens(inputs.corpus, max(1, int(frac * n_full)), cfg.seed)
-        progress.step(f"learning curve: {frac:.0%} of the corpus ({sub.n_tokens:,} tokens) ...")
-        got = train_static_models(sub.sentences, cfg)
-        for cp in passes.values():                       # the main pass's rows: nothing is encoded again
-            got.update(extract.x2static_embeddings(cp, words, sub.sentences, x2static_options(cfg), progress=True)[0])
-        got = {k: static.within(v, words) for k, v in got.items() if k in growing}
-        for set_name, aset in inputs.sets["analogy"].items():
-            scope = items[set_name]
-            first = scope[(scope["method"] == method) & (scope["embedding"] == scope["embedding"].iloc[0])]
-            mask = first["in_scope"].to_numpy(bool)
-            it = analogy_items(got, aset, cfg, restrict=mask)
-            for name in got:
+        progress.step(f"learning curve: {frac:.0%} of the corpus ({sub.n_tokens:,} tokens), {cfg.static_seeds} "
+                      "static seed(s) ...")
+        frames: dict[str, list[pd.DataFrame]] = {k: [] for k in inputs.sets["analogy"]}
+        for i in range(cfg.static_seeds):
+            c = cfg.replace(seed=cfg.seed + i)
+            got = train_static_models(sub.sentences, c)
+            for cp in passes.values():                       # the main pass's rows: nothing is encoded again
+                got.update(extract.x2static_embeddings(cp, words, sub.sentences, x2static_options(c),
+                                                       progress=True)[0])
+            got = {k: static.within(v, words) for k, v in got.items() if k in growing}
+            for set_name, aset in inputs.sets["analogy"].items():
+                scope = items[set_name]
+                first = scope[(scope["method"] == method) & (scope["embedding"] == scope["embedding"].iloc[0])
+                              & (scope["seed"] == 0)]
+                frames[set_name].append(analogy_items(got, aset, c, restrict=first["in_scope"].to_numpy(bool))
+                                        .assign(seed=i))
+        for set_name, fs in frames.items():
+            it = pd.concat(fs, ignore_index=True)
+            for name in growing:
                 score(set_name, name, it, frac, sub.n_tokens)
     table = pd.DataFrame(rows).sort_values(["set", "kind", "embedding", "tokens"]).reset_index(drop=True)
     r.add_table("learning_curve", table)

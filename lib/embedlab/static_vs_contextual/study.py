@@ -64,8 +64,7 @@ def run_study(cfg: Config) -> Results:
     if cfg.curve_fractions and inputs.sets["analogy"]:
         with r.timed("learning_curve"):
             on_candidates = {k: static.within(kv, candidates) for k, kv in embs.items()}
-            curve.learning_curve(r, cfg, inputs, on_candidates, info,
-                                 {k: v[v["seed"] == 0] for k, v in items.items()})
+            curve.learning_curve(r, cfg, inputs, on_candidates, info, items)
     res.published(r, cfg)
     res.differences(r, cfg, inputs)
     return r
