@@ -289,7 +289,7 @@ def record_metrics(results: Results, enc: encoders.Encoder, dims: Sequence[int],
     for v, row in train_tab.iterrows():
         results.metrics[metric_key("train", v, "last-full-first")] = round(row["last-full term, first 10%"], 4)
         results.metrics[metric_key("train", v, "last-full-last")] = round(row["last-full term, last 10%"], 4)
-    results.timings.update({**{k: round(results.timings[k], 1) for k in ("train_seconds", "grid_seconds")},
+    results.timings.update({**{k: round(results.timings.get(k, 0.0), 1) for k in ("train_seconds", "grid_seconds")},
                             **{f"train_seconds/{v}": round(sum(t.seconds for t in _seed_list(runs)), 1)
                                for v, runs in trainings.items()},
                             **{f"encode_ms_per_text@layer{int(r.layer)}": round(r.ms_per_text, 3)
