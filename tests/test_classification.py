@@ -100,6 +100,7 @@ def test_cross_validation_fits_svd_on_training_folds_only(monkeypatch):
         return original(self, x, y)
 
     monkeypatch.setattr(TruncatedSVD, "fit_transform", spy)
+    monkeypatch.setattr(classification, "WORKERS", 1)         # the spy sees fits in this process only
     scores, _ = classification.cross_validate({"kv": _kv(12)}, _unbalanced(), folds=5, compressed_dim=4,
                                               majority=False)
     svd = scores[scores["variant"] == "svd-4"]
@@ -126,3 +127,12 @@ def test_macro_f1_matches_scikit_learn_and_split_seeds_redraw_folds_over_the_sam
     a, b = (r[r["embedding"] == "kv"].sort_values("item") for r in runs)
     assert a["item"].tolist() == b["item"].tolist() and a["label"].tolist() == b["label"].tolist()
     assert a["fold"].tolist() != b["fold"].tolist()                      # other folds over the same texts
+
+
+def test_cross_validation_gives_the_same_predictions_in_one_process_and_in_two(monkeypatch, dataset):
+    embs = {"a": _kv(12), "b": _kv(6)}
+    two = classification.cross_validate(embs, dataset, folds=3, compressed_dim=4)
+    monkeypatch.setattr(classification, "WORKERS", 1)
+    one = classification.cross_validate(embs, dataset, folds=3, compressed_dim=4)
+    pd.testing.assert_frame_equal(one[0], two[0])
+    pd.testing.assert_frame_equal(one[1], two[1])

@@ -634,3 +634,22 @@ def test_e5_and_ica_differences_are_named(tiny):
     assert note in tr and any("float64" in n and "float32" in n and "ICA" in n for n in tr)
     en = _differences(defsent.Config.build(entry_transform="whiten"), tiny, "x", {})
     assert note not in en and not any("float64" in n for n in en)
+
+
+def test_bfloat16_training_keeps_float32_weights_and_learns(tiny_encoder):
+    import torch
+
+    from embedlab.defsent.training import TrainConfig, train_classifier
+
+    texts = ["the cat is a small pet", "the sun is a hot star", "a dog is an animal", "the sea is water"] * 4
+    labels = [0, 1, 0, 1] * 4
+    head = torch.nn.Linear(tiny_encoder.dim, 2)
+    before = [p.detach().clone() for p in tiny_encoder.model.parameters()]
+    cfg = TrainConfig(learning_rate=1e-3, batch_size=4, epochs=3, seed=0, precision="bfloat16")
+    losses = train_classifier(tiny_encoder.model, tiny_encoder.tokenizer, texts, labels, head, "mean", cfg,
+                              progress=False)
+    assert all(np.isfinite(losses)) and np.mean(losses[-4:]) < np.mean(losses[:4])
+    assert all(p.dtype == torch.float32 for p in tiny_encoder.model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, tiny_encoder.model.parameters()))
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="float16")

@@ -62,6 +62,9 @@ class Config(_Base):
     pst_stages: int = param(2, Int(min=1, max=5), "DefSent+ progressive separate training stages")
     train_head: str = param("pooler", Choice("pooler", "none"), "DefSent+ trains through the pooler (authors) or not")
     max_length: int = param(64, Int(min=8), "tokens per definition")
+    train_precision: str = param("float32", Choice("float32", "bfloat16"),
+                                 "the encoder's forward pass in training: float32 (the authors') or bfloat16 autocast "
+                                 "(weights, optimizer and loss in float32); evaluation is float32 either way")
     use_mlm_head: object = param(None, AnyOf(Choice(None), Bool()),
                                  "None: the checkpoint's MLM head where one ships; False: never; True: required")
     n_examples: int = param(6, Int(min=0), "example definitions shown per variant")

@@ -168,7 +168,7 @@ def _setup(cfg: Config, results: Results, encoder: Encoder | None, dictionary: A
 
 def _common(cfg: Config, seed: int) -> dict[str, Any]:
     """Training settings shared by DefSent and DefSent+, at one training seed."""
-    return dict(epochs=cfg.epochs, max_length=cfg.max_length, seed=seed)
+    return dict(epochs=cfg.epochs, max_length=cfg.max_length, seed=seed, precision=cfg.train_precision)
 
 
 def _of_seed(cfg: Config, seed: int) -> str:

@@ -42,8 +42,10 @@ class TrainConfig:
     max_grad_norm: float | None = None
     max_length: int = 64
     seed: int = 0
+    precision: str = "float32"   # the forward pass in training: float32, or bfloat16 autocast (float32 weights, loss)
 
     def __post_init__(self) -> None:
+        check_choice("precision", self.precision, ("float32", "bfloat16"))
         check_choice("optimizer", self.optimizer, ("adam", "adamw"))
         check_choice("schedule", self.schedule, ("warmup", "linear"))
         if self.head_learning_rate is not None and not self.head_learning_rate > 0:
@@ -107,7 +109,8 @@ def train_classifier(model: torch.nn.Module, tokenizer, texts: Sequence[str], la
     """Fine-tune ``model`` so that ``score(pooled(text))`` classifies each text into its label (cross-entropy).
 
     Only parameters with ``requires_grad`` are updated (those of ``score`` at ``config.head_learning_rate`` when
-    it is set); batches come in a seeded random order; dropout is on during training. Returns every step's loss.
+    it is set); batches come in a seeded random order; dropout is on during training; the forward pass runs under
+    bfloat16 autocast when ``config.precision`` says so (the loss in float32). Returns every step's loss.
     """
     if len(texts) == 0 or len(texts) != len(labels):
         raise ValueError(f"need one label per training text and at least one text; got {len(texts)} texts "
@@ -130,9 +133,12 @@ def train_classifier(model: torch.nn.Module, tokenizer, texts: Sequence[str], la
     batches = [order[start:start + config.batch_size] for order in
                (torch.randperm(len(texts), generator=gen) for _ in range(config.epochs))
                for start in range(0, len(texts), config.batch_size)]
+    device = next(model.parameters()).device.type
     for idx in (_progress.bar(batches, desc=desc, unit="step") if progress else batches):
-        h = pooled(model, tokenizer, [prefix + texts[i] for i in idx.tolist()], pooling, config.max_length)
-        loss = F.cross_entropy(score(h), labels_t[idx].to(h.device))
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=config.precision == "bfloat16"):
+            h = pooled(model, tokenizer, [prefix + texts[i] for i in idx.tolist()], pooling, config.max_length)
+            logits = score(h)
+        loss = F.cross_entropy(logits.float(), labels_t[idx].to(h.device))
         optimizer.zero_grad()
         loss.backward()
         if config.max_grad_norm:

@@ -130,6 +130,31 @@ def _pooled(dataset, max_texts: int | None, seed: int) -> pd.DataFrame:
     return _subsample(df, max_texts, seed)
 
 
+#: processes that fit the cross-validation's models side by side
+WORKERS = 2
+
+
+def _fit_predict(majority: bool, x_train, y_train, x_test, svd_dim, C: float, max_iter: int, seed: int):
+    """One fold of one system: the fitted pipeline's predictions on the held-out texts, and its input dims."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.dummy import DummyClassifier
+    from sklearn.pipeline import Pipeline
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):                      # small matrices: BLAS threads only add overhead
+        if majority:
+            model, dims = DummyClassifier(strategy="most_frequent"), 0
+        else:
+            steps = [("scale", StandardScaler()), ("lr", LogisticRegression(C=C, max_iter=max_iter, random_state=seed))]
+            dims = x_train.shape[1]
+            if svd_dim:
+                dims = _svd_components(svd_dim, len(x_train), x_train.shape[1])
+                steps.insert(0, ("svd", TruncatedSVD(dims, random_state=seed)))
+            model = Pipeline(steps)
+        model.fit(x_train, y_train)
+        return model.predict(x_test), dims
+
+
 def _svd_components(compressed_dim: int, n_train: int, dims: int) -> int:
     return max(1, min(compressed_dim, n_train - 1, dims - 1))
 
@@ -157,11 +182,8 @@ def cross_validate(embeddings: Mapping[str, KeyedVectors], dataset, folds: int =
     text's row in the pooled frame, the same for every embedding, so two systems pair up for
     :func:`embedlab.stats.paired_mean_diff_ci` on ``correct``). :func:`cv_summary` gives means and intervals.
     """
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.dummy import DummyClassifier
+    from joblib import Parallel, delayed
     from sklearn.model_selection import StratifiedKFold
-    from sklearn.pipeline import Pipeline
-    from threadpoolctl import threadpool_limits
 
     if folds < 2:
         raise ValueError(f"folds must be >= 2; got {folds}")
@@ -182,31 +204,23 @@ def cross_validate(embeddings: Mapping[str, KeyedVectors], dataset, folds: int =
         systems.append((name, "full", x, cov, None))
         if compressed_dim and kv.vector_size > compressed_dim:
             systems.append((name, f"svd-{compressed_dim}", x, cov, compressed_dim))
+    jobs = [(name, variant, fold, x, svd_dim, tr, te) for name, variant, x, cov, svd_dim in systems
+            for fold, (tr, te) in enumerate(splits)]
+    # every fit is independent and single-threaded: WORKERS processes give the same predictions in any order
+    fitted = Parallel(n_jobs=min(WORKERS, len(jobs)), backend="loky")(
+        delayed(_fit_predict)(name == MAJORITY, x[tr], y[tr], x[te], svd_dim, C, max_iter, seed)
+        for name, variant, fold, x, svd_dim, tr, te in jobs)
+    cov_of = {(name, variant): cov for name, variant, _, cov, _ in systems}
     score_rows, pred_rows = [], []
-    with threadpool_limits(1):                      # small matrices: BLAS threads only add overhead
-        for name, variant, x, cov, svd_dim in systems:
-            for fold, (tr, te) in enumerate(splits):
-                if name == MAJORITY and variant == "-":
-                    model = DummyClassifier(strategy="most_frequent")
-                    dims = 0
-                else:
-                    steps = [("scale", StandardScaler()),
-                             ("lr", LogisticRegression(C=C, max_iter=max_iter, random_state=seed))]
-                    dims = x.shape[1]
-                    if svd_dim:
-                        dims = _svd_components(svd_dim, len(tr), x.shape[1])
-                        steps.insert(0, ("svd", TruncatedSVD(dims, random_state=seed)))
-                    model = Pipeline(steps)
-                model.fit(x[tr], y[tr])
-                pred = model.predict(x[te])
-                score_rows.append({"task": dataset.name, "embedding": name, "variant": variant, "fold": fold,
-                                   "accuracy": float(accuracy_score(y[te], pred)),
-                                   "macro_f1": float(f1_score(y[te], pred, average="macro", zero_division=0)),
-                                   "token_coverage": cov, "train_texts": len(tr), "test_texts": len(te),
-                                   "dims": dims})
-                pred_rows.append(pd.DataFrame({"task": dataset.name, "embedding": name, "variant": variant,
-                                               "fold": fold, "item": te, "label": y[te], "predicted": pred,
-                                               "correct": pred == y[te]}))
+    for (name, variant, fold, x, svd_dim, tr, te), (pred, dims) in zip(jobs, fitted):
+        score_rows.append({"task": dataset.name, "embedding": name, "variant": variant, "fold": fold,
+                           "accuracy": float(accuracy_score(y[te], pred)),
+                           "macro_f1": float(f1_score(y[te], pred, average="macro", zero_division=0)),
+                           "token_coverage": cov_of[(name, variant)], "train_texts": len(tr), "test_texts": len(te),
+                           "dims": dims})
+        pred_rows.append(pd.DataFrame({"task": dataset.name, "embedding": name, "variant": variant,
+                                       "fold": fold, "item": te, "label": y[te], "predicted": pred,
+                                       "correct": pred == y[te]}))
     return pd.DataFrame(score_rows), pd.concat(pred_rows, ignore_index=True)
 
 
