@@ -63,11 +63,18 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _as_from_a_terminal() -> None:
+    """A command typed at a terminal starts with Ctrl-C at its default; a process started by one that ignores it
+    (an in-process Jupyter kernel earlier in this pytest session sets SIG_IGN, and the child would inherit it, so
+    Python would never raise KeyboardInterrupt) would not be the case this file tests."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(lab):
     return subprocess.Popen([sys.executable, "-m", "embedlab.cli", "run", "--profile", "t", "--jobs", "2",
                              "--plans-dir", str(lab["plans"]), "--reports-dir", str(lab["reports"])],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_as_from_a_terminal)
 
 
 def _wait_started(lab, proc, timeout=240):
