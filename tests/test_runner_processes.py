@@ -64,9 +64,9 @@ def _alive(pid: int) -> bool:
 
 
 def _as_from_a_terminal() -> None:
-    """A command typed at a terminal starts with Ctrl-C at its default; a process started by one that ignores it
-    (an in-process Jupyter kernel earlier in this pytest session sets SIG_IGN, and the child would inherit it, so
-    Python would never raise KeyboardInterrupt) would not be the case this file tests."""
+    """A command typed at a terminal starts with Ctrl-C at its default. In a full ``make test`` something earlier in
+    the session (not yet identified) leaves this pytest process ignoring SIGINT; a child inherits SIG_IGN, and
+    Python then never raises KeyboardInterrupt, which is not the case this file tests."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
