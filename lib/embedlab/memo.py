@@ -144,12 +144,10 @@ def _encode(x: Any, folder: Path, files: list[str]) -> Any:
         return {"__d": [[enc(k), enc(v)] for k, v in x.items()]}
     if isinstance(x, pd.DataFrame):
         return {"__df": [[enc(c), _column(x.iloc[:, i], folder, files)] for i, c in enumerate(x.columns)],
-                "index": None if isinstance(x.index, pd.RangeIndex) and x.index.start == 0 and x.index.step == 1
-                else _column(x.index.to_series(), folder, files), "n": len(x)}
+                "index": _index(x.index, folder, files), "n": len(x)}
     if isinstance(x, pd.Series):
         return {"__s": _column(x, folder, files), "name": enc(x.name),
-                "index": None if isinstance(x.index, pd.RangeIndex) and x.index.start == 0 and x.index.step == 1
-                else _column(x.index.to_series(), folder, files)}
+                "index": _index(x.index, folder, files)}
     if isinstance(x, KeyedVectors):
         out = {"keys": list(x.index_to_key), "vectors": _array(np.asarray(x.vectors), folder, files)}
         if isinstance(x, FastTextKeyedVectors):
@@ -170,6 +168,16 @@ def _column(col: pd.Series, folder: Path, files: list[str]) -> dict:
                 "name": _encode(col.name, folder, files)}
     return {"values": [_encode(v, folder, files) for v in col.astype(object).tolist()], "dtype": str(col.dtype),
             "name": _encode(col.name, folder, files)}
+
+
+def _index(index: pd.Index, folder: Path, files: list[str]) -> dict | None:
+    """An index that is not the default 0..n-1 range, as a column (None: the default)."""
+    default = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+    return None if default else _column(index.to_series(), folder, files)
+
+
+def _unindex(c: dict | None, folder: Path, default: pd.Index) -> pd.Index:
+    return default if c is None else pd.Index(_uncolumn(c, folder), name=_decode(c["name"], folder))
 
 
 def _uncolumn(c: dict, folder: Path) -> pd.Series:
@@ -205,13 +213,11 @@ def _decode(x: Any, folder: Path) -> Any:
         cols = [(dec(c), _uncolumn(col, folder)) for c, col in x["__df"]]
         df = pd.DataFrame({i: s for i, (_, s) in enumerate(cols)}, index=pd.RangeIndex(x["n"]))
         df.columns = [c for c, _ in cols]
-        if x["index"] is not None:
-            df.index = pd.Index(_uncolumn(x["index"], folder), name=dec(x["index"]["name"]))
+        df.index = _unindex(x["index"], folder, df.index)
         return df
     if "__s" in x:
         s = _uncolumn(x["__s"], folder).rename(dec(x["name"]))
-        if x["index"] is not None:
-            s.index = pd.Index(_uncolumn(x["index"], folder), name=dec(x["index"]["name"]))
+        s.index = _unindex(x["index"], folder, s.index)
         return s
     if "__kv" in x:
         k = x["__kv"]
