@@ -299,3 +299,33 @@ def test_context_pass_precision_bfloat16_stays_close_to_float32(tiny):
     assert extract.resolve_precision(tiny, "auto") in ("bfloat16", "float32")
     with pytest.raises(ValueError, match="unknown precision.*allowed: float32, bfloat16"):
         extract.resolve_precision(tiny, "int8")
+
+
+def test_length_batches_grow_for_short_inputs_and_cover_every_row_once():
+    from embedlab.encoders import length_batches
+    lengths = np.array([100, 90, 40, 30, 30, 12, 12, 12, 10, 8, 8, 5, 5, 5, 3])
+    got = length_batches(lengths, batch_size=2, batch_tokens=64)
+    assert [b for a, b in got][:-1] == [a for a, b in got][1:] and got[0][0] == 0 and got[-1][1] == len(lengths)
+    for start, stop in got:                        # batch_size rows at least; more only within the token budget
+        rows = stop - start
+        assert rows >= 2 or stop == len(lengths)
+        assert rows <= 2 or rows * lengths[start] <= 64
+    assert got[:3] == [(0, 2), (2, 4), (4, 6)] and (11, 15) in got    # 64 // 5 = 12 rows allowed, 4 left
+    assert length_batches(lengths, 4, batch_tokens=0) == [(0, 4), (4, 8), (8, 12), (12, 15)]
+
+
+def test_hidden_states_do_not_depend_on_how_rows_are_batched(tiny):
+    from embedlab.encoders import hidden_state_batches
+    sents = SENTENCES * 5
+    out = {}
+    for tokens in (0, 2048):                   # 0: fixed batches of 3 rows; 2048: every sentence in one batch
+        means = np.zeros((len(sents), 16))
+        n = 0
+        for idx, batch, states in hidden_state_batches(tiny, sents, [2], batch_size=3, split_into_words=True,
+                                                       progress=False, batch_tokens=tokens):
+            m = batch["attention_mask"].unsqueeze(-1).float()
+            means[idx] = ((states[0] * m).sum(1) / m.sum(1)).numpy()
+            n += 1
+        out[tokens] = (means, n)
+    assert out[0][1] == 10 and out[2048][1] == 1
+    np.testing.assert_allclose(out[0][0], out[2048][0], atol=1e-5)

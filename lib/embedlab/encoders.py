@@ -302,15 +302,33 @@ def _collate(tokens: Tokenized, idx: np.ndarray, pad_id: int, left: bool) -> Tok
 
 # --------------------------------------------------------------------------- one pass, every layer
 
+#: padded tokens a batch of short inputs may grow to: matmuls over ~2,000 rows run near this CPU's peak, while a
+#: batch of 32 twelve-token sentences (384 rows) reaches ~60% of it (measured with benchmarks/extraction_speed.py)
+BATCH_TOKENS = 2048
+
+
+def length_batches(sorted_lengths: np.ndarray, batch_size: int, batch_tokens: int = BATCH_TOKENS
+                   ) -> list[tuple[int, int]]:
+    """``[start, stop)`` batches over inputs sorted longest first: each takes ``batch_size`` inputs, or more while
+    its padded size (inputs x its first, longest, length) stays within ``batch_tokens``."""
+    out, start, n = [], 0, len(sorted_lengths)
+    while start < n:
+        rows = max(batch_size, batch_tokens // max(int(sorted_lengths[start]), 1))
+        out.append((start, min(start + rows, n)))
+        start += rows
+    return out
+
+
 def hidden_state_batches(encoder: Encoder, inputs: Sequence[str] | Sequence[Sequence[str]] | None,
                          layers: Sequence[int] | None = None, batch_size: int = 32, max_length: int = 128,
                          split_into_words: bool = False, progress: bool = True, desc: str = "encoding",
-                         precision: str = "float32", tokens: Tokenized | None = None
-                         ) -> Iterator[tuple[np.ndarray, TokenBatch, torch.Tensor]]:
+                         precision: str = "float32", tokens: Tokenized | None = None,
+                         batch_tokens: int = BATCH_TOKENS) -> Iterator[tuple[np.ndarray, TokenBatch, torch.Tensor]]:
     """Yield ``(indices, batch, states)`` with ``states`` shaped ``[len(layers), B, T, H]``.
 
     Inputs are tokenized once (or given as ``tokens``, :func:`tokenize`) and sorted by token length, so batches
-    carry little padding; ``indices`` map rows back to the caller's order. Every requested layer comes from the
+    carry little padding; short inputs share a batch up to ``batch_tokens`` padded tokens
+    (:func:`length_batches`); ``indices`` map rows back to the caller's order. Every requested layer comes from the
     same forward pass in ``precision`` (:func:`resolve_precision`), run on the model's device; ``states`` come back
     on the CPU beside the (CPU) ``batch``, since pooling them is cheap next to the pass. Adds the tokens encoded
     to :data:`ENCODED_TOKENS`.
@@ -325,10 +343,10 @@ def hidden_state_batches(encoder: Encoder, inputs: Sequence[str] | Sequence[Sequ
     device = encoder.device
     pad_id = encoder.tokenizer.pad_token_id or 0
     left = getattr(encoder.tokenizer, "padding_side", "right") == "left"
-    starts = range(0, len(order), batch_size)
+    batches = length_batches(lengths[order], batch_size, batch_tokens)
     with torch.inference_mode(), _forward_in(encoder, resolve_precision(encoder, precision)) as forward:
-        for start in (_progress.bar(starts, desc=desc, unit="batch") if progress else starts):
-            idx = order[start:start + batch_size]
+        for start, stop in (_progress.bar(batches, desc=desc, unit="batch") if progress else batches):
+            idx = order[start:stop]
             batch = _collate(tokens, idx, pad_id, left)
             model_inputs = {k: v.to(device) for k, v in batch.items()
                             if k in ("input_ids", "attention_mask", "token_type_ids")}

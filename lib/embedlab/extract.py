@@ -105,7 +105,7 @@ def decontextualized(encoder: Encoder, words: Sequence[str], layers: Sequence[in
     layers = resolve_layers(encoder, layers)
     key = embedcache.make_key(kind="words-alone", model=encoder.cache_id, text=embedcache.text_digest(words),
                               layers=layers, pooling=["cls", "mean-of-word-tokens"], precision="float32",
-                              max_length=32, format=1) if cache and encoder.cache_id else None
+                              max_length=32, format=2) if cache and encoder.cache_id else None
     got = embedcache.load(key)
     if got is not None:
         return {"cls": np.array(got["cls"]), "mean": np.array(got["mean"])}
@@ -246,7 +246,7 @@ def context_pass(encoder: Encoder, sentences: Sequence[Sequence[str]], rows: np.
     resolved = resolve_precision(encoder, precision)
     model = encoder.cache_id if cache else None
     base = dict(model=model, text=embedcache.text_digest(text), layers=layers, precision=resolved,
-                max_length=max_length, format=1) if model else None
+                max_length=max_length, format=2) if model else None   # 2: batches by padded tokens
     key_s = embedcache.make_key(kind="sentences", pooling=["mean", "cls", "word-tokens"], **base) if base else None
     key_w = None
     if occurrences is not None and base:

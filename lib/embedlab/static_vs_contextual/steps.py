@@ -34,10 +34,11 @@ STATIC_AT_ONCE = 2
 
 def train_static_jobs(sentences, cfg: Config, jobs: Sequence[tuple[str, int]]
                       ) -> dict[tuple[str, int], tuple[KeyedVectors, float]]:
-    """Train ``(model, seed)`` jobs on ``sentences``, :data:`STATIC_AT_ONCE` at a time (gensim's training loop and
-    the official fastText subprocess leave the GIL, so two threads keep both CPUs busy): ``{job: (vectors, wall
-    seconds)}``. Each model trains on one worker, so its result is the same as trained alone; a model trained
-    before on the same corpus, hyperparameters, seed and code comes from :mod:`embedlab.memo`."""
+    """Train ``(model, seed)`` jobs on ``sentences``, :data:`STATIC_AT_ONCE` at a time and the longest first
+    (:data:`embedlab.static.TRAINING_COST`; gensim's training loop and the official fastText subprocess leave the
+    GIL, so two threads keep both CPUs busy): ``{job: (vectors, wall seconds)}``. Each model trains on one worker,
+    so its result is the same as trained alone; a model trained before on the same corpus, hyperparameters, seed
+    and code comes from :mod:`embedlab.memo`."""
     corpus = memo.digest(sentences)
 
     def one(job):
@@ -46,9 +47,10 @@ def train_static_jobs(sentences, cfg: Config, jobs: Sequence[tuple[str, int]]
                          lambda: static.train_static(job[0], sentences, seed=job[1], **static_hyper(cfg)))
         return kv, time.perf_counter() - t0
 
+    longest_first = sorted(jobs, key=lambda job: -static.TRAINING_COST.get(job[0], 1.0))   # stable: seeds in order
     with ThreadPoolExecutor(max_workers=STATIC_AT_ONCE) as pool:
-        done = list(pool.map(one, jobs))
-    return dict(zip(jobs, done))
+        done = dict(zip(longest_first, pool.map(one, longest_first)))
+    return {job: done[job] for job in jobs}
 
 
 def train_static_models(sentences, cfg: Config, seed: int | None = None) -> dict[str, KeyedVectors]:
