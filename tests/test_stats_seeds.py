@@ -1,4 +1,6 @@
 """Cluster and training-seed bootstrap intervals (embedlab.stats)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -78,3 +80,35 @@ def test_expected_baseline_at_chance_is_not_a_fault():
     assert r.status == "ok" and "as expected" in r.findings()[0]
     r.expect("shift/broken/ap", "broken AP", 0.6, Reference("chance", 0.1), ci=(0.5, 0.7), n=100)
     assert r.status == "partial" and "expected at chance" in r.headlines[1].flags[0]
+
+
+def test_statistics_over_draws_equal_the_statistic_draw_by_draw():
+    """Each vectorised form (mean, Spearman, ROC-AUC, macro-F1) gives what the statistic gives on every draw,
+    including ties, constant rows (NaN) and draws that miss a class; and the interval is the same either way."""
+    from embedlab.evaluate.classification import macro_f1
+    from embedlab.static_vs_contextual.headlines import _auc
+
+    rng = np.random.default_rng(3)
+    n = 60
+    pred = np.round(rng.normal(size=n), 1)                       # rounded: ties
+    gold = np.round(pred + rng.normal(size=n), 0)
+    binary = (gold > 0).astype(float)
+    labels, guess = rng.integers(0, 5, n).astype(float), rng.integers(0, 6, n).astype(float)
+    draws = rng.integers(0, n, size=(200, n))
+    draws[0] = 0                                                 # a constant draw
+    draws[1, :] = np.where(binary == 1)[0][0]                    # one class only
+    cases = [(stats.mean_stat, (pred,)), (stats.spearman, (pred, gold)), (_auc, (pred, binary)),
+             (macro_f1, (labels, guess))]
+    for stat, arrays in cases:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            one = np.array([stat(*(a[d] for a in arrays)) for d in draws])
+        many = stat.over_draws(*(a[draws] for a in arrays))
+        np.testing.assert_allclose(many, one, rtol=1e-12, atol=1e-12, equal_nan=True, err_msg=stat.__name__)
+    assert np.isnan(stats.spearman.over_draws(pred[draws[:1]], gold[draws[:1]]))[0]
+
+    runs_a = [(pred + rng.normal(0, 0.1, n), gold) for _ in range(3)]
+    runs_b = [(pred + rng.normal(0, 0.5, n), gold) for _ in range(3)]
+    plain = lambda x, y: stats.spearman(x, y)                    # noqa: E731 (no vectorised form)
+    assert stats.seeded_diff_ci(runs_a, runs_b, stat=stats.spearman) == \
+        pytest.approx(stats.seeded_diff_ci(runs_a, runs_b, stat=plain), abs=1e-12)

@@ -16,6 +16,8 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..stats import over_draws
+
 
 def compress(kv: KeyedVectors, dim: int = 300, seed: int = 0) -> KeyedVectors | None:
     """The embedding table projected on its top ``dim`` right singular vectors, as scikit-learn's
@@ -224,6 +226,27 @@ def cross_validate(embeddings: Mapping[str, KeyedVectors], dataset, folds: int =
     return pd.DataFrame(score_rows), pd.concat(pred_rows, ignore_index=True)
 
 
+def _macro_f1_over_draws(gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """:func:`macro_f1` of each row pair (``[draws, items]``), each row over the gold labels it contains."""
+    labels = np.unique(gold)
+    k, draws = len(labels), len(gold)
+    g = np.searchsorted(labels, gold)
+    p = np.searchsorted(labels, pred)
+    p = np.where((p < k) & (labels[np.minimum(p, k - 1)] == pred), p, k)          # k: a label no row has in gold
+    offset = np.arange(draws)[:, None] * (k + 1)
+
+    def counts(codes, keep=None):
+        flat = (offset + codes)[keep] if keep is not None else (offset + codes).ravel()
+        return np.bincount(flat, minlength=draws * (k + 1)).reshape(draws, k + 1)[:, :k]
+
+    tp, support, predicted = counts(g, p == g), counts(g), counts(p)
+    denom = support + predicted
+    f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+    present = support > 0
+    return (f1 * present).sum(axis=1) / present.sum(axis=1)
+
+
+@over_draws(_macro_f1_over_draws)
 def macro_f1(gold, pred) -> float:
     """Macro-F1 over the gold labels (scikit-learn's ``f1_score(average="macro", zero_division=0)`` with
     ``labels`` = the gold labels present), vectorized for bootstrap resamples."""
@@ -237,6 +260,7 @@ def macro_f1(gold, pred) -> float:
     predicted = np.bincount(p[p >= 0], minlength=k)
     denom = support + predicted
     return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
+
 
 
 def cv_summary(scores: pd.DataFrame, predictions: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

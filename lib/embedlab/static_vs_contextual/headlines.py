@@ -78,10 +78,23 @@ def analogy(r: Results, set_name: str, items: pd.DataFrame, questions: pd.DataFr
                   per_seed=per)
 
 
-def _spearman(pred, gold) -> float:
-    return stats.spearman(pred, gold)
+def _auc_over_draws(pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
+    """:func:`_auc` of each row pair: the Mann-Whitney U over average ranks (ties count a half, as scikit-learn's
+    trapezoids), NaN where a row has one class."""
+    from scipy.stats import rankdata
+
+    pos = gold == gold.max(axis=1, keepdims=True)
+    n_pos = pos.sum(axis=1)
+    n_neg = pos.shape[1] - n_pos
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = ((rankdata(pred, axis=1) * pos).sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
 
 
+_spearman = stats.spearman
+
+
+@stats.over_draws(_auc_over_draws)
 def _auc(pred, gold) -> float:
     from sklearn.metrics import roc_auc_score
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from gensim.models import KeyedVectors
 
-from .. import progress, static
+from .. import progress, static, stats
 from ..evaluate import classification
 from .config import Config
 from .steps import TRAINED, analogy_items, encoder_embeddings, evaluate_tagging, similarity_items, train_static_models
@@ -174,7 +174,7 @@ def seeded_value(runs: Sequence, clusters=None, stat=None, reference_run=None, r
     from .. import stats
 
     runs = [r if isinstance(r, tuple) else (r,) for r in runs]
-    stat = stat or (lambda x, *_: float(np.mean(x)))
+    stat = stat or stats.mean_stat
     per = [float(stat(*r)) if len(r[0]) else float("nan") for r in runs]
     ref = reference_run if reference_run is not None else (np.zeros(len(runs[0][0])),)
     lo, hi = stats.seeded_diff_ci(runs, [ref], stat=stat, clusters=clusters)
@@ -183,7 +183,7 @@ def seeded_value(runs: Sequence, clusters=None, stat=None, reference_run=None, r
 
 def per_seed_diffs(a_runs: Sequence, b_runs: Sequence, stat=None) -> list[float]:
     """The difference of each seed (a side with one run is paired with every seed of the other)."""
-    stat = stat or (lambda x, *_: float(np.mean(x)))
+    stat = stat or stats.mean_stat
     a = [stat(*(r if isinstance(r, tuple) else (r,))) for r in a_runs]
     b = [stat(*(r if isinstance(r, tuple) else (r,))) for r in b_runs]
     n = max(len(a), len(b))
