@@ -27,8 +27,8 @@ def embed_poolings(encoder: Encoder, texts: Sequence[str], poolings: Sequence[st
     tokens included (both authors' encoders)."""
     inputs = [encoder.query_prefix + t for t in texts]
     out = {p: np.zeros((len(inputs), encoder.dim), dtype=np.float32) for p in poolings}
-    batches = encoders.hidden_state_batches(encoder, inputs, [encoder.n_layers], 64, max_length, progress=False)
-    for idx, batch, states in progress.bar(batches, desc=desc, total=-(-len(inputs) // 64), unit="batch"):
+    for idx, batch, states in encoders.hidden_state_batches(encoder, inputs, [encoder.n_layers], 64, max_length,
+                                                            desc=desc):
         for p in poolings:
             out[p][idx] = encoders.pool(states[0], batch["attention_mask"], p).float().numpy()
     return out
