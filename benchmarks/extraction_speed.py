@@ -4,8 +4,9 @@ and in bfloat16, and the share of this machine's matmul peak each reaches.
 
 The user's pass: sentences sorted by token length, batches of 32 tokenized with padding, ``torch.inference_mode``,
 one forward with the hidden states, the mean token vector of each sentence at the requested layers; in bfloat16 the
-same under ``torch.autocast`` (the precision our pass runs in). Ours: tokenized once, the same length-sorted batches
-and precision, the Linear weights cast once per pass instead of at every call. Both must give the same sentence
+same under ``torch.autocast`` (the precision our pass runs in). Ours: tokenized once, the same length-sorted order
+and precision, batches of short sentences grown to 2,048 padded tokens (:func:`embedlab.encoders.length_batches`),
+the Linear weights cast once per pass instead of at every call. Both must give the same sentence
 means (cosine printed). Every round runs both sides in both precisions and measures the float32 and bfloat16 matmul
 peaks (:func:`_common.matmul_peak`), the order rotated, so load falls on all alike. The peak fraction is the model's
 FLOPs (2 x the Transformer layers' weights per token, plus the attention products at each sentence's own length) per

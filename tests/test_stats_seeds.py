@@ -112,3 +112,22 @@ def test_statistics_over_draws_equal_the_statistic_draw_by_draw():
     plain = lambda x, y: stats.spearman(x, y)                    # noqa: E731 (no vectorised form)
     assert stats.seeded_diff_ci(runs_a, runs_b, stat=stats.spearman) == \
         pytest.approx(stats.seeded_diff_ci(runs_a, runs_b, stat=plain), abs=1e-12)
+
+
+def test_clustered_means_from_cluster_sums_equal_the_concatenated_draws():
+    """Resampling whole clusters: the mean from per-cluster sums is the mean of the concatenated items, draw by
+    draw, and the seeded interval is the same as with a statistic that has no shortcut."""
+    rng = np.random.default_rng(5)
+    n = 300
+    clusters = rng.integers(0, 40, n)
+    runs_a = [rng.random(n) for _ in range(3)]
+    runs_b = [(rng.random(n) < 0.4).astype(float) for _ in range(3)]
+    fast = stats._clustered_means([(x,) for x in runs_a], clusters, 200, 7)
+    draws = stats._cluster_draws(clusters, 200, 7)
+    for x, got in zip(runs_a, fast):
+        np.testing.assert_allclose(got, [x[d].mean() for d in draws], rtol=1e-13)
+    plain = lambda x, *_: float(np.mean(x))                      # noqa: E731 (no shortcut)
+    assert stats.seeded_diff_ci(runs_a, runs_b, clusters=clusters) == \
+        pytest.approx(stats.seeded_diff_ci(runs_a, runs_b, stat=plain, clusters=clusters), abs=1e-12)
+    with pytest.raises(ValueError, match="clusters has 3 ids for 300 items"):
+        stats.seeded_diff_ci(runs_a, runs_b, clusters=[0, 1, 2])

@@ -128,13 +128,31 @@ def cluster_ids(keys: Sequence) -> np.ndarray:
     return np.array([seen.setdefault(k, len(seen)) for k in keys], dtype=np.int64)
 
 
-def _cluster_draws(clusters: np.ndarray, n_boot: int, seed: int) -> list[np.ndarray]:
-    """Item indices of ``n_boot`` resamples that draw whole clusters with replacement."""
+def _cluster_picks(clusters: np.ndarray, n_boot: int, seed: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Items sorted by cluster (``order``), each cluster's ``starts`` and ``counts`` in that order, and the clusters
+    each of ``n_boot`` resamples draws with replacement (``picks``, ``[n_boot, clusters]``)."""
     order = np.argsort(clusters, kind="stable")
     ids, starts, counts = np.unique(clusters[order], return_index=True, return_counts=True)
-    members = [order[s:s + c] for s, c in zip(starts, counts)]
     picks = np.random.default_rng(seed).integers(0, len(ids), size=(n_boot, len(ids)))
+    return order, starts, counts, picks
+
+
+def _cluster_draws(clusters: np.ndarray, n_boot: int, seed: int) -> list[np.ndarray]:
+    """Item indices of ``n_boot`` resamples that draw whole clusters with replacement."""
+    order, starts, counts, picks = _cluster_picks(clusters, n_boot, seed)
+    members = [order[s:s + c] for s, c in zip(starts, counts)]
     return [np.concatenate([members[c] for c in row]) for row in picks]
+
+
+def _clustered_means(runs: list[tuple[np.ndarray, ...]], clusters: Sequence, n_boot: int, seed: int
+                     ) -> list[np.ndarray]:
+    """Per run, the mean of its first array over each resample of whole clusters (the draws of
+    :func:`_cluster_draws`), from per-cluster sums and sizes instead of the concatenated items."""
+    order, starts, counts, picks = _cluster_picks(np.asarray(clusters), n_boot, seed)
+    sizes = counts[picks].sum(axis=1)
+    return [np.add.reduceat(np.asarray(run[0], dtype=float)[order], starts)[picks].sum(axis=1) / sizes
+            for run in runs]
 
 
 def item_draws(n: int, n_boot: int = N_BOOT, seed: int = 0, clusters: Sequence | None = None) -> list[np.ndarray]:
@@ -153,7 +171,9 @@ def clustered_mean_ci(x: Sequence[float], clusters: Sequence, n_boot: int = N_BO
     x = np.asarray(x, dtype=float)
     if x.size < 2 or len(set(np.asarray(clusters).tolist())) < 2:
         return (float("nan"), float("nan"))
-    return _interval(np.array([x[i].mean() for i in item_draws(x.size, n_boot, seed, clusters)]), level)
+    if len(clusters) != x.size:
+        raise ValueError(f"clusters has {len(clusters)} ids for {x.size} items")
+    return _interval(_clustered_means([(x,)], clusters, n_boot, seed)[0], level)
 
 
 def _as_runs(runs) -> list[tuple[np.ndarray, ...]]:
@@ -186,18 +206,26 @@ def seeded_diff_ci(a_runs, b_runs, stat: Callable[..., float] | None = None, n_b
     if n < 2:
         return (float("nan"), float("nan"))
     rng = np.random.default_rng(seed + 1)
-    items = item_draws(n, n_boot, seed, clusters)
-    form = getattr(stat, "over_draws", None) if clusters is None else None
-    if form is not None:                        # every draw of a run at once: [seeds][draws]
-        va_all = [_draws_of(form, run + shared, np.asarray(items)) for run in a]
-        vb_all = [_draws_of(form, run + shared, np.asarray(items)) for run in b]
+    form = getattr(stat, "over_draws", None)
+    if clusters is not None and len(clusters) != n:
+        raise ValueError(f"clusters has {len(clusters)} ids for {n} items")
+    if clusters is not None and stat is mean_stat:          # every draw of a run at once: [seeds][draws]
+        va_all, vb_all = _clustered_means(a, clusters, n_boot, seed), _clustered_means(b, clusters, n_boot, seed)
+    elif clusters is None and form is not None:
+        items = np.asarray(item_draws(n, n_boot, seed))
+        va_all = [_draws_of(form, run + shared, items) for run in a]
+        vb_all = [_draws_of(form, run + shared, items) for run in b]
+    else:
+        va_all = vb_all = None
+        items = item_draws(n, n_boot, seed, clusters)
     out = np.empty(n_boot)
-    for k, idx in enumerate(items):
+    for k in range(n_boot):
         sa = rng.integers(0, len(a), len(a)) if len(a) > 1 else np.zeros(1, int)
         sb = sa if len(b) == len(a) else (rng.integers(0, len(b), len(b)) if len(b) > 1 else np.zeros(1, int))
-        if form is not None:
+        if va_all is not None:
             va, vb = np.mean([va_all[s][k] for s in sa]), np.mean([vb_all[s][k] for s in sb])
         else:
+            idx = items[k]
             sh = tuple(s[idx] for s in shared)
             va = np.mean([stat(*(x[idx] for x in a[s]), *sh) for s in sa])
             vb = np.mean([stat(*(x[idx] for x in b[s]), *sh) for s in sb])
