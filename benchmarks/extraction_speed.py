@@ -10,7 +10,8 @@ the Linear weights cast once per pass instead of at every call. Both must give t
 means (cosine printed). Every round runs both sides in both precisions and measures the float32 and bfloat16 matmul
 peaks (:func:`_common.matmul_peak`), the order rotated, so load falls on all alike. The peak fraction is the model's
 FLOPs (2 x the Transformer layers' weights per token, plus the attention products at each sentence's own length) per
-second over that round's peak. Targets: bfloat16 >= 70% of its peak, float32 >= 65%.
+second over that round's peak. Targets: bfloat16 >= 70% of its peak, float32 >= 65%. Last, one profiled pass per
+precision says where the time goes and how fast the Linear layers' matmuls alone run (the ceiling of the pass).
 
     python benchmarks/extraction_speed.py [--encoder e5-small] [--corpus tr-treebank] [--sentences 800] [--repeats 3]
 """
@@ -59,6 +60,28 @@ def model_flops(enc, lengths: np.ndarray) -> float:
     return float(2 * weights * lengths.sum() + 4 * enc.n_layers * enc.dim * (lengths.astype(np.float64) ** 2).sum())
 
 
+def breakdown(enc, sents, rows, layers, precision: str, peak: float) -> None:
+    """Where one pass spends its time (torch profiler, self time per op), and the GFLOP/s of the Linear layers'
+    matmuls alone (their FLOPs over the padded tokens they ran on) against the matmul ``peak``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        extract.context_pass(enc, sents, rows, layers, precision=precision, progress=False, cache=False)
+    ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in ops)
+    print(f"{precision} pass, share of its time by op: " + ", ".join(
+        f"{e.key.replace('aten::', '')} {e.self_cpu_time_total / total:.0%}" for e in ops[:6]))
+    lengths = encoders.tokenize(enc, sents, 128, split_into_words=True).lengths
+    ordered = np.sort(lengths)[::-1]
+    padded = sum((b - a) * int(ordered[a]) for a, b in encoders.length_batches(ordered, 32))
+    weights = sum(p.numel() for name, p in enc.model.named_parameters()
+                  if ".layer." in name and name.endswith("weight") and p.dim() == 2)
+    addmm = sum(e.self_cpu_time_total for e in ops if e.key == "aten::addmm") / 1e6
+    rate = 2 * weights * padded / addmm / 1e9
+    print(f"  the Linear layers' matmuls alone: {rate:.0f} GFLOP/s on {padded} padded tokens, {rate / peak:.0%} of "
+          f"the {precision} peak ({peak:.0f} GFLOP/s): the ceiling of a pass whose other ops took no time")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--encoder", default="e5-small")
@@ -100,6 +123,8 @@ def main() -> None:
         print(f"{p} matmul peak per round: {', '.join(f'{x:.0f}' for x in peaks)} GFLOP/s; target >= "
               f"{TARGETS[p]:.0%} of it")
         print(f"ratio embedlab / user {p}: {ratio(times[f'user {p}'], times[f'embedlab {p}'])}")
+    for p in ("float32", "bfloat16"):
+        breakdown(enc, sents, rows, layers, p, statistics.median(got[f"peak {p}"]))
     print(f"load average after: {load_average()}")
 
 
