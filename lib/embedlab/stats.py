@@ -145,6 +145,11 @@ def _cluster_draws(clusters: np.ndarray, n_boot: int, seed: int) -> list[np.ndar
     return [np.concatenate([members[c] for c in row]) for row in picks]
 
 
+def _check_clusters(clusters: Sequence, n: int) -> None:
+    if len(clusters) != n:
+        raise ValueError(f"clusters has {len(clusters)} ids for {n} items")
+
+
 def _clustered_means(runs: list[tuple[np.ndarray, ...]], clusters: Sequence, n_boot: int, seed: int
                      ) -> list[np.ndarray]:
     """Per run, the mean of its first array over each resample of whole clusters (the draws of
@@ -160,8 +165,7 @@ def item_draws(n: int, n_boot: int = N_BOOT, seed: int = 0, clusters: Sequence |
     if clusters is None:
         return list(_indices(n, n_boot, seed))
     clusters = np.asarray(clusters)
-    if len(clusters) != n:
-        raise ValueError(f"clusters has {len(clusters)} ids for {n} items")
+    _check_clusters(clusters, n)
     return _cluster_draws(clusters, n_boot, seed)
 
 
@@ -171,8 +175,7 @@ def clustered_mean_ci(x: Sequence[float], clusters: Sequence, n_boot: int = N_BO
     x = np.asarray(x, dtype=float)
     if x.size < 2 or len(set(np.asarray(clusters).tolist())) < 2:
         return (float("nan"), float("nan"))
-    if len(clusters) != x.size:
-        raise ValueError(f"clusters has {len(clusters)} ids for {x.size} items")
+    _check_clusters(clusters, x.size)
     return _interval(_clustered_means([(x,)], clusters, n_boot, seed)[0], level)
 
 
@@ -207,8 +210,8 @@ def seeded_diff_ci(a_runs, b_runs, stat: Callable[..., float] | None = None, n_b
         return (float("nan"), float("nan"))
     rng = np.random.default_rng(seed + 1)
     form = getattr(stat, "over_draws", None)
-    if clusters is not None and len(clusters) != n:
-        raise ValueError(f"clusters has {len(clusters)} ids for {n} items")
+    if clusters is not None:
+        _check_clusters(clusters, n)
     if clusters is not None and stat is mean_stat:          # every draw of a run at once: [seeds][draws]
         va_all, vb_all = _clustered_means(a, clusters, n_boot, seed), _clustered_means(b, clusters, n_boot, seed)
     elif clusters is None and form is not None:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import encoders, progress, stats
+from .. import encoders, stats
 from ..encoders import Encoder
 from ..evaluate.sentence import cosine_pairs, isotropy, retrieval_ranks
 from .data import EvalData

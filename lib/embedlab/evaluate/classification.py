@@ -262,7 +262,6 @@ def macro_f1(gold, pred) -> float:
     return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
 
 
-
 def cv_summary(scores: pd.DataFrame, predictions: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Per embedding and variant: folds, mean and standard deviation of fold accuracy, a 95% bootstrap interval of
     accuracy over the held-out texts (:func:`embedlab.stats.mean_ci`; n = texts), and macro-F1 over the pooled

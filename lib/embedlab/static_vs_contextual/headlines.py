@@ -91,8 +91,6 @@ def _auc_over_draws(pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
     return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
 
 
-_spearman = stats.spearman
-
 
 @stats.over_draws(_auc_over_draws)
 def _auc(pred, gold) -> float:
@@ -104,7 +102,7 @@ def _auc(pred, gold) -> float:
 
 def similarity_stat(gold) -> tuple[str, object]:
     """The metric of a similarity set: ROC-AUC where its labels are binary, else Spearman's rho."""
-    return ("roc-auc", _auc) if len(np.unique(gold)) == 2 else ("spearman", _spearman)
+    return ("roc-auc", _auc) if len(np.unique(gold)) == 2 else ("spearman", stats.spearman)
 
 
 def similarity_runs(frames: list[pd.DataFrame], emb: str) -> list[tuple[np.ndarray, np.ndarray]]:

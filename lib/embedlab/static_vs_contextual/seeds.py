@@ -171,8 +171,6 @@ def seeded_value(runs: Sequence, clusters=None, stat=None, reference_run=None, r
     value per seed. The interval is :func:`embedlab.stats.seeded_diff_ci` of the runs against ``reference_run``, a
     run whose statistic is the known constant ``reference_value`` (zeros for a mean; the gold labels for an F1 or
     a correlation with gold, which is 1), shifted back by that constant."""
-    from .. import stats
-
     runs = [r if isinstance(r, tuple) else (r,) for r in runs]
     stat = stat or stats.mean_stat
     per = [float(stat(*r)) if len(r[0]) else float("nan") for r in runs]
